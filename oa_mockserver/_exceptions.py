@@ -2,17 +2,69 @@
 
     MockServerError (Exception)
     ├── ConfigError (ValueError)          a server option is invalid
-    └── (the control and cassette issues add FaultError, CassetteError, ...)
+    ├── FaultSpecError (ValueError)       a fault specification is invalid
+    ├── CassetteError (ValueError)        a cassette file is broken (names file and line)
+    ├── CassetteNotFoundError (FileNotFoundError)  a cassette to replay does not exist
+    ├── CassetteMismatchError (AssertionError)     no recorded request matches (nearest + diff)
+    ├── RedactionRuleError (ValueError)   an extra redaction rule is invalid
+    └── (the control issue adds FaultError, ...)
 """
 
 from __future__ import annotations
 
-__all__ = ["ConfigError", "MockServerError"]
+__all__ = [
+    "CassetteError",
+    "CassetteMismatchError",
+    "CassetteNotFoundError",
+    "ConfigError",
+    "FaultSpecError",
+    "MockServerError",
+    "RedactionRuleError",
+]
 
 
 class MockServerError(Exception):
     """Base class of every error raised by :mod:`oa_mockserver`."""
 
 
+class FaultSpecError(MockServerError, ValueError):
+    """A fault specification (header, admin JSON or Python) is invalid; the message says why."""
+
+
 class ConfigError(MockServerError, ValueError):
     """A server option is invalid; the message names the option and the allowed values."""
+
+
+class CassetteError(MockServerError, ValueError):
+    """A cassette file is broken or unsupported; the message names the file, the line and the fix."""
+
+    def __init__(self, message: str, *, path: str | None = None, line: int | None = None) -> None:
+        where = path or "<cassette>"
+        if line is not None:
+            where = f"{where}:{line}"
+        super().__init__(f"{where}: {message}")
+        self.cassette_path = path
+        self.line = line
+
+
+class CassetteNotFoundError(MockServerError, FileNotFoundError):
+    """A cassette to replay does not exist (record it first, or fix the path)."""
+
+    def __init__(self, path: str) -> None:
+        super().__init__(
+            f"cassette {path} does not exist: record it first (record_mode 'once' or 'new_episodes') "
+            "or fix the path"
+        )
+        self.cassette_path = path
+
+
+class CassetteMismatchError(MockServerError, AssertionError):
+    """No recorded request matches; the message names the nearest one and each differing field."""
+
+    def __init__(self, message: str, *, nearest: int | None = None) -> None:
+        super().__init__(message)
+        self.nearest = nearest
+
+
+class RedactionRuleError(MockServerError, ValueError):
+    """An extra redaction rule is invalid (for example a regular expression that does not compile)."""

@@ -1,0 +1,129 @@
+"""A mock server on its own event loop in a background thread, for sync code and any test runner.
+
+Why a thread: a server bound to one test's event loop dies with that loop, so a session-wide
+server cannot live on pytest-asyncio's function-scoped loops (pytest-dev/pytest-asyncio#868), and
+sync tests or anyio tests have no loop of ours at all. On its own loop the server serves every
+client, whatever loop (or thread) the client runs on; the handle's methods are thread-safe.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Callable, Coroutine
+from concurrent.futures import Future
+from types import TracebackType
+from typing import Any, TypeVar
+
+from ._config import ServerConfig
+from ._exceptions import MockServerError
+from ._server import MockServer
+
+__all__ = ["ThreadedMockServer"]
+
+_T = TypeVar("_T")
+
+_START_TIMEOUT = 30.0
+
+
+class ThreadedMockServer:
+    """A :class:`MockServer` running in a daemon thread; use it as a (sync) context manager.
+
+    >>> with ThreadedMockServer(ServerConfig(token_interval=0)) as server:  # doctest: +SKIP
+    ...     requests.post(f"{server.url}/api/chat", cookies={"next-auth.session-token": "me"})
+
+    Every attribute of the underlying :class:`MockServer` that is plain data (``url``,
+    ``journal``, ``faults``) is reachable as is; state-changing calls go through :meth:`call`.
+    """
+
+    def __init__(self, config: ServerConfig | None = None) -> None:
+        self.config = config if config is not None else ServerConfig()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
+        self._server: MockServer | None = None
+
+    # -- lifecycle ---------------------------------------------------------------------------
+
+    def start(self) -> ThreadedMockServer:
+        """Start the thread and the server; return once it accepts connections."""
+        if self._thread is not None:
+            raise MockServerError("this ThreadedMockServer is already started; start() it once")
+        ready: Future[MockServer] = Future()
+        self._thread = threading.Thread(
+            target=self._run, args=(ready,), name="oa-mockserver", daemon=True
+        )
+        self._thread.start()
+        self._server = ready.result(timeout=_START_TIMEOUT)
+        return self
+
+    def _run(self, ready: Future[MockServer]) -> None:
+        loop = asyncio.new_event_loop()
+        self._loop = loop
+        asyncio.set_event_loop(loop)
+        server = MockServer(self.config)
+        try:
+            loop.run_until_complete(server.__aenter__())
+        except BaseException as exc:  # handed to the starting thread, which re-raises it
+            ready.set_exception(exc)
+            loop.close()
+            return
+        ready.set_result(server)
+        try:
+            loop.run_forever()
+        finally:
+            loop.run_until_complete(server.__aexit__(None, None, None))
+            loop.run_until_complete(loop.shutdown_asyncgens())
+            loop.close()
+
+    def stop(self) -> None:
+        """Stop the server (open streams end) and join the thread. Safe to call twice."""
+        loop, thread = self._loop, self._thread
+        if loop is None or thread is None:
+            return
+        if not loop.is_closed():
+            loop.call_soon_threadsafe(loop.stop)
+        thread.join(timeout=_START_TIMEOUT)
+        self._loop = None
+        self._thread = None
+
+    def __enter__(self) -> ThreadedMockServer:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    # -- access ------------------------------------------------------------------------------
+
+    @property
+    def server(self) -> MockServer:
+        """The running :class:`MockServer` (raises when not started)."""
+        if self._server is None:
+            raise MockServerError("the server is not running: use it inside `with` or start() it")
+        return self._server
+
+    @property
+    def url(self) -> str:
+        """The base URL, ``http://127.0.0.1:PORT``."""
+        return self.server.url
+
+    def call(self, function: Callable[..., Coroutine[Any, Any, _T]], *args: Any) -> _T:
+        """Run ``function(*args)`` (a coroutine function) on the server's loop and wait for it."""
+        loop = self._loop
+        if loop is None:
+            raise MockServerError("the server is not running: use it inside `with` or start() it")
+        return asyncio.run_coroutine_threadsafe(function(*args), loop).result(_START_TIMEOUT)
+
+    def __getattr__(self, name: str) -> Any:
+        # Journal, faults, chats(), reset() ... live on the MockServer; forward to it.
+        if name.startswith("_"):
+            raise AttributeError(name)
+        return getattr(self.server, name)
+
+    def __repr__(self) -> str:
+        state = self._server.url if self._server is not None else "not started"
+        return f"<ThreadedMockServer {state}>"

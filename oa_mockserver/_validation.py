@@ -1,0 +1,325 @@
+"""Request bodies checked the way FastAPI 0.88 + pydantic v1 check them on the real server.
+
+Order and wording follow the reference: a body that is not JSON gives one ``value_error.jsondecode``
+item; bytes that are not UTF-8 give FastAPI's 400 ``There was an error parsing the body``; a JSON
+value that is not an object gives ``type_error.dict``; fields are then checked in declaration
+order and every failure is listed. pydantic v1 coerces where it can (``"1.5"`` is a valid float,
+``3`` a valid string), so this does too. Nothing here does I/O.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from ._exceptions import MockServerError
+from ._wire import error_item, jsondecode_error
+
+__all__ = [
+    "AssistantRequest",
+    "ChatUpdate",
+    "InvalidBody",
+    "PrompterRequest",
+    "decode_json_body",
+    "validate_assistant",
+    "validate_chat_update",
+    "validate_object",
+    "validate_prompter",
+    "validate_vote",
+]
+
+_PARSE_FAILED = "There was an error parsing the body"
+_MISSING = object()
+
+
+class InvalidBody(MockServerError):
+    """The request body failed decoding or validation: answer ``status`` with ``detail``."""
+
+    def __init__(self, status: int, detail: Any) -> None:
+        super().__init__(f"invalid request body ({status})")
+        self.status = status
+        self.detail = detail
+
+
+@dataclass(frozen=True)
+class PrompterRequest:
+    """A valid ``prompter_message`` body."""
+
+    parent_id: str | None
+    content: str
+    chat_id: str | None = None
+
+
+@dataclass(frozen=True)
+class AssistantRequest:
+    """A valid ``assistant_message`` body (sampling parameters with all six keys)."""
+
+    parent_id: str
+    model_config_name: str
+    sampling_parameters: dict[str, Any]
+    system_prompt: str | None
+    user_profile: str | None
+    user_response_instructions: str | None
+    plugins: list[Any]
+    used_plugin: Any
+    chat_id: str | None = None
+
+
+@dataclass(frozen=True)
+class ChatUpdate:
+    """A valid chat update (``PUT``): only the fields that were given and not null."""
+
+    fields: dict[str, Any]
+    chat_id: str | None = None
+
+
+def decode_json_body(raw: bytes, content_type: str | None) -> Any:
+    """Decode a body as FastAPI does before validation.
+
+    Returns ``_MISSING``-free Python data: ``None`` for an empty body, the raw ``bytes`` when the
+    content type is not JSON (validation then rejects it), else the decoded JSON.
+
+    Raises:
+        InvalidBody: 422 for malformed JSON, 400 for bytes that are not UTF-8.
+    """
+    if not raw:
+        return None
+    if content_type:
+        main = content_type.split(";", 1)[0].strip().lower()
+        if not (main == "application/json" or (main.startswith("application/") and main.endswith("+json"))):
+            return raw
+    try:
+        return json.loads(raw)
+    except json.JSONDecodeError as error:
+        raise InvalidBody(422, [jsondecode_error(error)]) from None
+    except (UnicodeDecodeError, RecursionError):
+        raise InvalidBody(400, _PARSE_FAILED) from None
+
+
+# -- pydantic v1 field validators: return the coerced value or an error item ------------------
+
+_Check = Callable[[Any, list[str | int]], tuple[Any, dict[str, Any] | None]]
+
+
+def _str(value: Any, loc: list[str | int]) -> tuple[Any, dict[str, Any] | None]:
+    if isinstance(value, str):
+        return value, None
+    if isinstance(value, (int, float, Decimal)):  # pydantic v1 turns numbers into strings
+        return str(value), None
+    return None, error_item(loc, "str type expected", "type_error.str")
+
+
+def _float(value: Any, loc: list[str | int]) -> tuple[Any, dict[str, Any] | None]:
+    if isinstance(value, float):
+        return value, None
+    try:
+        return float(value), None
+    except (TypeError, ValueError, OverflowError):
+        return None, error_item(loc, "value is not a valid float", "type_error.float")
+
+
+def _int(value: Any, loc: list[str | int]) -> tuple[Any, dict[str, Any] | None]:
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value, None
+    try:
+        return int(value), None
+    except (TypeError, ValueError, OverflowError):
+        return None, error_item(loc, "value is not a valid integer", "type_error.integer")
+
+
+_TRUE = {"1", "on", "t", "true", "y", "yes"}
+_FALSE = {"0", "off", "f", "false", "n", "no"}
+
+
+def _bool(value: Any, loc: list[str | int]) -> tuple[Any, dict[str, Any] | None]:
+    if value is True or value is False:
+        return value, None
+    if isinstance(value, (int, float)) and value in (0, 1):
+        return bool(value), None
+    if isinstance(value, str):
+        lowered = value.lower()
+        if lowered in _TRUE:
+            return True, None
+        if lowered in _FALSE:
+            return False, None
+    return None, error_item(loc, "value could not be parsed to a boolean", "type_error.bool")
+
+
+def _list(value: Any, loc: list[str | int]) -> tuple[Any, dict[str, Any] | None]:
+    if isinstance(value, (list, tuple)):
+        return list(value), None
+    return None, error_item(loc, "value is not a valid list", "type_error.list")
+
+
+def _dict_error(loc: list[str | int]) -> dict[str, Any]:
+    return error_item(loc, "value is not a valid dict", "type_error.dict")
+
+
+class _Fields:
+    """Collects coerced fields and errors of one object, in declaration order."""
+
+    def __init__(self, data: dict[str, Any], loc: list[str | int]) -> None:
+        self.data = data
+        self.loc = loc
+        self.errors: list[dict[str, Any]] = []
+
+    def take(self, name: str, check: _Check, *, required: bool, optional: bool, default: Any = None) -> Any:
+        loc = [*self.loc, name]
+        value = self.data.get(name, _MISSING)
+        if value is _MISSING:
+            if required:
+                self.errors.append(error_item(loc, "field required", "value_error.missing"))
+            return default
+        if value is None:
+            if optional:
+                return None
+            self.errors.append(error_item(loc, "none is not an allowed value", "type_error.none.not_allowed"))
+            return default
+        coerced, error = check(value, loc)
+        if error is not None:
+            self.errors.append(error)
+            return default
+        return coerced
+
+
+def validate_object(body: Any) -> dict[str, Any]:
+    """The body must be a JSON object (pydantic model): return it or raise 422."""
+    if body is None:
+        raise InvalidBody(422, [error_item(["body"], "field required", "value_error.missing")])
+    if not isinstance(body, dict):
+        raise InvalidBody(422, [_dict_error(["body"])])
+    return body
+
+
+def _sampling(value: Any, loc: list[str | int]) -> tuple[Any, list[dict[str, Any]]]:
+    if value is _MISSING or value is None:
+        if value is None:  # a non-optional model field given as null
+            return None, [error_item(loc, "none is not an allowed value", "type_error.none.not_allowed")]
+        value = {}
+    if not isinstance(value, dict):
+        return None, [_dict_error(loc)]
+    fields = _Fields(value, loc)
+    result = {
+        "top_k": fields.take("top_k", _int, required=False, optional=True),
+        "top_p": fields.take("top_p", _float, required=False, optional=True),
+        "typical_p": fields.take("typical_p", _float, required=False, optional=True),
+        "temperature": fields.take("temperature", _float, required=False, optional=True),
+        "repetition_penalty": fields.take("repetition_penalty", _float, required=False, optional=True),
+        "max_new_tokens": fields.take(
+            "max_new_tokens", _int, required=False, optional=False, default=1024
+        ),
+    }
+    return result, fields.errors
+
+
+def _chat_id(fields: _Fields, with_chat_id: bool) -> str | None:
+    if not with_chat_id:
+        return None
+    value: str | None = fields.take("chat_id", _str, required=True, optional=False)
+    return value
+
+
+def validate_prompter(body: Any, *, with_chat_id: bool = False) -> PrompterRequest:
+    """Validate a ``prompter_message`` body (web bodies also carry ``chat_id``).
+
+    Raises:
+        InvalidBody: 422 with pydantic v1 error items.
+    """
+    fields = _Fields(validate_object(body), ["body"])
+    chat_id = _chat_id(fields, with_chat_id)
+    parent_id = fields.take("parent_id", _str, required=False, optional=True)
+    content = fields.take("content", _str, required=True, optional=False)
+    if fields.errors:
+        raise InvalidBody(422, fields.errors)
+    return PrompterRequest(parent_id=parent_id, content=content, chat_id=chat_id)
+
+
+def validate_assistant(body: Any, *, with_chat_id: bool = False) -> AssistantRequest:
+    """Validate an ``assistant_message`` body; missing sampling parameters become defaults.
+
+    Raises:
+        InvalidBody: 422 with pydantic v1 error items.
+    """
+    data = validate_object(body)
+    fields = _Fields(data, ["body"])
+    chat_id = _chat_id(fields, with_chat_id)
+    parent_id = fields.take("parent_id", _str, required=True, optional=False)
+    model = fields.take("model_config_name", _str, required=True, optional=False)
+    sampling, sampling_errors = _sampling(
+        data.get("sampling_parameters", _MISSING), ["body", "sampling_parameters"]
+    )
+    fields.errors.extend(sampling_errors)
+    system_prompt = fields.take("system_prompt", _str, required=False, optional=True)
+    user_profile = fields.take("user_profile", _str, required=False, optional=True)
+    instructions = fields.take("user_response_instructions", _str, required=False, optional=True)
+    plugins = fields.take("plugins", _list, required=False, optional=False, default=[])
+    for index, plugin in enumerate(plugins or []):
+        if not isinstance(plugin, dict):
+            fields.errors.append(_dict_error(["body", "plugins", index]))
+    used_plugin = data.get("used_plugin")
+    if used_plugin is not None and not isinstance(used_plugin, dict):
+        fields.errors.append(_dict_error(["body", "used_plugin"]))
+    if fields.errors:
+        raise InvalidBody(422, fields.errors)
+    return AssistantRequest(
+        parent_id=parent_id,
+        model_config_name=model,
+        sampling_parameters=sampling,
+        system_prompt=system_prompt,
+        user_profile=user_profile,
+        user_response_instructions=instructions,
+        plugins=list(plugins or []),
+        used_plugin=used_plugin,
+        chat_id=chat_id,
+    )
+
+
+def validate_chat_update(body: Any, *, with_chat_id: bool = False) -> ChatUpdate:
+    """Validate a chat update (``title`` at most 100 characters, booleans, tail message id).
+
+    Raises:
+        InvalidBody: 422 with pydantic v1 error items.
+    """
+    fields = _Fields(validate_object(body), ["body"])
+    chat_id = _chat_id(fields, with_chat_id)
+    given: dict[str, Any] = {}
+    title = fields.take("title", _str, required=False, optional=True)
+    if isinstance(title, str) and len(title) > 100:
+        fields.errors.append(
+            error_item(
+                ["body", "title"],
+                "ensure this value has at most 100 characters",
+                "value_error.any_str.max_length",
+                {"limit_value": 100},
+            )
+        )
+    given["title"] = title
+    given["hidden"] = fields.take("hidden", _bool, required=False, optional=True)
+    given["allow_data_use"] = fields.take("allow_data_use", _bool, required=False, optional=True)
+    given["active_thread_tail_message_id"] = fields.take(
+        "active_thread_tail_message_id", _str, required=False, optional=True
+    )
+    if fields.errors:
+        raise InvalidBody(422, fields.errors)
+    return ChatUpdate(
+        fields={name: value for name, value in given.items() if value is not None}, chat_id=chat_id
+    )
+
+
+def validate_vote(body: Any) -> int:
+    """Validate a vote body ``{"score": int}``; the score must be -1, 0 or 1.
+
+    Raises:
+        InvalidBody: 422 for a missing or non-integer score, 400 for one out of range.
+    """
+    fields = _Fields(validate_object(body), ["body"])
+    score = fields.take("score", _int, required=True, optional=False)
+    if fields.errors:
+        raise InvalidBody(422, fields.errors)
+    if score not in (-1, 0, 1):
+        raise InvalidBody(400, "Invalid score")
+    result: int = score
+    return result

@@ -1,0 +1,97 @@
+"""Bytes on the wire, as the reference server writes them.
+
+Two JSON dialects meet here. FastAPI answers REST calls with compact JSON that keeps UTF-8 as is
+(``separators=(",", ":")``, ``ensure_ascii=False``), while sse-starlette frames events made by
+pydantic v1's ``.json()``: Python's default separators (``", "``, ``": "``) and non-ASCII escaped
+as ``\\uXXXX``. Each event is ``data: <json>\\r\\n\\r\\n``. Errors are FastAPI's ``{"detail": ...}``
+(a string, or pydantic v1's list of ``{loc, msg, type[, ctx]}``); the web site wraps its errors as
+``{"message": ...}``. Nothing here does I/O.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+__all__ = [
+    "detail_body",
+    "error_item",
+    "event_bytes",
+    "jsondecode_error",
+    "message_event",
+    "pending_event",
+    "ping_bytes",
+    "rest_json",
+    "token_event",
+    "web_error_body",
+]
+
+_compact = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
+_pydantic_v1 = json.JSONEncoder().encode  # default spacing, ensure_ascii=True
+
+
+def rest_json(value: Any) -> bytes:
+    """A REST body: compact JSON in UTF-8, as FastAPI's ``JSONResponse`` renders it."""
+    return _compact(value).encode("utf-8")
+
+
+def event_bytes(payload: Mapping[str, Any]) -> bytes:
+    """One SSE event (``data: <json>\\r\\n\\r\\n``) with pydantic v1 ``.json()`` spacing."""
+    return b"data: " + _pydantic_v1(payload).encode("ascii") + b"\r\n\r\n"
+
+
+def token_event(text: str) -> bytes:
+    """A token event; hot path of every stream, so the fixed part is not re-encoded."""
+    return b'data: {"event_type": "token", "text": ' + _pydantic_v1(text).encode("ascii") + b"}\r\n\r\n"
+
+
+def pending_event(position: int, size: int) -> bytes:
+    """A ``pending`` event: the message waits for a worker."""
+    return event_bytes({"event_type": "pending", "queue_position": position, "queue_size": size})
+
+
+def message_event(message: Mapping[str, Any]) -> bytes:
+    """The final ``message`` event carrying the complete MessageRead."""
+    return event_bytes({"event_type": "message", "message": message})
+
+
+def ping_bytes(stamp: str) -> bytes:
+    """An SSE comment ``: ping - <timestamp>`` as sse-starlette sends it."""
+    return b": ping - " + stamp.encode("ascii") + b"\r\n\r\n"
+
+
+def detail_body(detail: Any) -> bytes:
+    """FastAPI's error body ``{"detail": ...}``."""
+    return rest_json({"detail": detail})
+
+
+def web_error_body(detail: Any) -> bytes:
+    """The web site's error body ``{"message": ...}``."""
+    return rest_json({"message": detail})
+
+
+def error_item(
+    loc: Sequence[str | int], msg: str, type_: str, ctx: Mapping[str, Any] | None = None
+) -> dict[str, Any]:
+    """One pydantic v1 error (``{"loc", "msg", "type"[, "ctx"]}``)."""
+    item: dict[str, Any] = {"loc": list(loc), "msg": msg, "type": type_}
+    if ctx is not None:
+        item["ctx"] = dict(ctx)
+    return item
+
+
+def jsondecode_error(error: json.JSONDecodeError) -> dict[str, Any]:
+    """FastAPI's 422 item for a body that is not JSON (``value_error.jsondecode``)."""
+    return error_item(
+        ["body", error.pos],
+        str(error),
+        "value_error.jsondecode",
+        {
+            "msg": error.msg,
+            "doc": error.doc,
+            "pos": error.pos,
+            "lineno": error.lineno,
+            "colno": error.colno,
+        },
+    )

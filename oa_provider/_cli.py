@@ -1,0 +1,172 @@
+"""``oa-chat``: chat once from the command line, streaming the reply to stdout.
+
+With no base URL and no credentials configured anywhere, it starts the embedded mock server
+(:mod:`oa_mockserver`) in-process on a free loopback port and chats with it, so the README's
+first command works offline. Exit codes: 0 done, 1 server or generation error, 2 usage error,
+130 interrupted (after the chat was deleted).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import logging
+import os
+import signal
+import sys
+import traceback
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from typing import Any, TextIO
+
+import msgspec
+
+from ._client import DEFAULT_BASE_URL, OpenAssistant, _resolve_base_url
+from ._cookies import find_credentials
+from ._events import MessageEvent, TokenEvent
+from ._exceptions import MissingCredentialsError, OAError
+from ._sampling import SAMPLING_PRESETS
+
+__all__ = ["DEMO_TOKEN_INTERVAL", "build_parser", "main"]
+
+#: Seconds between tokens of the embedded mock server: slow enough to see the stream.
+DEMO_TOKEN_INTERVAL = 0.02
+
+EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+_PROG = "oa-chat"
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of ``oa-chat``."""
+    parser = argparse.ArgumentParser(
+        prog=_PROG,
+        description="Chat once with an OpenAssistant server and stream the reply to stdout. "
+        "With no base URL and no credentials configured, chat with the embedded mock server.",
+    )
+    parser.add_argument("prompt", help="the user message")
+    parser.add_argument("--base-url", help="the site (default: $OA_BASE_URL, else the mock)")
+    parser.add_argument("--cookie-file", help="a Netscape cookies.txt with the session cookie")
+    parser.add_argument("--model", help=f"model config name (default {OpenAssistant.model})")
+    parser.add_argument("--preset", choices=list(SAMPLING_PRESETS), help="sampling preset")
+    parser.add_argument("--system", help="a system prompt")
+    parser.add_argument("--json", action="store_true", help="print typed events as JSON lines")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log each request")
+    return parser
+
+
+def _messages(args: argparse.Namespace) -> list[dict[str, str]]:
+    messages = [{"role": "user", "content": args.prompt}]
+    if args.system:
+        messages.insert(0, {"role": "system", "content": args.system})
+    return messages
+
+
+async def _stream(options: dict[str, Any], as_json: bool, out: TextIO) -> None:
+    if as_json:
+        async for event in OpenAssistant.create_event_stream(**options):
+            out.write(msgspec.json.encode(event).decode() + "\n")
+            out.flush()
+        return
+    wrote = ""
+    async for event in OpenAssistant.create_event_stream(**options):
+        text = ""
+        if isinstance(event, TokenEvent):
+            text = event.text
+        elif isinstance(event, MessageEvent) and not wrote:
+            text = event.message.content or ""  # a finished message fetched without tokens
+        if text:
+            out.write(text)
+            out.flush()
+            wrote = text
+    if wrote and not wrote.endswith("\n"):
+        out.write("\n")
+        out.flush()
+
+
+@asynccontextmanager
+async def _target(args: argparse.Namespace, err: TextIO) -> AsyncIterator[dict[str, Any]]:
+    """Yield the base URL and cookies to use, starting the embedded mock server if needed."""
+    env = dict(os.environ)
+    if args.cookie_file:
+        env["OA_COOKIE_FILE"] = args.cookie_file
+    base_url = args.base_url or env.get("OA_BASE_URL")
+    if base_url:
+        base_url = _resolve_base_url(base_url)  # a malformed URL is a usage error (exit 2)
+    try:
+        credentials = find_credentials(None, base_url or DEFAULT_BASE_URL, environ=env)
+    except MissingCredentialsError:
+        if base_url or args.cookie_file:
+            raise
+    else:
+        yield {"base_url": base_url or DEFAULT_BASE_URL, "cookies": dict(credentials.items())}
+        return
+    # Imported here: the provider does not need the server unless it runs the demo.
+    from oa_mockserver import MockServer, ServerConfig
+
+    async with MockServer(ServerConfig(token_interval=DEMO_TOKEN_INTERVAL)) as server:
+        err.write(
+            f"{_PROG}: no base URL or credentials configured: "
+            f"chatting with the embedded mock server at {server.url}\n"
+        )
+        err.flush()
+        yield {"base_url": server.url, "cookies": {"next-auth.session-token": "oa-chat-demo"}}
+
+
+async def _run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    task = asyncio.current_task()
+    interrupted = False
+
+    def on_sigint() -> None:
+        nonlocal interrupted
+        interrupted = True
+        if task is not None:
+            task.cancel()
+
+    loop = asyncio.get_running_loop()
+    # Without loop signal handlers (Windows, or not the main thread) asyncio.run's own
+    # KeyboardInterrupt handling still cancels us, so the chat is deleted either way.
+    with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+        loop.add_signal_handler(signal.SIGINT, on_sigint)
+    try:
+        async with _target(args, err) as target:
+            options = {
+                "messages": _messages(args),
+                "model": args.model,
+                "preset": args.preset,
+                **target,
+            }
+            await _stream(options, args.json, out)
+        return EXIT_OK
+    except asyncio.CancelledError:
+        if interrupted:
+            err.write(f"\n{_PROG}: interrupted\n")
+            return EXIT_INTERRUPTED
+        raise
+    finally:
+        with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+            loop.remove_signal_handler(signal.SIGINT)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run ``oa-chat``; returns the exit code."""
+    try:
+        args = build_parser().parse_args(argv)
+    except SystemExit as exc:  # argparse: --help (0) or a usage error (2)
+        return exc.code if isinstance(exc.code, int) else EXIT_USAGE
+    logging.basicConfig(stream=sys.stderr, level=logging.WARNING, format="%(name)s: %(message)s")
+    if args.verbose:
+        logging.getLogger("oa_provider").setLevel(logging.DEBUG)
+    try:
+        return asyncio.run(_run(args, sys.stdout, sys.stderr))
+    except KeyboardInterrupt:
+        sys.stderr.write(f"\n{_PROG}: interrupted\n")
+        return EXIT_INTERRUPTED
+    except (TypeError, ValueError) as exc:
+        sys.stderr.write(f"{_PROG}: error: {exc}\n")
+        return EXIT_USAGE
+    except OAError as exc:
+        if args.verbose:
+            traceback.print_exc(file=sys.stderr)
+        sys.stderr.write(f"{_PROG}: {type(exc).__name__}: {exc}\n")
+        return EXIT_ERROR

@@ -1,0 +1,272 @@
+"""Finding the session cookie: explicit argument, environment, cookies.txt, then the browser.
+
+The web site authenticates with next-auth's session cookie. The client sends the cookies it
+finds as one ``Cookie`` header rather than through aiohttp's cookie jar, because that jar
+refuses cookies for IP hosts such as ``127.0.0.1`` (the mock server) and because a header we
+build ourselves is never persisted anywhere.
+
+Cookie values are secrets: nothing in this module puts a value into an exception, a log record,
+a warning or a repr (parse errors name the line number, never the line).
+"""
+
+from __future__ import annotations
+
+import http.cookiejar
+import os
+import sqlite3
+import time
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from ._exceptions import MissingCredentialsError
+
+__all__ = [
+    "SESSION_COOKIE_NAMES",
+    "CookieInput",
+    "Credentials",
+    "cookies_for_url",
+    "default_cookie_file",
+    "find_credentials",
+    "parse_cookie_header",
+    "parse_netscape_cookies",
+]
+
+#: What a caller may pass as ``cookies``.
+CookieInput = Mapping[str, str] | http.cookiejar.CookieJar | None
+
+_HTTPONLY_PREFIX = "#HttpOnly_"
+
+#: The names of next-auth's session cookie (over https and over http).
+SESSION_COOKIE_NAMES = ("__Secure-next-auth.session-token", "next-auth.session-token")
+
+
+class Credentials:
+    """The cookies to send and where they came from. Its repr shows names, never values."""
+
+    __slots__ = ("_pairs", "source")
+
+    def __init__(self, pairs: Iterable[tuple[str, str]], source: str) -> None:
+        self._pairs = tuple(pairs)
+        self.source = source
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        """The cookie names (not secret)."""
+        return tuple(name for name, _ in self._pairs)
+
+    def items(self) -> list[tuple[str, str]]:
+        """The ``(name, value)`` pairs, e.g. to pass on as ``cookies=dict(creds.items())``."""
+        return list(self._pairs)
+
+    def header(self) -> str:
+        """The ``Cookie`` request header value."""
+        return "; ".join(f"{name}={value}" for name, value in self._pairs)
+
+    def __repr__(self) -> str:
+        return f"Credentials(source={self.source!r}, names={list(self.names)!r})"
+
+
+def parse_cookie_header(text: str) -> list[tuple[str, str]]:
+    """Split a ``Cookie`` header (``a=1; b=2``) into pairs; pieces without ``=`` are skipped."""
+    pairs = []
+    for piece in text.split(";"):
+        name, sep, value = piece.strip().partition("=")
+        if sep and name.strip():
+            pairs.append((name.strip(), value.strip()))
+    return pairs
+
+
+def _domain_matches(host: str, domain: str) -> bool:
+    domain = domain.lower()
+    if domain.startswith("."):
+        return host == domain[1:] or host.endswith(domain)
+    return host == domain
+
+
+def cookies_for_url(jar: http.cookiejar.CookieJar, url: str) -> list[tuple[str, str]]:
+    """The cookies of ``jar`` that a browser would send to ``url`` (domain and ``secure`` only)."""
+    parts = urlsplit(url)
+    host = (parts.hostname or "").lower()
+    https = parts.scheme == "https"
+    return [
+        (cookie.name, cookie.value or "")
+        for cookie in jar
+        if _domain_matches(host, cookie.domain) and (https or not cookie.secure)
+    ]
+
+
+def default_cookie_file(environ: Mapping[str, str] | None = None) -> Path:
+    """``$XDG_CONFIG_HOME/oa-toolkit/cookies.txt``, else ``~/.config/oa-toolkit/cookies.txt``."""
+    env = os.environ if environ is None else environ
+    config_home = env.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
+    return Path(config_home) / "oa-toolkit" / "cookies.txt"
+
+
+def parse_netscape_cookies(text: str, *, now: float | None = None) -> http.cookiejar.CookieJar:
+    """Parse a Netscape ``cookies.txt`` into a CookieJar, dropping expired cookies.
+
+    Written here rather than with ``http.cookiejar.MozillaCookieJar`` because that class drops
+    the ``#HttpOnly_`` lines curl and browser extensions write (next-auth's session cookie is
+    HttpOnly), treats an expiry of ``0`` (a session cookie) as expired, and on a malformed line
+    emits a warning that quotes the line, cookie value included.
+
+    Raises:
+        ValueError: a line does not have 7 tab-separated fields (names the line number only).
+    """
+    moment = time.time() if now is None else now
+    jar = http.cookiejar.CookieJar()
+    for number, raw in enumerate(text.splitlines(), start=1):
+        line = raw.strip("\r\n")
+        if line.startswith(_HTTPONLY_PREFIX):
+            line = line[len(_HTTPONLY_PREFIX) :]
+        elif not line.strip() or line.lstrip().startswith("#"):
+            continue
+        fields = line.split("\t")
+        if len(fields) != 7:
+            raise ValueError(f"line {number} has {len(fields)} tab-separated fields, not 7")
+        domain, subdomains, path, secure, expires, name, value = fields
+        try:
+            expiry = int(expires) if expires.strip() else 0
+        except ValueError:
+            raise ValueError(f"line {number}: the expiry is not an integer") from None
+        if expiry and expiry < moment:
+            continue
+        if subdomains.upper() == "TRUE" and not domain.startswith("."):
+            domain = "." + domain
+        jar.set_cookie(
+            http.cookiejar.Cookie(
+                0,
+                name,
+                value,
+                None,
+                False,
+                domain,
+                True,
+                domain.startswith("."),
+                path or "/",
+                True,
+                secure.upper() == "TRUE",
+                expiry or None,
+                not expiry,
+                None,
+                None,
+                {},
+            )
+        )
+    return jar
+
+
+def _load_cookie_file(path: Path, url: str) -> list[tuple[str, str]]:
+    try:
+        text = path.read_text(encoding="utf-8", errors="replace")
+    except OSError as exc:
+        raise MissingCredentialsError(
+            f"cannot read cookie file {path}: {exc.strerror or type(exc).__name__}; "
+            "check the path and its permissions"
+        ) from None
+    try:
+        jar = parse_netscape_cookies(text)
+    except ValueError as exc:
+        raise MissingCredentialsError(
+            f"cookie file {path} is not a valid Netscape cookies.txt ({exc}); each cookie line "
+            "needs 7 tab-separated fields: export it again with a cookies.txt browser extension"
+        ) from None
+    return cookies_for_url(jar, url)
+
+
+def _browser_cookies(host: str) -> list[tuple[str, str]] | None:
+    """The browser's cookies for ``host``; None when browser-cookie3 is not installed."""
+    try:
+        import browser_cookie3
+    except ImportError:
+        return None
+    try:
+        jar = browser_cookie3.load(domain_name=host)
+    except (browser_cookie3.BrowserCookieError, OSError, sqlite3.Error):
+        return []
+    return [(cookie.name, cookie.value or "") for cookie in jar]
+
+
+def find_credentials(
+    cookies: CookieInput,
+    base_url: str,
+    *,
+    environ: Mapping[str, str] | None = None,
+    use_browser: bool = True,
+) -> Credentials:
+    """Find the cookies to send to ``base_url``.
+
+    Order: ``cookies`` when non-empty (a dict, or a ``CookieJar`` filtered to the host);
+    else ``OA_COOKIES`` (a Cookie header string); else the cookies.txt at ``OA_COOKIE_FILE``
+    or :func:`default_cookie_file`, filtered to the host; else the browser's cookies through
+    the optional ``browser-cookie3`` (extra ``[browser]``).
+
+    Raises:
+        MissingCredentialsError: nothing found (the message names every place searched),
+            or a named cookie file cannot be read.
+        TypeError: ``cookies`` is neither a mapping of str to str nor a CookieJar.
+    """
+    env = os.environ if environ is None else environ
+    host = (urlsplit(base_url).hostname or "").lower()
+    if isinstance(cookies, http.cookiejar.CookieJar):
+        if len(cookies):
+            pairs = cookies_for_url(cookies, base_url)
+            if not pairs:
+                raise MissingCredentialsError(
+                    f"the CookieJar given as cookies holds no cookie for {host}; "
+                    "add the session cookie for that host or pass a dict"
+                )
+            return Credentials(pairs, "cookies argument")
+    elif cookies is not None:
+        if not isinstance(cookies, Mapping):
+            raise TypeError(
+                "cookies must be a dict of name -> value or an http.cookiejar.CookieJar, "
+                f"not {type(cookies).__name__}"
+            )
+        for name, value in cookies.items():
+            if not isinstance(name, str) or not isinstance(value, str):
+                raise TypeError("cookies must map str names to str values")
+        if cookies:
+            return Credentials(cookies.items(), "cookies argument")
+
+    searched = ["the cookies argument (empty)"]
+    header = env.get("OA_COOKIES", "")
+    if header.strip():
+        pairs = parse_cookie_header(header)
+        if not pairs:
+            raise MissingCredentialsError(
+                "OA_COOKIES is set but holds no name=value pair; set it to a Cookie header "
+                "such as 'next-auth.session-token=...'"
+            )
+        return Credentials(pairs, "OA_COOKIES")
+    searched.append("the OA_COOKIES environment variable (unset)")
+
+    named = env.get("OA_COOKIE_FILE")
+    path = Path(named).expanduser() if named else default_cookie_file(env)
+    if path.is_file():
+        pairs = _load_cookie_file(path, base_url)
+        if pairs:
+            return Credentials(pairs, f"cookie file {path}")
+        searched.append(f"the cookie file {path} (no cookie for {host})")
+    elif named:
+        raise MissingCredentialsError(
+            f"OA_COOKIE_FILE names {path}, which does not exist; fix the path or unset it"
+        )
+    else:
+        searched.append(f"the cookie file {path} (absent; OA_COOKIE_FILE unset)")
+
+    if use_browser:
+        found = _browser_cookies(host)
+        if found:
+            return Credentials(found, "browser")
+        searched.append(
+            "the browser (browser-cookie3 not installed: pip install 'oa-toolkit[browser]')"
+            if found is None
+            else f"the browser (no cookie for {host})"
+        )
+    raise MissingCredentialsError(
+        f"no session cookie for {host}; looked in: {'; '.join(searched)}. "
+        f"Pass cookies={{'{SESSION_COOKIE_NAMES[1]}': ...}}, set OA_COOKIES, "
+        "or save a cookies.txt there"
+    )

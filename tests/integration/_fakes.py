@@ -1,0 +1,160 @@
+"""A tiny scriptable web site for the provider's error paths (real loopback HTTP).
+
+The mock server models the real service; this fake only answers what a test scripts: a status
+for one route, an event stream made of raw chunks, pauses and a dropped connection.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiohttp import web
+from aiohttp.test_utils import TestServer
+
+SESSION = {"next-auth.session-token": "fake-session-secret-1234"}
+DROP = "drop"  # in an events script: cut the connection without the terminating chunk
+
+
+def sse(obj: dict[str, Any]) -> bytes:
+    """One event as the real server frames it."""
+    return f"data: {json.dumps(obj)}\r\n\r\n".encode()
+
+
+def message(chat_id: str, content: str | None, state: str = "complete") -> dict[str, Any]:
+    return {
+        "id": str(uuid.uuid4()),
+        "parent_id": None,
+        "content": content,
+        "chat_id": chat_id,
+        "created_at": "2026-11-23T19:40:11.905010",
+        "role": "assistant",
+        "state": state,
+        "score": 0,
+        "reports": [],
+        "work_parameters": None,
+        "safe_content": None,
+        "safety_level": None,
+        "safety_label": None,
+        "safety_rots": None,
+        "used_plugin": None,
+    }
+
+
+def token_script(chat_id: str, tokens: list[str]) -> list[Any]:
+    return [sse({"event_type": "token", "text": t}) for t in tokens] + [
+        sse({"event_type": "message", "message": message(chat_id, "".join(tokens))})
+    ]
+
+
+@dataclass
+class Reply:
+    status: int
+    body: str = ""
+    headers: dict[str, str] = field(default_factory=dict)
+    delay: float = 0.0
+
+
+@dataclass
+class Call:
+    method: str
+    path: str
+    query: dict[str, str]
+    json: Any
+    headers: dict[str, str]
+
+
+@dataclass
+class FakeSite:
+    """What the fake answers. ``script`` items: bytes (one chunk), float (a pause), DROP."""
+
+    tokens: list[str] = field(default_factory=lambda: ["Hello", ", ", "world", "!"])
+    replies: dict[tuple[str, str], Reply] = field(default_factory=dict)
+    script: list[Any] | None = None
+    events_status: int = 200
+    final: dict[str, Any] | None = None  # what GET /api/chat/message answers
+    calls: list[Call] = field(default_factory=list)
+    live_chats: set[str] = field(default_factory=set)
+    url: str = ""
+
+    def paths(self) -> list[str]:
+        return [f"{c.method} {c.path}" for c in self.calls]
+
+    async def _handle(self, request: web.Request) -> web.StreamResponse:
+        body = await request.read()
+        self.calls.append(
+            Call(
+                request.method,
+                request.path,
+                dict(request.query),
+                json.loads(body) if body else None,
+                dict(request.headers),
+            )
+        )
+        if "next-auth.session-token" not in request.cookies:
+            return web.Response(status=403)
+        reply = self.replies.get((request.method, request.path))
+        if reply is not None:
+            await asyncio.sleep(reply.delay)
+            if reply.status:
+                return web.Response(status=reply.status, text=reply.body, headers=reply.headers)
+        route = (request.method, request.path)
+        if route == ("POST", "/api/chat"):
+            chat_id = str(uuid.uuid4())
+            self.live_chats.add(chat_id)
+            return web.json_response({"id": chat_id})
+        if route in (
+            ("POST", "/api/chat/prompter_message"),
+            ("POST", "/api/chat/assistant_message"),
+        ):
+            return web.json_response({"id": str(uuid.uuid4())})
+        if route == ("DELETE", "/api/chat"):
+            self.live_chats.discard(request.query["chat_id"])
+            return web.Response()
+        if route == ("GET", "/api/chat/message"):
+            return web.json_response(
+                self.final or message(request.query["chat_id"], None, "pending")
+            )
+        if route == ("GET", "/api/chat/events"):
+            return await self._events(request)
+        return web.Response(status=404)
+
+    async def _events(self, request: web.Request) -> web.StreamResponse:
+        if self.events_status != 200:
+            return web.Response(status=self.events_status)
+        response = web.StreamResponse(headers={"Content-Type": "text/event-stream"})
+        await response.prepare(request)
+        script = (
+            self.script
+            if self.script is not None
+            else token_script(request.query["chat_id"], self.tokens)
+        )
+        for item in script:
+            if item == DROP:
+                assert request.transport is not None
+                request.transport.close()
+                return response
+            if isinstance(item, float):
+                await asyncio.sleep(item)
+            else:
+                await response.write(item)
+        await response.write_eof()
+        return response
+
+
+@asynccontextmanager
+async def serve(site: FakeSite) -> AsyncIterator[FakeSite]:
+    app = web.Application()
+    app.router.add_route("*", "/{tail:.*}", site._handle)
+    server = TestServer(app, host="127.0.0.1")
+    await server.start_server()
+    site.url = str(server.make_url("")).rstrip("/")
+    try:
+        yield site
+    finally:
+        await server.close()

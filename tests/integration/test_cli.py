@@ -1,0 +1,175 @@
+"""``oa-chat``: streaming, --json, options, exit codes, and the embedded mock server demo."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import subprocess
+import sys
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+import pytest_asyncio
+from _fakes import SESSION, FakeSite, Reply, serve
+
+from oa_provider._cli import main
+
+ROOT = Path(__file__).resolve().parents[2]
+SEED_PROMPT = "Привет, как дела?"
+
+
+@pytest_asyncio.fixture
+async def site() -> AsyncIterator[FakeSite]:
+    async with serve(FakeSite()) as running:
+        yield running
+
+
+@pytest.fixture
+def cookie_file(tmp_path: Path) -> Path:
+    ((name, value),) = SESSION.items()
+    path = tmp_path / "cookies.txt"
+    path.write_text(
+        f"# Netscape HTTP Cookie File\n127.0.0.1\tFALSE\t/\tFALSE\t0\t{name}\t{value}\n"
+    )
+    return path
+
+
+async def run_cli(*argv: str) -> int:
+    # main() runs its own event loop: give it a thread, the fake site keeps this loop.
+    return await asyncio.to_thread(main, list(argv))
+
+
+@pytest.mark.asyncio
+async def test_streams_the_reply(
+    site: FakeSite, cookie_file: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code = await run_cli(SEED_PROMPT, "--base-url", site.url, "--cookie-file", str(cookie_file))
+    out, err = capsys.readouterr()
+    assert (code, out, err) == (0, "Hello, world!\n", "")
+    assert site.paths()[-1] == "DELETE /api/chat"
+    assert site.calls[1].json["content"] == SEED_PROMPT
+
+
+@pytest.mark.asyncio
+async def test_options_reach_the_request(
+    site: FakeSite, cookie_file: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code = await run_cli(
+        "hi",
+        "--base-url",
+        site.url,
+        "--cookie-file",
+        str(cookie_file),
+        "--model",
+        "OA_SFT_Llama2_70B_10",
+        "--preset",
+        "k50-Precise",
+        "--system",
+        "Be brief.",
+    )
+    assert code == 0
+    body = site.calls[2].json
+    assert body["model_config_name"] == "OA_SFT_Llama2_70B_10"
+    assert body["sampling_parameters"]["temperature"] == 0.1
+    assert body["system_prompt"] == "Be brief."
+    assert site.calls[1].json["content"] == "hi"
+
+
+@pytest.mark.asyncio
+async def test_json_prints_typed_events(
+    site: FakeSite, cookie_file: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code = await run_cli("hi", "--json", "--base-url", site.url, "--cookie-file", str(cookie_file))
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert code == 0
+    assert [e["event_type"] for e in lines] == ["token"] * 4 + ["message"]
+    assert lines[-1]["message"]["content"] == "Hello, world!"
+
+
+@pytest.mark.asyncio
+async def test_server_error_is_one_line_and_exit_1(
+    site: FakeSite, cookie_file: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    site.replies[("POST", "/api/chat/assistant_message")] = Reply(503, '{"message":"busy"}')
+    code = await run_cli("hi", "--base-url", site.url, "--cookie-file", str(cookie_file))
+    err = capsys.readouterr().err
+    assert code == 1
+    assert err.count("\n") == 1
+    assert err.startswith("oa-chat: ServerBusyError:")
+    assert "Traceback" not in err
+    assert site.paths()[-1] == "DELETE /api/chat"
+
+
+@pytest.mark.asyncio
+async def test_verbose_logs_steps_and_shows_the_traceback(
+    site: FakeSite, cookie_file: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    site.replies[("POST", "/api/chat/prompter_message")] = Reply(413)
+    code = await run_cli("hi", "-v", "--base-url", site.url, "--cookie-file", str(cookie_file))
+    err = capsys.readouterr().err
+    assert code == 1
+    assert "Traceback" in err
+    assert SESSION["next-auth.session-token"] not in err
+
+
+@pytest.mark.asyncio
+async def test_base_url_without_credentials_is_an_error(
+    site: FakeSite, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code = await run_cli("hi", "--base-url", site.url)
+    err = capsys.readouterr().err
+    assert code == 1
+    assert "MissingCredentialsError" in err
+    assert "OA_COOKIES" in err
+    assert site.calls == []
+
+
+@pytest.mark.parametrize(
+    "argv", [[], ["hi", "--preset", "k50-precise"], ["hi", "--base-url", "ftp://x"]]
+)
+def test_usage_errors_exit_2(argv: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(argv) == 2
+    assert "Traceback" not in capsys.readouterr().err
+
+
+def _demo_env() -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("OA_")}
+    env["PYTHONIOENCODING"] = "utf-8"
+    return env
+
+
+def test_the_readme_command_chats_with_the_embedded_mock_server() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "oa_provider", SEED_PROMPT],
+        cwd=ROOT,
+        env=_demo_env(),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stderr.count("\n") == 1
+    assert "embedded mock server at http://127.0.0.1:" in result.stderr
+    assert result.stdout.strip()
+
+
+def test_ctrl_c_deletes_the_chat_and_exits_130() -> None:
+    process = subprocess.Popen(
+        [sys.executable, "-m", "oa_provider", SEED_PROMPT, "-v"],
+        cwd=ROOT,
+        env=_demo_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    assert process.stdout is not None
+    process.stdout.read(1)  # the reply has started streaming
+    process.send_signal(signal.SIGINT)
+    _, err = process.communicate(timeout=30)
+    text = err.decode()
+    assert process.returncode == 130, text
+    assert "DELETE /api/chat -> 200" in text
+    assert text.rstrip().endswith("oa-chat: interrupted")

@@ -1,0 +1,283 @@
+"""Fault specs, their syntax, seeded selection, and the stream filters, as data (no server)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from oa_mockserver._exceptions import FaultSpecError
+from oa_mockserver._faults import (
+    STEPS,
+    DeleteFails,
+    Disconnect,
+    DropAfter,
+    Emit,
+    EmitRaw,
+    ErrorAfter,
+    FaultRule,
+    FaultSet,
+    Finish,
+    Latency,
+    MalformedAfter,
+    Pause,
+    PluginStep,
+    SafePrompt,
+    Stall,
+    Status,
+    StreamChain,
+    TruncateAfter,
+    parse_fault_header,
+    reply_for,
+    rule_from_json,
+    rule_to_json,
+    total_latency,
+)
+
+
+def token(text: str) -> dict[str, Any]:
+    return {"event_type": "token", "text": text}
+
+
+FINAL = {"event_type": "message", "message": {"content": "a b c d"}}
+STREAM = [token("a "), token("b "), token("c "), token("d"), FINAL]
+
+
+def run(chain: StreamChain, events: list[dict[str, Any]] = STREAM) -> list[Any]:
+    actions = chain.start()
+    for event in events:
+        actions.extend(chain.on_event(event))
+    return actions
+
+
+def emitted(actions: list[Any]) -> list[Any]:
+    return [a.payload for a in actions if isinstance(a, Emit)]
+
+
+# -- the header syntax --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("header", "expected"),
+    [
+        ("status:503", FaultRule(Status(status=503))),
+        ("status:429;retry-after=7", FaultRule(Status(status=429, retry_after=7))),
+        ("latency:0.25", FaultRule(Latency(seconds=0.25))),
+        ("error-after:3", FaultRule(ErrorAfter(after=3))),
+        ("drop-after:4", FaultRule(DropAfter(after=4))),
+        ("truncate-after:10", FaultRule(TruncateAfter(after=10))),
+        ("malformed-after:2", FaultRule(MalformedAfter(after=2))),
+        ("stall:2;after=5", FaultRule(Stall(seconds=2.0, after=5))),
+        ("safe-prompt", FaultRule(SafePrompt())),
+        ("plugin-step", FaultRule(PluginStep())),
+        ("delete-fails", FaultRule(DeleteFails(), step="delete_chat")),
+        (
+            "status:500;step=assistant_message;times=1;probability=0.5",
+            FaultRule(Status(status=500), step="assistant_message", times=1, probability=0.5),
+        ),
+        ("  STATUS:503 ; path=/api/chat* ; method=post ", FaultRule(
+            Status(status=503), path="/api/chat*", method="post")),
+    ],
+    ids=lambda v: v if isinstance(v, str) else "",
+)
+def test_header_syntax(header: str, expected: FaultRule) -> None:
+    assert parse_fault_header(header) == [expected]
+
+
+def test_header_with_several_faults_keeps_their_order() -> None:
+    rules = parse_fault_header("safe-prompt, error-after:2")
+    assert [type(rule.fault) for rule in rules] == [SafePrompt, ErrorAfter]
+
+
+@pytest.mark.parametrize(
+    ("header", "message"),
+    [
+        ("explode", "unknown fault 'explode'"),
+        ("explode:3", "unknown fault 'explode'"),
+        ("status:abc", "'status' must be a whole number"),
+        ("latency:-1", "'seconds' must be a number"),
+        ("status:503;colour=red", "no option 'colour'"),
+        ("status:503;times", "key=value"),
+        ("status:503;times=0", "times must be >= 1"),
+        ("status:503;times=x", "times must be a whole number"),
+        ("status:503;probability=2", "probability must be within 0..1"),
+        ("status:503;step=nowhere", "unknown step 'nowhere'"),
+        (" , ", "empty fault header"),
+    ],
+)
+def test_header_errors_say_what_is_wrong(header: str, message: str) -> None:
+    with pytest.raises(FaultSpecError, match=message):
+        parse_fault_header(header)
+
+
+def test_fault_spec_error_is_a_value_error() -> None:
+    with pytest.raises(ValueError, match="unknown fault"):
+        parse_fault_header("nope")
+
+
+def test_json_rejects_non_objects() -> None:
+    with pytest.raises(FaultSpecError, match='"kind"'):
+        rule_from_json(["status", 503])
+
+
+rules = st.builds(
+    FaultRule,
+    fault=st.one_of(
+        st.builds(Status, status=st.sampled_from([429, 500, 503]),
+                  retry_after=st.none() | st.integers(0, 60)),
+        st.builds(Latency, seconds=st.floats(0, 5)),
+        st.builds(ErrorAfter, after=st.integers(0, 50)),
+        st.builds(DropAfter, after=st.integers(0, 50)),
+        st.builds(Stall, seconds=st.floats(0, 5), after=st.integers(0, 50)),
+        st.builds(SafePrompt),
+        st.builds(PluginStep),
+    ),
+    step=st.none() | st.sampled_from(STEPS),
+    times=st.none() | st.integers(1, 10),
+    probability=st.floats(0, 1),
+)
+
+
+@given(rules)
+def test_json_round_trip(rule: FaultRule) -> None:
+    assert rule_from_json(rule_to_json(rule)) == rule
+
+
+# -- selection ----------------------------------------------------------------------------------
+
+
+@given(times=st.integers(1, 8), requests=st.integers(0, 20))
+def test_times_fires_exactly_that_often(times: int, requests: int) -> None:
+    faults = FaultSet([FaultRule(Status(status=503), step="events", times=times)])
+    fired = sum(
+        bool(faults.select("GET", "/api/chat/events", "events")) for _ in range(requests)
+    )
+    assert fired == min(times, requests)
+    assert len(faults.rules) == (1 if requests < times else 0)
+
+
+def test_rules_only_match_their_step_path_and_method() -> None:
+    faults = FaultSet(
+        [
+            FaultRule(Status(status=500), step="delete_chat"),
+            FaultRule(Latency(seconds=1.0), path="/chats/*", method="GET"),
+        ]
+    )
+    assert faults.select("DELETE", "/api/chat", "delete_chat") == [Status(status=500)]
+    assert faults.select("GET", "/chats/abc", "get_chat") == [Latency(seconds=1.0)]
+    assert faults.select("POST", "/chats/abc", "prompter_message") == []
+
+
+@given(seed=st.integers(0, 2**32), probability=st.floats(0.05, 0.95))
+def test_probability_is_seeded_so_a_run_repeats(seed: int, probability: float) -> None:
+    def pattern() -> list[bool]:
+        faults = FaultSet([FaultRule(Status(status=500), probability=probability)], seed=seed)
+        return [bool(faults.select("GET", "/chats", "list_chats")) for _ in range(40)]
+
+    assert pattern() == pattern()
+
+
+def test_clear_restarts_the_rng() -> None:
+    faults = FaultSet([FaultRule(Status(status=500), probability=0.5)], seed=7)
+    first = [bool(faults.select("GET", "/x", None)) for _ in range(30)]
+    faults.clear()
+    assert faults.rules == []
+    faults.add(FaultRule(Status(status=500), probability=0.5))
+    assert [bool(faults.select("GET", "/x", None)) for _ in range(30)] == first
+
+
+def test_per_request_rules_come_after_the_servers() -> None:
+    faults = FaultSet([FaultRule(Latency(seconds=0.5))])
+    extra = parse_fault_header("status:429;retry-after=3")
+    fired = faults.select("POST", "/api/chat", "create_chat", extra)
+    assert total_latency(fired) == 0.5
+    reply = reply_for(fired)
+    assert reply is not None
+    assert (reply.status, dict(reply.headers)) == (429, {"Retry-After": "3"})
+
+
+def test_status_503_carries_the_real_busy_text() -> None:
+    reply = Status(status=503).reply()
+    assert reply.detail == "The server is currently busy. Please try again later."
+
+
+# -- stream filters -----------------------------------------------------------------------------
+
+
+def test_no_stream_faults_means_an_empty_chain() -> None:
+    assert not StreamChain([Status(status=500), Latency(seconds=1)])
+
+
+@pytest.mark.parametrize("after", [0, 1, 3, 4])
+def test_error_after_n_tokens(after: int) -> None:
+    actions = run(StreamChain([ErrorAfter(after=after)]))
+    assert emitted(actions)[:after] == STREAM[:after]
+    assert emitted(actions)[after] == {
+        "event_type": "error", "error": "Injected generation error", "message": None
+    }
+    assert isinstance(actions[-1], Finish)
+    assert len(emitted(actions)) == after + 1
+
+
+def test_error_after_more_tokens_than_the_stream_has_replaces_the_final_message() -> None:
+    actions = run(StreamChain([ErrorAfter(after=99)]))
+    assert [e["event_type"] for e in emitted(actions)] == ["token"] * 4 + ["error"]
+
+
+def test_drop_after_disconnects_without_a_final_event() -> None:
+    actions = run(StreamChain([DropAfter(after=2)]))
+    assert emitted(actions) == STREAM[:2]
+    assert isinstance(actions[-1], Disconnect)
+
+
+def test_truncate_after_finishes_without_the_message_event() -> None:
+    actions = run(StreamChain([TruncateAfter(after=3)]))
+    assert emitted(actions) == STREAM[:3]
+    assert isinstance(actions[-1], Finish)
+
+
+def test_malformed_after_inserts_one_broken_event_and_goes_on() -> None:
+    actions = run(StreamChain([MalformedAfter(after=1)]))
+    assert emitted(actions) == STREAM
+    raw = [a for a in actions if isinstance(a, EmitRaw)]
+    assert len(raw) == 1
+    assert actions.index(raw[0]) == 1
+    assert raw[0].data.startswith(b"data: {")
+    assert raw[0].data.endswith(b"\r\n\r\n")
+
+
+def test_stall_pauses_once_then_goes_on() -> None:
+    actions = run(StreamChain([Stall(seconds=2.5, after=2)]))
+    assert emitted(actions) == STREAM
+    assert [a for a in actions if isinstance(a, Pause)] == [Pause(2.5)]
+    assert actions.index(Pause(2.5)) == 2
+
+
+def test_safe_prompt_and_plugin_step_come_first() -> None:
+    actions = run(StreamChain([SafePrompt(), PluginStep()]))
+    kinds = [e["event_type"] for e in emitted(actions)]
+    assert kinds == ["safe_prompt", "plugin_intermediate", "token", "token", "token", "token",
+                     "message"]
+
+
+def test_faults_compose_in_order() -> None:
+    # The injected safe_prompt event is not a token, so the error still comes after 2 tokens.
+    actions = run(StreamChain([SafePrompt(), ErrorAfter(after=2)]))
+    kinds = [e["event_type"] for e in emitted(actions)]
+    assert kinds == ["safe_prompt", "token", "token", "error"]
+
+
+def test_nothing_after_the_end() -> None:
+    chain = StreamChain([TruncateAfter(after=0)])
+    assert chain.on_event(token("a")) == [Finish()]
+    assert chain.ended
+    assert chain.on_event(token("b")) == []
+
+
+@given(st.lists(st.text(max_size=5), max_size=30), st.integers(0, 40))
+def test_pass_through_events_are_untouched_before_the_fault(texts: list[str], after: int) -> None:
+    events = [token(t) for t in texts] + [FINAL]
+    actions = run(StreamChain([TruncateAfter(after=after)]), events)
+    assert emitted(actions) == events[: min(after, len(texts))]

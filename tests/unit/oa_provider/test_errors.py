@@ -1,0 +1,130 @@
+"""Status -> exception mapping and aiohttp error translation (map_exceptions)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+import aiohttp
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from oa_provider import (
+    AuthenticationError,
+    ChatNotFoundError,
+    InvalidRequestError,
+    MessageTooLongError,
+    OAError,
+    RateLimitError,
+    RequestTimeoutError,
+    ResponseError,
+    ServerBusyError,
+    TransportError,
+)
+from oa_provider._http import error_for_status, map_exceptions, parse_retry_after, server_text
+
+
+@pytest.mark.parametrize(
+    ("status", "cls"),
+    [
+        (401, AuthenticationError),
+        (403, AuthenticationError),
+        (404, ChatNotFoundError),
+        (413, MessageTooLongError),
+        (422, InvalidRequestError),
+        (429, RateLimitError),
+        (503, ServerBusyError),
+        (500, ResponseError),
+        (400, ResponseError),
+        (418, ResponseError),
+    ],
+)
+def test_status_mapping(status: int, cls: type[ResponseError]) -> None:
+    error = error_for_status(status, "", step="POST /api/chat")
+    assert type(error) is cls
+    assert isinstance(error, OAError)
+    assert isinstance(error, RuntimeError)
+    assert error.status == status
+    assert "POST /api/chat" in str(error)
+    assert str(status) in str(error)
+
+
+def test_web_site_message_body_becomes_the_text() -> None:
+    error = error_for_status(
+        422, '{"message":"Model no_such_model not found"}', step="POST /api/chat/assistant_message"
+    )
+    assert isinstance(error, InvalidRequestError)
+    assert "Model no_such_model not found" in str(error)
+
+
+def test_fastapi_detail_list_is_summarised() -> None:
+    body = json.dumps(
+        {"detail": [{"loc": ["body", "content"], "msg": "field required", "type": "x"}]}
+    )
+    assert server_text(body) == "body.content: field required"
+
+
+@pytest.mark.parametrize("body", ["", "Internal Server Error", "[1]", '{"x": 1}', "{"])
+def test_bodies_without_text(body: str) -> None:
+    assert server_text(body) is None
+
+
+def test_body_excerpt_is_bounded() -> None:
+    error = error_for_status(500, "x" * 10_000, step="GET /api/chat/events")
+    assert len(error.body) == 500
+
+
+def test_rate_limit_carries_retry_after() -> None:
+    error = error_for_status(429, "", step="POST /api/chat/assistant_message", retry_after="7")
+    assert isinstance(error, RateLimitError)
+    assert error.retry_after == 7.0
+    assert "retry after 7 s" in str(error)
+    assert error_for_status(429, "", step="x").retry_after is None  # type: ignore[attr-defined]
+
+
+def test_retry_after_http_date() -> None:
+    assert parse_retry_after("Thu, 01 Jan 1970 00:01:40 GMT", now=40.0) == 60.0
+    assert parse_retry_after("soon") is None
+    assert parse_retry_after("-5") == 0.0
+
+
+@given(st.integers(min_value=400, max_value=599), st.text(max_size=50))
+def test_every_error_status_maps_to_a_response_error(status: int, text: str) -> None:
+    error = error_for_status(status, json.dumps({"message": text}), step="s")
+    assert isinstance(error, ResponseError)
+    assert error.status == status
+    if text:
+        assert text in str(error)
+
+
+def test_map_exceptions_translates_client_errors() -> None:
+    with (
+        pytest.raises(TransportError, match="POST /api/chat") as info,
+        map_exceptions("POST /api/chat"),
+    ):
+        raise aiohttp.ClientConnectionError("refused")
+    assert isinstance(info.value.__cause__, aiohttp.ClientConnectionError)
+
+
+@pytest.mark.parametrize(
+    "exc", [asyncio.TimeoutError(), aiohttp.ServerTimeoutError("read"), TimeoutError()]
+)
+def test_map_exceptions_translates_timeouts(exc: BaseException) -> None:
+    with pytest.raises(RequestTimeoutError, match="2 s"), map_exceptions("GET x", timeout=2.0):
+        raise exc
+
+
+def test_map_exceptions_passes_our_errors_and_others_through() -> None:
+    own = ChatNotFoundError("gone", status=404)
+    with pytest.raises(ChatNotFoundError) as info, map_exceptions("x"):
+        raise own
+    assert info.value is own
+    with pytest.raises(KeyError), map_exceptions("x"):
+        raise KeyError("k")
+
+
+def test_proxy_credentials_are_scrubbed() -> None:
+    with pytest.raises(TransportError) as info, map_exceptions("POST /api/chat"):
+        raise aiohttp.ClientConnectionError("proxy http://user:hunter2@proxy:3128 refused")
+    assert "hunter2" not in str(info.value)
