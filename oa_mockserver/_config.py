@@ -86,8 +86,11 @@ class ServerConfig:
                 f"reply_mode must be one of {', '.join(REPLY_MODES)}, got {self.reply_mode!r}"
             )
         if not isinstance(self.fix_server_bugs, bool):
-            raise ConfigError(f"fix_server_bugs must be True or False, got {self.fix_server_bugs!r}")
-        if isinstance(self.unserved_models, str) or not all(
+            raise ConfigError(
+                f"fix_server_bugs must be True or False, got {self.fix_server_bugs!r}"
+            )
+        models: object = self.unserved_models
+        if isinstance(models, str) or not all(
             isinstance(name, str) for name in self.unserved_models
         ):
             raise ConfigError(

@@ -1,13 +1,13 @@
 """The one exception tree of :mod:`oa_mockserver`::
 
-    MockServerError (Exception)
-    ├── ConfigError (ValueError)          a server option is invalid
-    ├── FaultSpecError (ValueError)       a fault specification is invalid
-    ├── CassetteError (ValueError)        a cassette file is broken (names file and line)
-    ├── CassetteNotFoundError (FileNotFoundError)  a cassette to replay does not exist
-    ├── CassetteMismatchError (AssertionError)     no recorded request matches (nearest + diff)
-    ├── RedactionRuleError (ValueError)   an extra redaction rule is invalid
-    └── (the control issue adds FaultError, ...)
+MockServerError (Exception)
+├── ConfigError (ValueError)          a server option is invalid
+├── FaultSpecError (ValueError)       a fault specification is invalid
+├── CassetteError (ValueError)        a cassette file is broken (names file and line)
+├── CassetteNotFoundError (FileNotFoundError)  a cassette to replay does not exist
+├── CassetteMismatchError (AssertionError)     no recorded request matches (nearest + diff)
+├── RedactionRuleError (ValueError)   an extra redaction rule is invalid
+└── (the control issue adds FaultError, ...)
 """
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ class ConfigError(MockServerError, ValueError):
 
 
 class CassetteError(MockServerError, ValueError):
-    """A cassette file is broken or unsupported; the message names the file, the line and the fix."""
+    """A cassette file is broken or unsupported; the message names the file, line and fix."""
 
     def __init__(self, message: str, *, path: str | None = None, line: int | None = None) -> None:
         where = path or "<cassette>"
@@ -52,8 +52,8 @@ class CassetteNotFoundError(MockServerError, FileNotFoundError):
 
     def __init__(self, path: str) -> None:
         super().__init__(
-            f"cassette {path} does not exist: record it first (record_mode 'once' or 'new_episodes') "
-            "or fix the path"
+            f"cassette {path} does not exist: record it first "
+            "(record_mode 'once' or 'new_episodes') or fix the path"
         )
         self.cassette_path = path
 
@@ -67,4 +67,4 @@ class CassetteMismatchError(MockServerError, AssertionError):
 
 
 class RedactionRuleError(MockServerError, ValueError):
-    """An extra redaction rule is invalid (for example a regular expression that does not compile)."""
+    """An extra redaction rule is invalid (a regular expression that does not compile)."""

@@ -10,29 +10,42 @@ from datetime import datetime, timezone
 
 __all__ = ["iso", "new_seed", "ping_stamp", "utcnow", "uuid7"]
 
-_last_ms = 0
+_SIXTEEN_SECONDS = 16_000_000_000
+_last_stamp = 0
 _counter = 0
 
 
 def uuid7() -> str:
     """A new time-ordered UUID (version 7) as a 36-character hyphenated string.
 
-    Ids made in the same millisecond stay ordered: a 12-bit counter fills ``rand_a``
-    (RFC 9562, method 1), so sorting ids sorts chats by creation, as the real server's cursors do.
+    The layout is that of the ``uuid7`` package the reference server uses (draft UUIDv7 with
+    nanosecond time: 32 bits of 16-second units, then 16 + 12 bits of fraction, then the variant
+    and a 14-bit counter that is 0 unless two ids share a timestamp, then 48 random bits), so ids
+    look like the recorded ``06b04969-bd73-740d-8000-792f29c174a4`` and sort by creation.
     """
-    global _last_ms, _counter
-    ms = time.time_ns() // 1_000_000
-    if ms <= _last_ms:
-        ms = _last_ms
+    global _last_stamp, _counter
+    ns = time.time_ns()
+    t1, rest1 = divmod(ns, _SIXTEEN_SECONDS)
+    t2, rest2 = divmod(rest1 << 16, _SIXTEEN_SECONDS)
+    t3 = (rest2 << 12) // _SIXTEEN_SECONDS
+    stamp = (t1 << 28) | (t2 << 12) | t3
+    if stamp <= _last_stamp:
         _counter += 1
-        if _counter > 0xFFF:  # counter exhausted: borrow the next millisecond
-            ms += 1
+        if _counter > 0x3FFF:  # counter exhausted: move to the next timestamp tick
+            _last_stamp += 1
             _counter = 0
+        stamp = _last_stamp
     else:
+        _last_stamp = stamp
         _counter = 0
-    _last_ms = ms
-    rand_b = int.from_bytes(os.urandom(8), "big") & 0x3FFF_FFFF_FFFF_FFFF
-    value = (ms << 80) | (0x7 << 76) | (_counter << 64) | (0b10 << 62) | rand_b
+    t1, t2, t3 = stamp >> 28, (stamp >> 12) & 0xFFFF, stamp & 0xFFF
+    value = (
+        (t1 << 96)
+        | (t2 << 80)
+        | ((0x7000 | t3) << 64)
+        | ((0x8000 | _counter) << 48)
+        | int.from_bytes(os.urandom(6), "big")
+    )
     return str(uuid.UUID(int=value))
 
 

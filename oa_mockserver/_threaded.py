@@ -63,7 +63,7 @@ class ThreadedMockServer:
         server = MockServer(self.config)
         try:
             loop.run_until_complete(server.__aenter__())
-        except BaseException as exc:  # handed to the starting thread, which re-raises it
+        except Exception as exc:  # noqa: BLE001 - handed to the starting thread, which re-raises it
             ready.set_exception(exc)
             loop.close()
             return

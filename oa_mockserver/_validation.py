@@ -89,7 +89,10 @@ def decode_json_body(raw: bytes, content_type: str | None) -> Any:
         return None
     if content_type:
         main = content_type.split(";", 1)[0].strip().lower()
-        if not (main == "application/json" or (main.startswith("application/") and main.endswith("+json"))):
+        if not (
+            main == "application/json"
+            or (main.startswith("application/") and main.endswith("+json"))
+        ):
             return raw
     try:
         return json.loads(raw)
@@ -166,7 +169,9 @@ class _Fields:
         self.loc = loc
         self.errors: list[dict[str, Any]] = []
 
-    def take(self, name: str, check: _Check, *, required: bool, optional: bool, default: Any = None) -> Any:
+    def take(
+        self, name: str, check: _Check, *, required: bool, optional: bool, default: Any = None
+    ) -> Any:
         loc = [*self.loc, name]
         value = self.data.get(name, _MISSING)
         if value is _MISSING:
@@ -176,7 +181,9 @@ class _Fields:
         if value is None:
             if optional:
                 return None
-            self.errors.append(error_item(loc, "none is not an allowed value", "type_error.none.not_allowed"))
+            self.errors.append(
+                error_item(loc, "none is not an allowed value", "type_error.none.not_allowed")
+            )
             return default
         coerced, error = check(value, loc)
         if error is not None:
@@ -197,7 +204,9 @@ def validate_object(body: Any) -> dict[str, Any]:
 def _sampling(value: Any, loc: list[str | int]) -> tuple[Any, list[dict[str, Any]]]:
     if value is _MISSING or value is None:
         if value is None:  # a non-optional model field given as null
-            return None, [error_item(loc, "none is not an allowed value", "type_error.none.not_allowed")]
+            return None, [
+                error_item(loc, "none is not an allowed value", "type_error.none.not_allowed")
+            ]
         value = {}
     if not isinstance(value, dict):
         return None, [_dict_error(loc)]
@@ -207,7 +216,9 @@ def _sampling(value: Any, loc: list[str | int]) -> tuple[Any, list[dict[str, Any
         "top_p": fields.take("top_p", _float, required=False, optional=True),
         "typical_p": fields.take("typical_p", _float, required=False, optional=True),
         "temperature": fields.take("temperature", _float, required=False, optional=True),
-        "repetition_penalty": fields.take("repetition_penalty", _float, required=False, optional=True),
+        "repetition_penalty": fields.take(
+            "repetition_penalty", _float, required=False, optional=True
+        ),
         "max_new_tokens": fields.take(
             "max_new_tokens", _int, required=False, optional=False, default=1024
         ),

@@ -43,7 +43,11 @@ def event_bytes(payload: Mapping[str, Any]) -> bytes:
 
 def token_event(text: str) -> bytes:
     """A token event; hot path of every stream, so the fixed part is not re-encoded."""
-    return b'data: {"event_type": "token", "text": ' + _pydantic_v1(text).encode("ascii") + b"}\r\n\r\n"
+    return (
+        b'data: {"event_type": "token", "text": '
+        + _pydantic_v1(text).encode("ascii")
+        + b"}\r\n\r\n"
+    )
 
 
 def pending_event(position: int, size: int) -> bytes:

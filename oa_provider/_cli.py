@@ -104,7 +104,9 @@ async def _target(args: argparse.Namespace, err: TextIO) -> AsyncIterator[dict[s
     # Imported here: the provider does not need the server unless it runs the demo.
     from oa_mockserver import MockServer, ServerConfig
 
-    async with MockServer(ServerConfig(token_interval=DEMO_TOKEN_INTERVAL)) as server:
+    async with MockServer(
+        ServerConfig(token_interval=DEMO_TOKEN_INTERVAL, first_token_delay=DEMO_TOKEN_INTERVAL)
+    ) as server:
         err.write(
             f"{_PROG}: no base URL or credentials configured: "
             f"chatting with the embedded mock server at {server.url}\n"

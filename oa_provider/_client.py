@@ -21,10 +21,11 @@ import asyncio
 import logging
 import os
 import time
-from collections.abc import AsyncGenerator, Mapping, Sequence
+from collections.abc import AsyncGenerator, Callable, Mapping, Sequence
 from contextlib import aclosing
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from types import MethodType
+from typing import Any, ClassVar, Concatenate, Generic, ParamSpec, TypeVar, cast
 from urllib.parse import urlsplit
 
 import aiohttp
@@ -409,10 +410,29 @@ async def _run_texts(plan: _Plan) -> AsyncGenerator[str, None]:
                 yield event.message.content
 
 
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
+
+
+class _class_or_instance_method(Generic[_P, _R]):
+    """Like ``classmethod``, but bound to the instance when called on one, so an instance's
+    connection defaults apply while ``OpenAssistant.create_async_generator(...)`` still works."""
+
+    def __init__(self, func: Callable[Concatenate[Any, _P], _R]) -> None:
+        self._func = func
+        self.__doc__ = func.__doc__
+
+    def __get__(self, obj: object, objtype: type | None = None) -> Callable[_P, _R]:
+        # A bound method keeps the function's name and docstring (help() shows them).
+        return cast(Callable[_P, _R], MethodType(self._func, objtype if obj is None else obj))
+
+
 class OpenAssistant:
     """The OpenAssistant chat provider (the web site's API, cookie-authenticated).
 
-    Both generators are classmethods, so they work on the class and on an instance::
+    An instance may carry connection defaults (``base_url``, ``cookies``, ``proxy``,
+    ``session``) that its calls use when they do not pass their own. Both generators work on
+    the class and on an instance (the seed calls one on an instance)::
 
         async for text in OpenAssistant().create_async_generator(
             messages=[{"role": "user", "content": "Привет, как дела?"}],
@@ -428,9 +448,26 @@ class OpenAssistant:
     working: ClassVar[bool] = False
     model: ClassVar[str] = DEFAULT_MODEL
 
-    @classmethod
+    def __init__(
+        self,
+        *,
+        base_url: str | None = None,
+        cookies: CookieInput = None,
+        proxy: str | None = None,
+        session: aiohttp.ClientSession | None = None,
+    ) -> None:
+        self.base_url = base_url
+        self.proxy = proxy
+        self.session = session
+        self._cookies = cookies
+
+    def __repr__(self) -> str:
+        # Never the cookies.
+        return f"{type(self).__name__}(base_url={self.base_url!r})"
+
+    @staticmethod
     def _plan(
-        cls,
+        target: type[OpenAssistant] | OpenAssistant,
         model: str | None,
         messages: Sequence[Mapping[str, str]] | None,
         proxy: str | None,
@@ -446,6 +483,11 @@ class OpenAssistant:
         session: aiohttp.ClientSession | None,
         sampling: Mapping[str, object],
     ) -> _Plan:
+        if isinstance(target, OpenAssistant):
+            base_url = base_url or target.base_url
+            cookies = cookies if cookies else target._cookies
+            proxy = proxy or target.proxy
+            session = session or target.session
         if messages is None:
             raise TypeError("messages is required: a list of {'role': ..., 'content': ...} dicts")
         if model is not None and not isinstance(model, str):
@@ -467,7 +509,7 @@ class OpenAssistant:
         url = _resolve_base_url(base_url)
         return _Plan(
             base_url=url,
-            model=model or cls.model,
+            model=model or target.model,
             prompt=prompt,
             sampling=params,
             plugins=plugin_list,
@@ -481,9 +523,10 @@ class OpenAssistant:
             session=session,
         )
 
-    @classmethod
+    @_class_or_instance_method
     def create_async_generator(
-        cls,
+        self_or_cls: type[OpenAssistant] | OpenAssistant,
+        /,
         model: str | None = None,
         messages: Sequence[Mapping[str, str]] | None = None,
         proxy: str | None = None,
@@ -530,7 +573,8 @@ class OpenAssistant:
             MissingCredentialsError: no cookie found (at the call, before any request).
             OAError: any failure while chatting (see :mod:`oa_provider._exceptions`).
         """
-        plan = cls._plan(
+        plan = OpenAssistant._plan(
+            self_or_cls,
             model,
             messages,
             proxy,
@@ -547,9 +591,10 @@ class OpenAssistant:
         )
         return _run_texts(plan)
 
-    @classmethod
+    @_class_or_instance_method
     def create_event_stream(
-        cls,
+        self_or_cls: type[OpenAssistant] | OpenAssistant,
+        /,
         model: str | None = None,
         messages: Sequence[Mapping[str, str]] | None = None,
         proxy: str | None = None,
@@ -572,7 +617,8 @@ class OpenAssistant:
         finished message; also when the server had nothing left to stream). An
         ``ErrorEvent`` is yielded and then :class:`GenerationError` raised.
         """
-        plan = cls._plan(
+        plan = OpenAssistant._plan(
+            self_or_cls,
             model,
             messages,
             proxy,

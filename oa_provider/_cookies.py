@@ -12,9 +12,11 @@ a warning or a repr (parse errors name the line number, never the line).
 from __future__ import annotations
 
 import http.cookiejar
+import io
 import os
 import sqlite3
 import time
+import warnings
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -106,54 +108,54 @@ def default_cookie_file(environ: Mapping[str, str] | None = None) -> Path:
 def parse_netscape_cookies(text: str, *, now: float | None = None) -> http.cookiejar.CookieJar:
     """Parse a Netscape ``cookies.txt`` into a CookieJar, dropping expired cookies.
 
-    Written here rather than with ``http.cookiejar.MozillaCookieJar`` because that class drops
-    the ``#HttpOnly_`` lines curl and browser extensions write (next-auth's session cookie is
-    HttpOnly), treats an expiry of ``0`` (a session cookie) as expired, and on a malformed line
-    emits a warning that quotes the line, cookie value included.
+    The parsing is ``http.cookiejar.MozillaCookieJar``'s. Before it sees the text, each line is
+    checked (so an error can name its line number without quoting a cookie value, which
+    ``LoadError`` would) and normalised for what real exports contain and MozillaCookieJar
+    refuses: a missing ``# Netscape HTTP Cookie File`` header, an expiry of ``0`` (curl's mark of
+    a session cookie, which MozillaCookieJar reads as expired in 1970), and a "include
+    subdomains" flag that disagrees with the domain's leading dot (an ``assert`` there).
 
     Raises:
-        ValueError: a line does not have 7 tab-separated fields (names the line number only).
+        ValueError: a line does not have 7 tab-separated fields, or its expiry is not an
+            integer (names the line number only).
     """
-    moment = time.time() if now is None else now
-    jar = http.cookiejar.CookieJar()
+    lines = ["# Netscape HTTP Cookie File"]
     for number, raw in enumerate(text.splitlines(), start=1):
-        line = raw.strip("\r\n")
+        line = raw.rstrip("\r\n")
+        prefix = ""
         if line.startswith(_HTTPONLY_PREFIX):
-            line = line[len(_HTTPONLY_PREFIX) :]
-        elif not line.strip() or line.lstrip().startswith("#"):
+            prefix, line = _HTTPONLY_PREFIX, line[len(_HTTPONLY_PREFIX) :]
+        elif not line.strip() or line.lstrip().startswith(("#", "$")):
             continue
         fields = line.split("\t")
         if len(fields) != 7:
             raise ValueError(f"line {number} has {len(fields)} tab-separated fields, not 7")
         domain, subdomains, path, secure, expires, name, value = fields
+        expires = expires.strip()
+        if expires and not expires.isdigit():
+            raise ValueError(f"line {number}: the expiry is not an integer")
+        if expires == "0":
+            expires = ""
+        subdomains = "TRUE" if domain.startswith(".") else "FALSE"
+        fields = [domain, subdomains, path or "/", secure.upper(), expires, name, value]
+        lines.append(prefix + "\t".join(fields))
+    jar = http.cookiejar.MozillaCookieJar()
+    moment = time.time() if now is None else now
+    with warnings.catch_warnings():
+        # The lines were checked above; the warning MozillaCookieJar would emit for a bad
+        # line quotes it, cookie value included, so it must never reach a log.
+        warnings.simplefilter("ignore")
         try:
-            expiry = int(expires) if expires.strip() else 0
-        except ValueError:
-            raise ValueError(f"line {number}: the expiry is not an integer") from None
-        if expiry and expiry < moment:
-            continue
-        if subdomains.upper() == "TRUE" and not domain.startswith("."):
-            domain = "." + domain
-        jar.set_cookie(
-            http.cookiejar.Cookie(
-                0,
-                name,
-                value,
-                None,
-                False,
-                domain,
-                True,
-                domain.startswith("."),
-                path or "/",
-                True,
-                secure.upper() == "TRUE",
-                expiry or None,
-                not expiry,
-                None,
-                None,
-                {},
+            # ``_really_load`` is what ``load()`` calls once it has opened the file; feeding it
+            # the normalised text spares writing cookie values to a temporary file.
+            jar._really_load(  # type: ignore[attr-defined]
+                io.StringIO("\n".join(lines) + "\n"), "cookies.txt", True, True
             )
-        )
+        except http.cookiejar.LoadError:
+            raise ValueError("the file is not in Netscape cookies.txt format") from None
+    for cookie in list(jar):
+        if cookie.expires is not None and cookie.expires < moment:
+            jar.clear(cookie.domain, cookie.path, cookie.name)
     return jar
 
 

@@ -148,7 +148,7 @@ def map_exceptions(step: str, *, timeout: float | None = None) -> Iterator[None]
         yield
     except OAError:
         raise
-    except (asyncio.TimeoutError, aiohttp.ServerTimeoutError) as exc:
+    except (asyncio.TimeoutError, TimeoutError) as exc:  # distinct classes before 3.11
         limit = f" {timeout:g} s" if timeout is not None else " its time limit"
         raise RequestTimeoutError(
             f"{step} took longer than{limit}; raise timeout= or check the server"

@@ -67,6 +67,7 @@ class Call:
     query: dict[str, str]
     json: Any
     headers: dict[str, str]
+    peer: Any  # the client's (host, port): tells connections apart
 
 
 @dataclass
@@ -94,6 +95,7 @@ class FakeSite:
                 dict(request.query),
                 json.loads(body) if body else None,
                 dict(request.headers),
+                request.transport.get_extra_info("peername") if request.transport else None,
             )
         )
         if "next-auth.session-token" not in request.cookies:

@@ -67,6 +67,7 @@ async def test_happy_path_five_requests_and_delete(site: FakeSite) -> None:
     assert await chat(site) == "Hello, world!"
     assert site.paths() == FIVE
     assert_deleted(site)
+    assert len({call.peer for call in site.calls}) == 1, "one connection, reused"
 
 
 @pytest.mark.parametrize(

@@ -28,7 +28,9 @@ SEED = [{"role": "user", "content": "Привет, как дела?"}]
 
 @pytest_asyncio.fixture
 async def server() -> AsyncIterator[MockServer]:
-    async with MockServer(ServerConfig(token_interval=0.0, reply_tokens=16)) as running:
+    async with MockServer(
+        ServerConfig(token_interval=0.0, first_token_delay=0.0, reply_tokens=16)
+    ) as running:
         yield running
 
 
@@ -190,3 +192,21 @@ async def test_aclose_and_cancellation_delete_the_chat() -> None:
         with pytest.raises(asyncio.CancelledError):
             await task
         assert not server.chats()
+
+
+@pytest.mark.asyncio
+async def test_an_instance_carries_connection_defaults(server: MockServer) -> None:
+    provider = OpenAssistant(base_url=server.url, cookies=SESSION)
+    assert "alice" not in repr(provider)
+    assert "".join([t async for t in provider.create_async_generator(messages=SEED)])
+    # The class itself has no defaults: the same call made on it finds no credentials.
+    with pytest.raises(MissingCredentialsError):
+        OpenAssistant.create_async_generator(messages=SEED, base_url=server.url)
+    # Arguments of the call win over the instance's.
+    other = OpenAssistant(base_url="http://127.0.0.1:9", cookies={"x": "y"})
+    assert await collect_from(other, messages=SEED, base_url=server.url, cookies=SESSION)
+    assert not server.chats()
+
+
+async def collect_from(provider: OpenAssistant, **kwargs: Any) -> str:
+    return "".join([text async for text in provider.create_async_generator(**kwargs)])

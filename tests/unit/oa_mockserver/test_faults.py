@@ -77,8 +77,10 @@ def emitted(actions: list[Any]) -> list[Any]:
             "status:500;step=assistant_message;times=1;probability=0.5",
             FaultRule(Status(status=500), step="assistant_message", times=1, probability=0.5),
         ),
-        ("  STATUS:503 ; path=/api/chat* ; method=post ", FaultRule(
-            Status(status=503), path="/api/chat*", method="post")),
+        (
+            "  STATUS:503 ; path=/api/chat* ; method=post ",
+            FaultRule(Status(status=503), path="/api/chat*", method="post"),
+        ),
     ],
     ids=lambda v: v if isinstance(v, str) else "",
 )
@@ -125,8 +127,11 @@ def test_json_rejects_non_objects() -> None:
 rules = st.builds(
     FaultRule,
     fault=st.one_of(
-        st.builds(Status, status=st.sampled_from([429, 500, 503]),
-                  retry_after=st.none() | st.integers(0, 60)),
+        st.builds(
+            Status,
+            status=st.sampled_from([429, 500, 503]),
+            retry_after=st.none() | st.integers(0, 60),
+        ),
         st.builds(Latency, seconds=st.floats(0, 5)),
         st.builds(ErrorAfter, after=st.integers(0, 50)),
         st.builds(DropAfter, after=st.integers(0, 50)),
@@ -151,9 +156,7 @@ def test_json_round_trip(rule: FaultRule) -> None:
 @given(times=st.integers(1, 8), requests=st.integers(0, 20))
 def test_times_fires_exactly_that_often(times: int, requests: int) -> None:
     faults = FaultSet([FaultRule(Status(status=503), step="events", times=times)])
-    fired = sum(
-        bool(faults.select("GET", "/api/chat/events", "events")) for _ in range(requests)
-    )
+    fired = sum(bool(faults.select("GET", "/api/chat/events", "events")) for _ in range(requests))
     assert fired == min(times, requests)
     assert len(faults.rules) == (1 if requests < times else 0)
 
@@ -215,7 +218,9 @@ def test_error_after_n_tokens(after: int) -> None:
     actions = run(StreamChain([ErrorAfter(after=after)]))
     assert emitted(actions)[:after] == STREAM[:after]
     assert emitted(actions)[after] == {
-        "event_type": "error", "error": "Injected generation error", "message": None
+        "event_type": "error",
+        "error": "Injected generation error",
+        "message": None,
     }
     assert isinstance(actions[-1], Finish)
     assert len(emitted(actions)) == after + 1
@@ -258,8 +263,15 @@ def test_stall_pauses_once_then_goes_on() -> None:
 def test_safe_prompt_and_plugin_step_come_first() -> None:
     actions = run(StreamChain([SafePrompt(), PluginStep()]))
     kinds = [e["event_type"] for e in emitted(actions)]
-    assert kinds == ["safe_prompt", "plugin_intermediate", "token", "token", "token", "token",
-                     "message"]
+    assert kinds == [
+        "safe_prompt",
+        "plugin_intermediate",
+        "token",
+        "token",
+        "token",
+        "token",
+        "message",
+    ]
 
 
 def test_faults_compose_in_order() -> None:

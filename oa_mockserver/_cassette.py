@@ -1,0 +1,494 @@
+"""The cassette format: a typed model over vcrpy's YAML format (version 1), plus atomic persistence.
+
+Why vcrpy's format: a plain ``vcr.use_cassette(path)`` must be able to replay our files in-process.
+vcrpy reads only ``version``, ``interactions[].request``, ``interactions[].response.{status,headers,
+body}`` and ``metadata``; it ignores any other key. We use exactly that tolerance for two extras:
+
+* ``response.chunks``: for streamed responses, every raw chunk in order, each ``{t, data}`` (``t``
+  seconds after the response headers arrived, ``data`` the chunk as text) or ``{t, base64}`` when
+  the chunk is not valid UTF-8 on its own (a chunk boundary can cut a character). The chunks
+  joined are exactly ``body.string``: vcrpy replays the body, we replay the chunks.
+* ``interaction.episode``: the number of the conversation (create → messages → events → delete)
+  the interaction belongs to. Missing numbers are inferred (a chat creation starts an episode).
+
+Parsing is pure (``parse_cassette``/``dump_cassette``); the only file I/O is ``load_cassette`` and
+``save_cassette`` (temporary file + ``os.replace``, so an interrupted save leaves no half file).
+A broken file raises :class:`CassetteError` naming the file and the line, never an empty cassette.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import os
+import tempfile
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import yaml
+
+from ._exceptions import CassetteError, CassetteNotFoundError
+
+__all__ = [
+    "CASSETTE_VERSION",
+    "Cassette",
+    "Chunk",
+    "Episode",
+    "Interaction",
+    "RecordedRequest",
+    "RecordedResponse",
+    "assign_episodes",
+    "dump_cassette",
+    "load_cassette",
+    "parse_cassette",
+    "save_cassette",
+]
+
+CASSETTE_VERSION = 1
+
+Headers = tuple[tuple[str, str], ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Chunk:
+    """One raw piece of a streamed body, ``offset_s`` seconds after the response headers."""
+
+    offset_s: float
+    data: bytes
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RecordedRequest:
+    """A request as recorded: method, full URI, body (None when there was none), headers."""
+
+    method: str
+    uri: str
+    body: bytes | None = None
+    headers: Headers = ()
+
+    @property
+    def path(self) -> str:
+        """The URI's path, without the query."""
+        return urlsplit(self.uri).path
+
+    def header(self, name: str) -> str | None:
+        """The first value of header ``name`` (case-insensitive), or None."""
+        return _header(self.headers, name)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RecordedResponse:
+    """A response as recorded; ``chunks`` is empty for responses that were not streamed."""
+
+    status: int
+    reason: str = ""
+    headers: Headers = ()
+    body: bytes = b""
+    chunks: tuple[Chunk, ...] = ()
+
+    def header(self, name: str) -> str | None:
+        """The first value of header ``name`` (case-insensitive), or None."""
+        return _header(self.headers, name)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Interaction:
+    """One request and its response, in episode ``episode``; ``line`` is its line in the file."""
+
+    request: RecordedRequest
+    response: RecordedResponse
+    episode: int = 0
+    line: int | None = field(default=None, compare=False)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Episode:
+    """One whole conversation: the interactions that share an episode number, in order."""
+
+    number: int
+    interactions: tuple[Interaction, ...]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Cassette:
+    """A whole cassette: interactions in recorded order, extra ``metadata`` kept as is."""
+
+    interactions: tuple[Interaction, ...] = ()
+    metadata: Mapping[str, Any] = field(default_factory=dict)
+    path: str | None = field(default=None, compare=False)
+
+    @property
+    def episodes(self) -> tuple[Episode, ...]:
+        """The interactions grouped by episode number, in order of first appearance."""
+        groups: dict[int, list[Interaction]] = {}
+        for interaction in self.interactions:
+            groups.setdefault(interaction.episode, []).append(interaction)
+        return tuple(Episode(number=n, interactions=tuple(i)) for n, i in groups.items())
+
+
+def _header(headers: Headers, name: str) -> str | None:
+    wanted = name.lower()
+    for key, value in headers:
+        if key.lower() == wanted:
+            return value
+    return None
+
+
+# --- episodes --------------------------------------------------------------------------------
+
+_CHAT_CREATE_PATHS = frozenset({"/api/chat", "/chats"})
+
+
+def _starts_episode(request: RecordedRequest) -> bool:
+    return request.method.upper() == "POST" and request.path.rstrip("/") in _CHAT_CREATE_PATHS
+
+
+def assign_episodes(interactions: Iterable[Interaction]) -> tuple[Interaction, ...]:
+    """Number the episodes: each chat creation (``POST /api/chat`` or ``/chats``) starts a new one.
+
+    Interactions before the first creation (a login, the model list) belong to episode 0.
+    """
+    result: list[Interaction] = []
+    episode = 0
+    seen_create = False
+    for interaction in interactions:
+        if _starts_episode(interaction.request):
+            if seen_create:
+                episode += 1
+            seen_create = True
+        result.append(
+            Interaction(
+                request=interaction.request,
+                response=interaction.response,
+                episode=episode,
+                line=interaction.line,
+            )
+        )
+    return tuple(result)
+
+
+# --- YAML with line numbers ------------------------------------------------------------------
+
+_BaseLoader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+class _LineDict(dict[Any, Any]):
+    """A mapping that remembers the (1-based) line it started on, for error messages."""
+
+    line: int = 0
+
+
+class _LineLoader(_BaseLoader):  # type: ignore[misc]
+    """A safe loader (python tags refused) whose mappings carry their line numbers."""
+
+
+def _construct_line_map(loader: Any, node: yaml.MappingNode) -> _LineDict:
+    data = _LineDict()
+    data.line = node.start_mark.line + 1
+    data.update(loader.construct_mapping(node, deep=True))
+    return data
+
+
+_LineLoader.add_constructor("tag:yaml.org,2002:map", _construct_line_map)
+
+
+class _Dumper(getattr(yaml, "CSafeDumper", yaml.SafeDumper)):  # type: ignore[misc]
+    """A safe dumper: block style, keys in insertion order."""
+
+
+def _line_of(value: object, default: int | None) -> int | None:
+    return value.line if isinstance(value, _LineDict) else default
+
+
+# --- parsing (pure) --------------------------------------------------------------------------
+
+
+class _Reader:
+    """Turns the loaded YAML tree into the typed model, raising CassetteError with file:line."""
+
+    def __init__(self, path: str | None) -> None:
+        self.path = path
+
+    def fail(self, message: str, line: int | None) -> CassetteError:
+        return CassetteError(message, path=self.path, line=line)
+
+    def mapping(self, value: object, what: str, line: int | None) -> Mapping[str, Any]:
+        if not isinstance(value, dict):
+            raise self.fail(f"{what} must be a mapping, not {type(value).__name__}", line)
+        return value
+
+    def text(self, value: object, what: str, line: int | None) -> str:
+        if not isinstance(value, str):
+            raise self.fail(f"{what} must be a string, not {type(value).__name__}", line)
+        return value
+
+    def body(self, value: object, what: str, line: int | None) -> bytes | None:
+        if value is None:
+            return None
+        if isinstance(value, str):
+            return value.encode("utf-8", "surrogateescape")
+        if isinstance(value, bytes):
+            return value
+        raise self.fail(f"{what} must be a string (or !!binary), not {type(value).__name__}", line)
+
+    def headers(self, value: object, what: str, line: int | None) -> Headers:
+        if value is None:
+            return ()
+        pairs: list[tuple[str, str]] = []
+        for name, values in self.mapping(value, what, line).items():
+            items = values if isinstance(values, list) else [values]
+            for item in items:
+                if not isinstance(item, str | int | float):
+                    raise self.fail(f"{what}: header {name!r} has a non-text value", line)
+                pairs.append((str(name), str(item)))
+        return tuple(pairs)
+
+    def request(self, value: object, line: int | None) -> RecordedRequest:
+        raw = self.mapping(value, "interaction.request", line)
+        line = _line_of(raw, line)
+        for key in ("method", "uri"):
+            if key not in raw:
+                raise self.fail(f"interaction.request has no {key!r}", line)
+        return RecordedRequest(
+            method=self.text(raw["method"], "request.method", line),
+            uri=self.text(raw["uri"], "request.uri", line),
+            body=self.body(raw.get("body"), "request.body", line),
+            headers=self.headers(raw.get("headers"), "request.headers", line),
+        )
+
+    def response(self, value: object, line: int | None) -> RecordedResponse:
+        raw = self.mapping(value, "interaction.response", line)
+        line = _line_of(raw, line)
+        status = self.mapping(raw.get("status"), "response.status", line)
+        code = status.get("code")
+        if not isinstance(code, int) or isinstance(code, bool) or not 100 <= code <= 599:
+            raise self.fail(f"response.status.code must be an HTTP status, not {code!r}", line)
+        message = status.get("message", "")
+        body_map = self.mapping(raw.get("body", {}), "response.body", line)
+        body = self.body(body_map.get("string"), "response.body.string", line) or b""
+        chunks = self.chunks(raw.get("chunks"), line)
+        if chunks and b"".join(c.data for c in chunks) != body:
+            raise self.fail(
+                "response.chunks joined differ from response.body.string; re-record the "
+                "cassette (the two must hold the same bytes)",
+                line,
+            )
+        return RecordedResponse(
+            status=code,
+            reason=self.text(message or "", "response.status.message", line),
+            headers=self.headers(raw.get("headers"), "response.headers", line),
+            body=body,
+            chunks=chunks,
+        )
+
+    def chunks(self, value: object, line: int | None) -> tuple[Chunk, ...]:
+        if value is None:
+            return ()
+        if not isinstance(value, list):
+            raise self.fail("response.chunks must be a list of {t, data} mappings", line)
+        result: list[Chunk] = []
+        previous = 0.0
+        for index, item in enumerate(value):
+            raw = self.mapping(item, f"response.chunks[{index}]", line)
+            here = _line_of(raw, line)
+            offset = raw.get("t")
+            if not isinstance(offset, int | float) or isinstance(offset, bool) or offset < 0:
+                raise self.fail(f"chunk {index}: 't' must be a number of seconds >= 0", here)
+            if offset < previous:
+                raise self.fail(f"chunk {index}: 't' goes back ({offset} < {previous})", here)
+            previous = float(offset)
+            if "base64" in raw:
+                try:
+                    encoded = self.text(raw["base64"], "chunk base64", here)
+                    data = base64.b64decode(encoded, validate=True)
+                except binascii.Error as exc:
+                    raise self.fail(f"chunk {index}: invalid base64 ({exc})", here) from None
+            elif "data" in raw:
+                data = self.body(raw["data"], f"chunk {index} data", here) or b""
+            else:
+                raise self.fail(f"chunk {index} has neither 'data' nor 'base64'", here)
+            result.append(Chunk(float(offset), data))
+        return tuple(result)
+
+    def interaction(self, value: object, index: int, line: int | None) -> Interaction:
+        raw = self.mapping(value, f"interactions[{index}]", line)
+        line = _line_of(raw, line)
+        for key in ("request", "response"):
+            if key not in raw:
+                raise self.fail(f"interactions[{index}] has no {key!r}", line)
+        episode = raw.get("episode", -1)
+        if not isinstance(episode, int) or isinstance(episode, bool):
+            raise self.fail(f"interactions[{index}].episode must be an integer", line)
+        return Interaction(
+            request=self.request(raw["request"], line),
+            response=self.response(raw["response"], line),
+            episode=episode,
+            line=line,
+        )
+
+
+def parse_cassette(text: str, path: str | None = None) -> Cassette:
+    """Parse a cassette's YAML text.
+
+    Raises:
+        CassetteError: the text is not YAML, uses a python tag, has the wrong version or shape;
+            the message names ``path`` and the line.
+    """
+    reader = _Reader(path)
+    if not text.strip():
+        raise reader.fail("the cassette file is empty; re-record it or delete it", 1)
+    try:
+        data = yaml.load(text, Loader=_LineLoader)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark is not None else None
+        problem = exc.problem or str(exc)
+        raise reader.fail(f"not a valid YAML cassette: {problem}", line) from None
+    except yaml.YAMLError as exc:
+        raise reader.fail(f"not a valid YAML cassette: {exc}", None) from None
+    top = reader.mapping(data, "the cassette", 1)
+    version = top.get("version")
+    if version != CASSETTE_VERSION:
+        raise reader.fail(
+            f"unsupported cassette version {version!r}: this toolkit reads version "
+            f"{CASSETTE_VERSION} (vcrpy's format); re-record the cassette",
+            _line_of(top, 1),
+        )
+    raw_interactions = top.get("interactions")
+    if not isinstance(raw_interactions, list):
+        raise reader.fail("'interactions' must be a list", _line_of(top, 1))
+    interactions = [
+        reader.interaction(item, index, _line_of(top, 1))
+        for index, item in enumerate(raw_interactions)
+    ]
+    if any(i.episode < 0 for i in interactions):
+        interactions = list(assign_episodes(interactions))
+    metadata = top.get("metadata") or {}
+    return Cassette(
+        interactions=tuple(interactions),
+        metadata=reader.mapping(metadata, "metadata", _line_of(top, 1)),
+        path=path,
+    )
+
+
+def _text_or_bytes(data: bytes) -> str | bytes:
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        return data  # yaml writes !!binary, which the safe loader reads back as bytes
+
+
+def _headers_dict(headers: Headers) -> dict[str, list[str]]:
+    result: dict[str, list[str]] = {}
+    for name, value in headers:
+        result.setdefault(name, []).append(value)
+    return result
+
+
+def _chunk_dict(chunk: Chunk) -> dict[str, Any]:
+    offset = round(chunk.offset_s, 6)
+    try:
+        return {"t": offset, "data": chunk.data.decode("utf-8")}
+    except UnicodeDecodeError:
+        return {"t": offset, "base64": base64.b64encode(chunk.data).decode("ascii")}
+
+
+def interaction_to_dict(interaction: Interaction) -> dict[str, Any]:
+    """The vcrpy-compatible mapping of one interaction (with our extra keys)."""
+    req, resp = interaction.request, interaction.response
+    response: dict[str, Any] = {
+        "status": {"code": resp.status, "message": resp.reason},
+        "headers": _headers_dict(resp.headers),
+        "body": {"string": _text_or_bytes(resp.body)},
+    }
+    if resp.chunks:
+        response["chunks"] = [_chunk_dict(c) for c in resp.chunks]
+    return {
+        "episode": interaction.episode,
+        "request": {
+            "method": req.method,
+            "uri": req.uri,
+            "body": None if req.body is None else _text_or_bytes(req.body),
+            "headers": _headers_dict(req.headers),
+        },
+        "response": response,
+    }
+
+
+def dump_cassette(cassette: Cassette) -> str:
+    """The YAML text of a cassette (block style, vcrpy version 1)."""
+    data: dict[str, Any] = {
+        "version": CASSETTE_VERSION,
+        "interactions": [interaction_to_dict(i) for i in cassette.interactions],
+    }
+    if cassette.metadata:
+        data["metadata"] = dict(cassette.metadata)
+    return str(
+        yaml.dump(
+            data,
+            Dumper=_Dumper,
+            default_flow_style=False,
+            sort_keys=False,
+            allow_unicode=True,
+            width=1000,
+        )
+    )
+
+
+# --- files (the only I/O) --------------------------------------------------------------------
+
+
+def load_cassette(path: str | os.PathLike[str]) -> Cassette:
+    """Read and parse a cassette file.
+
+    Raises:
+        CassetteNotFoundError: the file does not exist.
+        CassetteError: the file is unreadable, not UTF-8, empty or malformed (file and line named).
+    """
+    name = os.fspath(path)
+    try:
+        raw = Path(name).read_bytes()
+    except FileNotFoundError:
+        raise CassetteNotFoundError(name) from None
+    except OSError as exc:
+        raise CassetteError(f"cannot read the cassette ({exc.strerror})", path=name) from None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise CassetteError("the cassette is not valid UTF-8", path=name, line=line) from None
+    return parse_cassette(text, name)
+
+
+def save_cassette(path: str | os.PathLike[str], cassette: Cassette) -> None:
+    """Write a cassette atomically: a temporary file in the same directory, then ``os.replace``.
+
+    An interrupted save leaves the previous file (or none) in place, never half a file.
+    """
+    write_text_atomically(Path(os.fspath(path)), dump_cassette(cassette))
+
+
+def write_text_atomically(target: Path, text: str) -> None:
+    """Write ``text`` to ``target`` through a temporary sibling file and ``os.replace``."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, target)
+    except BaseException:
+        # Why BaseException: a KeyboardInterrupt mid-write must not leave the temp file behind.
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def cassette_from_interactions(
+    interactions: Sequence[Interaction], *, path: str | None = None
+) -> Cassette:
+    """A cassette from interactions, with episode numbers inferred from chat creations."""
+    return Cassette(interactions=assign_episodes(interactions), path=path)

@@ -1,0 +1,58 @@
+"""aiohttp responses with the reference server's exact shapes (JSON, empty, plain-text 500)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiohttp import web
+
+from ._wire import detail_body, rest_json, web_error_body
+
+__all__ = [
+    "empty",
+    "internal_error_text",
+    "json_bytes",
+    "json_detail",
+    "json_ok",
+    "json_web_error",
+    "request_content_type",
+]
+
+
+def json_bytes(body: bytes, status: int = 200) -> web.Response:
+    """A JSON response from pre-encoded bytes (``content-type: application/json``, no charset)."""
+    response = web.Response(body=body, status=status)
+    response.headers["content-type"] = "application/json"
+    return response
+
+
+def json_ok(value: Any) -> web.Response:
+    """200 with a compact JSON body."""
+    return json_bytes(rest_json(value))
+
+
+def json_detail(status: int, detail: Any) -> web.Response:
+    """FastAPI's error response ``{"detail": ...}``."""
+    return json_bytes(detail_body(detail), status)
+
+
+def json_web_error(status: int, detail: Any) -> web.Response:
+    """The web site's error response ``{"message": ...}``."""
+    return json_bytes(web_error_body(detail), status)
+
+
+def empty(status: int = 200) -> web.Response:
+    """A response with no body: ``content-length: 0`` and no content type (204: neither)."""
+    return web.Response(status=status, body=b"" if status != 204 else None)
+
+
+def internal_error_text() -> web.Response:
+    """Starlette's bare 500: ``text/plain; charset=utf-8``, body ``Internal Server Error``."""
+    response = web.Response(status=500, body=b"Internal Server Error")
+    response.headers["content-type"] = "text/plain; charset=utf-8"
+    return response
+
+
+def request_content_type(request: web.Request) -> str | None:
+    """The raw Content-Type header of a request, or None."""
+    return request.headers.get("Content-Type")

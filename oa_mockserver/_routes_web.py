@@ -1,0 +1,213 @@
+"""The web site's routes (``/api/chat...``): the Next.js proxy in front of the inference server.
+
+A session cookie (``__Secure-next-auth.session-token`` or ``next-auth.session-token``) identifies
+the user; without one every route answers 403 with an empty body. Answers are the inference
+server's JSON bodies with status 200; errors are ``{"message": detail}`` with the inference
+server's status (:func:`web_failure`, the one mapping of this dialect). The events route pipes the
+stream, so a finished message gives 200 with an empty body and an inference error becomes a bare
+500 (``fix_server_bugs``: the real status and ``{"message": ...}``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiohttp import web
+
+from ._auth import AuthError, web_user
+from ._catalog import model_configs_body
+from ._config import ServerConfig
+from ._context import CONTEXT, ServerContext
+from ._responses import empty, json_bytes, json_ok, json_web_error, request_content_type
+from ._routes_inference import failure, list_params, work_parameters
+from ._state import Message, NotStreamable, StateError
+from ._stream import stream_events
+from ._validation import (
+    InvalidBody,
+    decode_json_body,
+    validate_assistant,
+    validate_chat_update,
+    validate_object,
+    validate_prompter,
+    validate_vote,
+)
+from ._wire import rest_json
+
+__all__ = ["add_web_routes", "web_failure"]
+
+Failure = InvalidBody | AuthError | StateError
+_NO_DETAIL = "Something went wrong"
+
+
+def web_failure(exc: Failure, step: str, config: ServerConfig) -> web.Response:
+    """The one mapping from a failure to the web site's response.
+
+    The status is the inference server's for the same failure; the body is ``{"message": ...}``
+    with the inference server's detail (``Something went wrong`` when it had none).
+    """
+    if isinstance(exc, AuthError):
+        return empty(403)
+    inner = failure(exc, step, config)
+    detail: Any = getattr(exc, "detail", None) if inner.status != 500 else None
+    return json_web_error(inner.status, detail if detail is not None else _NO_DETAIL)
+
+
+def _ctx(request: web.Request) -> ServerContext:
+    return request.app[CONTEXT]
+
+
+def _owner(request: web.Request) -> str:
+    owner = web_user(request.cookies)
+    if owner is None:
+        raise AuthError(403, "")
+    return owner
+
+
+async def _body(request: web.Request) -> Any:
+    return decode_json_body(await request.read(), request_content_type(request))
+
+
+def _param(request: web.Request, name: str, body: Any = None) -> str:
+    value = request.query.get(name)
+    if value is None and isinstance(body, dict) and isinstance(body.get(name), str):
+        value = body[name]
+    return value or ""
+
+
+async def chat_collection(request: web.Request) -> web.StreamResponse:
+    """GET (one chat or a page), POST (create), PUT (update), DELETE (remove) ``/api/chat``."""
+    ctx = _ctx(request)
+    method = request.method
+    step = {"GET": "get_chat", "POST": "create_chat", "PUT": "update_chat"}.get(
+        method, "delete_chat"
+    )
+    try:
+        owner = _owner(request)
+        if method == "POST":
+            return json_ok(ctx.store.create_chat(owner).list_read())
+        if method == "DELETE":
+            chat = ctx.store.delete_chat(owner, _param(request, "chat_id"))
+            ctx.engine.cancel(list(chat.messages))
+            return empty(200)
+        if method == "PUT":
+            update = validate_chat_update(await _body(request), with_chat_id=True)
+            ctx.store.update_chat(owner, update.chat_id or "", update.fields)
+            return empty(200)
+        if "chat_id" in request.query:
+            return json_ok(ctx.store.chat(owner, request.query["chat_id"]).read())
+        step = "list_chats"
+        limit, after, before, hidden = list_params(dict(request.query), default_limit=20)
+        page = ctx.store.list_chats(
+            owner, limit=limit, after=after, before=before, include_hidden=hidden
+        )
+        return json_ok(page.read())
+    except (InvalidBody, AuthError, StateError) as exc:
+        return web_failure(exc, step, ctx.config)
+
+
+async def prompter_message(request: web.Request) -> web.Response:
+    ctx = _ctx(request)
+    try:
+        owner = _owner(request)
+        body = validate_prompter(await _body(request), with_chat_id=True)
+        message = ctx.store.add_prompter_message(
+            owner, body.chat_id or "", body.parent_id, body.content
+        )
+    except (InvalidBody, AuthError, StateError) as exc:
+        return web_failure(exc, "prompter_message", ctx.config)
+    return json_ok(message.read())
+
+
+async def assistant_message(request: web.Request) -> web.Response:
+    ctx = _ctx(request)
+    try:
+        owner = _owner(request)
+        body = validate_assistant(await _body(request), with_chat_id=True)
+        message = ctx.store.add_assistant_message(
+            owner,
+            body.chat_id or "",
+            body.parent_id,
+            work_parameters(body),
+            model=body.model_config_name,
+        )
+    except (InvalidBody, AuthError, StateError) as exc:
+        return web_failure(exc, "assistant_message", ctx.config)
+    answer = rest_json(message.read())
+    ctx.engine.submit(message)
+    return json_bytes(answer)
+
+
+def _message(request: web.Request, body: Any = None) -> Message:
+    return _ctx(request).store.message(
+        _owner(request), _param(request, "chat_id", body), _param(request, "message_id", body)
+    )
+
+
+async def get_message(request: web.Request) -> web.Response:
+    ctx = _ctx(request)
+    try:
+        message = _message(request)
+    except (AuthError, StateError) as exc:
+        return web_failure(exc, "get_message", ctx.config)
+    return json_ok(message.read())
+
+
+async def events(request: web.Request) -> web.StreamResponse:
+    """The event stream, piped: 204 becomes 200 with an empty body."""
+    ctx = _ctx(request)
+    try:
+        body: Any = None
+        if request.method == "POST" and not request.query.get("message_id"):
+            try:
+                body = await _body(request)
+            except InvalidBody:
+                body = None  # the web site reads only the query; a stray body is ignored
+        message = _message(request, body)
+        if message.role != "assistant":
+            raise NotStreamable()
+    except AuthError:
+        return empty(403)
+    except StateError as exc:
+        if not ctx.config.fix_server_bugs:
+            return json_web_error(500, _NO_DETAIL)  # Next.js does not translate this error
+        return web_failure(exc, "events", ctx.config)
+    generation = ctx.engine.generation(message.id)
+    if generation is None or generation.ended or (message.finished and generation.delivered):
+        return empty(200)
+    return await stream_events(request, generation, ctx.engine, ctx.config)
+
+
+async def models(request: web.Request) -> web.Response:
+    try:
+        _owner(request)
+    except AuthError:
+        return empty(403)
+    return json_bytes(model_configs_body())
+
+
+async def vote(request: web.Request) -> web.Response:
+    ctx = _ctx(request)
+    try:
+        owner = _owner(request)
+        body = validate_object(await _body(request))
+        score = validate_vote(body)
+        ctx.store.vote(
+            owner, _param(request, "chat_id", body), _param(request, "message_id", body), score
+        )
+    except (InvalidBody, AuthError, StateError) as exc:
+        return web_failure(exc, "vote", ctx.config)
+    return empty(200)
+
+
+def add_web_routes(app: web.Application) -> None:
+    """Register the web site's routes on ``app``."""
+    router = app.router
+    for method in ("GET", "POST", "PUT", "DELETE"):
+        router.add_route(method, "/api/chat", chat_collection)
+    router.add_post("/api/chat/prompter_message", prompter_message)
+    router.add_post("/api/chat/assistant_message", assistant_message)
+    router.add_get("/api/chat/events", events)
+    router.add_post("/api/chat/events", events)
+    router.add_get("/api/chat/message", get_message)
+    router.add_get("/api/chat/models", models)
+    router.add_post("/api/chat/vote", vote)

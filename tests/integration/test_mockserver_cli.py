@@ -1,0 +1,89 @@
+"""``python -m oa_mockserver serve``: help, bad options, and a clean stop on SIGINT/SIGTERM."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import signal
+import subprocess
+import sys
+
+import aiohttp
+import pytest
+
+
+def test_help_documents_every_option() -> None:
+    out = subprocess.run(
+        [sys.executable, "-m", "oa_mockserver", "serve", "--help"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    for option in (
+        "--host",
+        "--port",
+        "--token-interval",
+        "--first-token-delay",
+        "--workers",
+        "--reply-mode",
+        "--pending-interval",
+        "--ping-interval",
+        "--max-body-size",
+        "--fix-server-bugs",
+        "--unserved-model",
+        "--reply-tokens",
+    ):
+        assert option in out
+
+
+def test_bad_option_is_a_clear_error() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "oa_mockserver", "serve", "--workers", "0"],
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 2
+    assert "workers must be an integer >= 1" in result.stderr
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+async def test_signal_ends_open_streams_and_exits_zero(sig: signal.Signals) -> None:
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "oa_mockserver", "serve", "--port", "0", "--host", "0.0.0.0",
+        "--unserved-model", "_lorem",
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+    )  # fmt: skip
+    assert process.stdout is not None
+    output = b""
+    while (match := re.search(rb"Running on http://[\d.]+:(\d+)", output)) is None:
+        line = await asyncio.wait_for(process.stdout.readline(), 20)
+        assert line, output
+        output += line
+    url = f"http://127.0.0.1:{match.group(1).decode()}"
+    async with aiohttp.ClientSession(cookies={"next-auth.session-token": "me"}) as http:
+        chat = await (await http.post(f"{url}/api/chat")).json()
+        p = await (
+            await http.post(
+                f"{url}/api/chat/prompter_message",
+                json={"chat_id": chat["id"], "content": "secret prompt", "parent_id": None},
+            )
+        ).json()
+        a = await (
+            await http.post(
+                f"{url}/api/chat/assistant_message",
+                json={"chat_id": chat["id"], "parent_id": p["id"], "model_config_name": "_lorem"},
+            )
+        ).json()
+        stream = await http.get(
+            f"{url}/api/chat/events", params={"chat_id": chat["id"], "message_id": a["id"]}
+        )
+        process.send_signal(sig)
+        await asyncio.wait_for(stream.content.read(), 20)  # the stream ends
+    rest, _ = await asyncio.wait_for(process.communicate(), 20)
+    output += rest
+    assert process.returncode == 0, output
+    assert b"Traceback" not in output
+    assert b"reachable from other machines" in output
+    assert b"secret prompt" not in output
+    assert b"=me" not in output

@@ -1,0 +1,81 @@
+"""Reply generation and the simulated worker pool."""
+
+from __future__ import annotations
+
+import random
+from typing import Any
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from oa_mockserver import ServerConfig
+from oa_mockserver._generation import LOREM_WORDS, Engine, lorem_tokens, reply_tokens
+from oa_mockserver._state import ChatStore, Message
+
+
+@given(st.integers(1, 300), st.integers(0, 2**32))
+def test_lorem_tokens_shape(count: int, seed: int) -> None:
+    tokens = lorem_tokens(random.Random(seed), count)
+    assert len(tokens) == count
+    assert all(t.endswith(" ") for t in tokens[:-1])
+    assert not tokens[-1].endswith(" ")
+    assert tokens[-1].endswith(".")
+    assert all(t.strip().rstrip(".").lower() in LOREM_WORDS for t in tokens)
+
+
+def test_reply_is_deterministic_and_capped() -> None:
+    args: dict[str, Any] = {
+        "model": "m",
+        "thread": ["hi"],
+        "sampling": {"max_new_tokens": 5},
+        "system_prompt": None,
+        "count": 64,
+        "mode": "lorem",
+    }
+    assert reply_tokens(**args) == reply_tokens(**args)
+    assert len(reply_tokens(**args)) == 5
+    assert reply_tokens(**args) != reply_tokens(**{**args, "thread": ["ho"]})
+
+
+@given(st.text(max_size=40))
+def test_echo_joins_back_to_the_prompt(prompt: str) -> None:
+    tokens = reply_tokens(
+        model="m", thread=[prompt], sampling={}, system_prompt=None, count=8, mode="echo"
+    )
+    assert "".join(tokens) == prompt
+
+
+def _engine(**options: Any) -> tuple[Engine, ChatStore, list[Message]]:
+    store = ChatStore()
+    engine = Engine(
+        ServerConfig(token_interval=0.0, first_token_delay=0.0, reply_tokens=4, **options), store
+    )  # type: ignore[arg-type]
+    messages = []
+    for _ in range(3):
+        chat = store.create_chat("u")
+        prompter = store.add_prompter_message("u", chat.id, None, "x")
+        messages.append(store.add_assistant_message("u", chat.id, prompter.id, {}, model="_lorem"))
+    return engine, store, messages
+
+
+@pytest.mark.asyncio
+async def test_unpaced_generation_completes_synchronously() -> None:
+    engine, _, messages = _engine()
+    generation = engine.submit(messages[0])
+    assert messages[0].state == "complete"
+    assert messages[0].content == "".join(generation.texts)
+    assert len(generation.chunks) == 4
+    assert generation.final is not None
+    assert engine.busy == 0
+
+
+@pytest.mark.asyncio
+async def test_unserved_models_wait_with_true_positions() -> None:
+    engine, _, messages = _engine(unserved_models=frozenset({"_lorem"}))
+    generations = [engine.submit(m) for m in messages]
+    assert [engine.queue_position(g) for g in generations] == [(1, 3), (2, 3), (3, 3)]
+    engine.cancel([messages[0].id])
+    assert messages[0].state == "cancelled"
+    assert generations[0].ended
+    assert engine.queue_position(generations[2]) == (2, 2)

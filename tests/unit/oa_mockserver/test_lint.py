@@ -1,0 +1,120 @@
+"""``oa-mockserver lint``: schema and version errors and secrets, each at file:line."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from oa_mockserver import (
+    Cassette,
+    Interaction,
+    RecordedRequest,
+    RecordedResponse,
+    lint_main,
+    run_lint,
+)
+from oa_mockserver._cassette import dump_cassette
+from oa_mockserver._lint import lint_text
+
+JWE = "eyJhbGciOiJkaXIiLCJlbmMiOiJBMjU2R0NNIn0..CNWDBuemB0vJgrexVAdxCw.LGlP3CFO43i_twwHj7J.LgWuSnU"
+
+
+def cassette_text(
+    request_headers=(("Accept", "application/json"),),
+    response_body=b'{"id":"c1"}',
+    uri="http://127.0.0.1:1/api/chat",
+) -> str:
+    interaction = Interaction(
+        request=RecordedRequest(method="POST", uri=uri, headers=tuple(request_headers)),
+        response=RecordedResponse(
+            status=200,
+            reason="OK",
+            headers=(("Content-Type", "application/json"),),
+            body=response_body,
+        ),
+    )
+    return dump_cassette(Cassette(interactions=(interaction,)))
+
+
+def line_of(text: str, needle: str) -> int:
+    return next(i for i, line in enumerate(text.splitlines(), 1) if needle in line)
+
+
+def test_clean_cassette_has_no_findings() -> None:
+    text = cassette_text(request_headers=[("Cookie", "next-auth.session-token=REDACTED")])
+    assert lint_text(text, "c.yaml") == []
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "needle", "code"),
+    [
+        (
+            {"request_headers": [("Cookie", "next-auth.session-token=abcdef")]},
+            "abcdef",
+            "secret-header",
+        ),
+        ({"request_headers": [("Authorization", "Bearer abcdefgh")]}, "abcdefgh", "secret-header"),
+        ({"uri": "http://h/api/chat?access_token=zzzzzz"}, "zzzzzz", "secret-query"),
+        ({"response_body": b'{"refresh_token":"plainvalue"}'}, "plainvalue", "secret-body"),
+        ({"response_body": JWE.encode()}, JWE[:20], "token-shape"),
+        (
+            {"request_headers": [("X-Session-Key", "Zq8vT3xLm9Pw2Rk7Yb4N")]},
+            "Zq8vT3",
+            "high-entropy",
+        ),
+    ],
+    ids=["cookie", "authorization", "query", "json-key", "jwe", "entropy"],
+)
+def test_secrets_are_found_at_their_line(kwargs, needle: str, code: str) -> None:
+    text = cassette_text(**kwargs)
+    findings = lint_text(text, "c.yaml")
+    assert code in {f.code for f in findings}
+    finding = next(f for f in findings if f.code == code)
+    assert finding.line == line_of(text, needle)
+    assert needle not in str(finding)  # the report never repeats the secret
+    assert str(finding).startswith(f"c.yaml:{finding.line}: {code}: ")
+
+
+def test_low_entropy_values_are_not_secrets() -> None:
+    text = cassette_text(request_headers=[("X-Session-Mode", "aaaaaaaaaaaaaaaaaaaaaaa")])
+    assert lint_text(text) == []
+
+
+def test_schema_errors_are_findings(tmp_path: Path) -> None:
+    (tmp_path / "bad.yaml").write_text("version: 2\ninteractions: []\n", encoding="utf-8")
+    (tmp_path / "good.yml").write_text(cassette_text(), encoding="utf-8")
+    (tmp_path / "notes.txt").write_text("ignored", encoding="utf-8")
+    findings = run_lint([tmp_path])
+    assert [(Path(f.path).name, f.line, f.code) for f in findings] == [("bad.yaml", 1, "schema")]
+    assert "version 2" in findings[0].message
+
+
+def test_lint_main_exit_codes(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "ok.yaml").write_text(cassette_text(), encoding="utf-8")
+    assert lint_main([str(tmp_path)]) == 0
+    (tmp_path / "leak.yaml").write_text(
+        cassette_text(request_headers=[("Authorization", "Bearer abcdefgh")]), encoding="utf-8"
+    )
+    assert lint_main([str(tmp_path)]) == 1
+    out = capsys.readouterr().out
+    assert "leak.yaml:" in out
+    assert "secret-header" in out
+    assert "abcdefgh" not in out
+    assert lint_main([str(tmp_path / "missing")]) == 2
+
+
+def test_reference_recordings_would_be_caught(tmp_path: Path) -> None:
+    """The real server's tokens, pasted into a cassette unredacted, are flagged."""
+    reference = Path(__file__).parents[2] / "reference" / "oa-inference-server-recordings.jsonl"
+    import json
+
+    record = next(
+        json.loads(line)
+        for line in reference.read_text(encoding="utf-8").splitlines()
+        if '"auth_check"' in line
+    )
+    headers = [tuple(h) for h in record["request"]["headers"]]
+    text = cassette_text(request_headers=headers)
+    codes = {f.code for f in lint_text(text)}
+    assert {"secret-header", "token-shape"} <= codes
