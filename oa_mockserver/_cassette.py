@@ -41,10 +41,13 @@ __all__ = [
     "RecordedRequest",
     "RecordedResponse",
     "assign_episodes",
+    "cassette_from_interactions",
     "dump_cassette",
+    "interaction_to_dict",
     "load_cassette",
     "parse_cassette",
     "save_cassette",
+    "write_text_atomically",
 ]
 
 CASSETTE_VERSION = 1

@@ -146,6 +146,11 @@ def _is_loopback(host: str) -> bool:
         return False
 
 
+def _announce(text: str) -> None:
+    # always shown, whatever the log level: scripts wait for the "Running on" line
+    print(text.strip(), flush=True)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the exit status."""
     args = build_parser().parse_args(argv)
@@ -170,7 +175,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             host=config.host,
             port=config.port,
             shutdown_timeout=config.shutdown_timeout,
-            print=lambda text: log.info("%s", text.strip()),
+            print=_announce,
             access_log_format='%a "%r" %s %b',
         )
     except OSError as error:

@@ -318,19 +318,16 @@ class _Conversation:
         )
 
     async def delete_chat(self, chat_id: str) -> None:
-        """DELETE the chat, shielded from cancellation and bounded by :data:`DELETE_TIMEOUT`.
+        """DELETE the chat, bounded by :data:`DELETE_TIMEOUT`.
 
         A failure is logged at WARNING and swallowed, so it never hides the original error.
+        Callers run this inside :func:`_cleanup`, which shields it from cancellation.
         """
-        task = asyncio.ensure_future(self.call("DELETE", "/api/chat", params={"chat_id": chat_id}))
         try:
-            await asyncio.wait_for(asyncio.shield(task), DELETE_TIMEOUT)
-        except asyncio.CancelledError:
-            # Cancelled again while deleting: let the delete finish on its own, report it.
-            task.add_done_callback(_log_delete_outcome)
-            raise
+            await asyncio.wait_for(
+                self.call("DELETE", "/api/chat", params={"chat_id": chat_id}), DELETE_TIMEOUT
+            )
         except asyncio.TimeoutError:
-            task.cancel()
             logger.warning(
                 "could not delete chat %s: DELETE /api/chat took longer than %g s",
                 chat_id,
@@ -340,7 +337,34 @@ class _Conversation:
             logger.warning("could not delete chat %s: %s", chat_id, exc)
 
 
-def _log_delete_outcome(task: asyncio.Future[bytes]) -> None:
+async def _cleanup(conversation: _Conversation, chat_id: str | None, owned: bool) -> None:
+    """Step 12 and the session's end, as one unit: closing an owned session while the DELETE
+    is in flight would abort the DELETE, so the close always waits for it."""
+    try:
+        if chat_id is not None and not conversation.plan.keep_chat:
+            await conversation.delete_chat(chat_id)
+    finally:
+        if owned:
+            await conversation.session.close()
+
+
+async def _shielded_cleanup(conversation: _Conversation, chat_id: str | None, owned: bool) -> None:
+    task = asyncio.ensure_future(_cleanup(conversation, chat_id, owned))
+    try:
+        await asyncio.shield(task)
+    except asyncio.CancelledError:
+        # Cancelled again while cleaning up: let the cleanup finish on its own, report it.
+        # The event loop keeps only weak references to tasks: hold this one until it ends.
+        _DETACHED_CLEANUPS.add(task)
+        task.add_done_callback(_log_cleanup_outcome)
+        raise
+
+
+_DETACHED_CLEANUPS: set[asyncio.Future[None]] = set()
+
+
+def _log_cleanup_outcome(task: asyncio.Future[None]) -> None:
+    _DETACHED_CLEANUPS.discard(task)
     if task.cancelled():
         logger.warning("could not delete chat: the DELETE was cancelled")
     elif task.exception() is not None:
@@ -390,12 +414,7 @@ async def _run_events(plan: _Plan) -> AsyncGenerator[ChatEvent, None]:
             async for event in events:
                 yield event
     finally:
-        try:
-            if chat_id is not None and not plan.keep_chat:
-                await conversation.delete_chat(chat_id)
-        finally:
-            if owned:
-                await session.close()
+        await _shielded_cleanup(conversation, chat_id, owned)
 
 
 async def _run_texts(plan: _Plan) -> AsyncGenerator[str, None]:

@@ -73,9 +73,13 @@ class Replayer:
         elif isinstance(recorded, list) and isinstance(live, list):
             for a, b in zip(recorded, live, strict=False):
                 self.learn(a, b)
-        elif isinstance(recorded, str) and isinstance(live, str) and recorded != live:
-            if _ID.match(recorded) or _TOKEN.fullmatch(recorded):
-                self.ids.setdefault(recorded, live)
+        elif (
+            isinstance(recorded, str)
+            and isinstance(live, str)
+            and recorded != live
+            and (_ID.match(recorded) or _TOKEN.fullmatch(recorded))
+        ):
+            self.ids.setdefault(recorded, live)
 
 
 def _events(chunks: list[bytes]) -> list[str]:
@@ -83,7 +87,8 @@ def _events(chunks: list[bytes]) -> list[str]:
     kinds = []
     for chunk in chunks:
         text = chunk.decode("ascii")  # non-ASCII must be escaped in events
-        assert text.endswith("\r\n\r\n") and text.count("\r\n\r\n") == 1, text
+        assert text.endswith("\r\n\r\n"), text
+        assert text.count("\r\n\r\n") == 1, text
         line = text[:-4]
         if line.startswith(": ping - "):
             assert re.fullmatch(r": ping - \d{4}-\d\d-\d\d \d\d:\d\d:\d\d(\.\d{6})?", line), line
@@ -181,9 +186,12 @@ async def _replay_one(
             got_json = json.loads(raw)
             if shape(got_json) != shape(want_json):
                 problems.append(f"shape {shape(got_json)} != {shape(want_json)}")
-            elif isinstance(want_json, dict) and "detail" in want_json:
-                if got_json["detail"] != json.loads(replay.substitute(recorded["body"]))["detail"]:
-                    problems.append(f"detail {got_json['detail']!r} != {want_json['detail']!r}")
+            elif (
+                isinstance(want_json, dict)
+                and "detail" in want_json
+                and got_json["detail"] != json.loads(replay.substitute(recorded["body"]))["detail"]
+            ):
+                problems.append(f"detail {got_json['detail']!r} != {want_json['detail']!r}")
             replay.learn(want_json, got_json)
         elif raw != recorded["body"].encode():
             problems.append(f"body {raw[:80]!r} != {recorded['body'][:80]!r}")

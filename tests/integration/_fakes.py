@@ -81,6 +81,8 @@ class FakeSite:
     final: dict[str, Any] | None = None  # what GET /api/chat/message answers
     calls: list[Call] = field(default_factory=list)
     live_chats: set[str] = field(default_factory=set)
+    # Routes whose client hung up during a scripted delay (the request was abandoned).
+    abandoned: list[str] = field(default_factory=list)
     url: str = ""
 
     def paths(self) -> list[str]:
@@ -103,6 +105,8 @@ class FakeSite:
         reply = self.replies.get((request.method, request.path))
         if reply is not None:
             await asyncio.sleep(reply.delay)
+            if request.transport is None or request.transport.is_closing():
+                self.abandoned.append(f"{request.method} {request.path}")
             if reply.status:
                 return web.Response(status=reply.status, text=reply.body, headers=reply.headers)
         route = (request.method, request.path)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from typing import Any
 
 import aiohttp
 import pytest
@@ -28,7 +29,7 @@ def _session(user: str | None, cookie: str = COOKIE) -> aiohttp.ClientSession:
 
 async def _conversation(
     url: str, http: aiohttp.ClientSession, prompt: str = "hi"
-) -> tuple[dict, dict, bytes]:
+) -> tuple[dict[str, Any], dict[str, Any], bytes]:
     chat = await (await http.post(f"{url}/api/chat")).json()
     prompter = await (
         await http.post(

@@ -75,7 +75,7 @@ def test_plain_vcrpy_reads_our_file() -> None:
     assert responses[2]["body"]["string"] == conversation()[2].response.body
 
 
-_text = st.text(st.characters(blacklist_categories=("Cs",)), max_size=40)
+_text = st.text(st.characters(exclude_categories=["Cs"]), max_size=40)
 
 
 @given(

@@ -50,7 +50,7 @@ def _engine(**options: Any) -> tuple[Engine, ChatStore, list[Message]]:
     store = ChatStore()
     engine = Engine(
         ServerConfig(token_interval=0.0, first_token_delay=0.0, reply_tokens=4, **options), store
-    )  # type: ignore[arg-type]
+    )
     messages = []
     for _ in range(3):
         chat = store.create_chat("u")

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import given
@@ -56,7 +58,7 @@ def test_recorded_token_bytes() -> None:
         (27, validate_assistant),
     ],
 )
-def test_recorded_422_bodies(seq: int, validator) -> None:
+def test_recorded_422_bodies(seq: int, validator: Callable[[Any], object]) -> None:
     request = EXCHANGES[seq]["request"]
     with pytest.raises(InvalidBody) as caught:
         validator(decode_json_body(request["body"].encode(), "application/json"))

@@ -1,0 +1,234 @@
+"""Mock server throughput: C concurrent conversations driven by ``oa_provider.OpenAssistant``.
+
+Each conversation is the provider's whole flow against the web dialect (create chat, prompter
+message, assistant message, event stream, delete), token interval 0, 64 tokens. The same run
+measures the floor: a bare aiohttp app answering the same five requests with canned,
+pre-encoded bytes (the stream: the same 64 token events and final event, one chunk each). Both
+servers run in their own process so their CPU time (from /proc) is theirs alone; the ratio column
+is server CPU per token against the floor's.
+
+    .venv/bin/python benchmarks/bench_server.py            # C = 1, 100, 1000
+    .venv/bin/python benchmarks/bench_server.py --quick    # C = 1, 20, 8 tokens (smoke run)
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import re
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+from aiohttp import web
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _util import print_table
+
+from oa_provider import OpenAssistant
+
+USER = "bench"
+
+
+def _floor_app(tokens: int) -> web.Application:
+    """The floor: canned answers, and the stream as pre-encoded chunks (no state, no logic)."""
+    from oa_mockserver._generation import reply_tokens
+    from oa_mockserver._ids import uuid7
+    from oa_mockserver._wire import message_event, rest_json, token_event
+
+    texts = reply_tokens(
+        model="m", thread=["x"], sampling={}, system_prompt=None, count=tokens, mode="lorem"
+    )
+    chunks = [token_event(t) for t in texts]
+    chat = {
+        "id": uuid7(),
+        "created_at": "2026-01-01T00:00:00.000001",
+        "modified_at": "2026-01-01T00:00:00.000001",
+        "title": None,
+        "hidden": False,
+        "allow_data_use": True,
+        "active_thread_tail_message_id": None,
+    }
+    message: dict[str, Any] = {
+        "id": uuid7(),
+        "parent_id": None,
+        "content": "x",
+        "chat_id": chat["id"],
+        "created_at": "2026-01-01T00:00:00.000001",
+        "role": "prompter",
+        "state": "manual",
+        "score": 0,
+        "reports": [],
+        "work_parameters": None,
+        "safe_content": None,
+        "safety_level": None,
+        "safety_label": None,
+        "safety_rots": None,
+        "used_plugin": None,
+    }
+    chat_body, message_body = rest_json(chat), rest_json(message)
+    final = message_event(
+        {**message, "role": "assistant", "state": "complete", "content": "".join(texts)}
+    )
+
+    async def create(request: web.Request) -> web.Response:
+        return web.Response(body=chat_body, content_type="application/json")
+
+    async def post_message(request: web.Request) -> web.Response:
+        await request.read()
+        return web.Response(body=message_body, content_type="application/json")
+
+    async def delete(request: web.Request) -> web.Response:
+        return web.Response(body=b"")
+
+    async def events(request: web.Request) -> web.StreamResponse:
+        response = web.StreamResponse(headers={"content-type": "text/event-stream; charset=utf-8"})
+        response.enable_chunked_encoding()
+        await response.prepare(request)
+        for chunk in chunks:
+            await response.write(chunk)
+        await response.write(final)
+        await response.write_eof()
+        return response
+
+    app = web.Application()
+    app.router.add_post("/api/chat", create)
+    app.router.add_delete("/api/chat", delete)
+    app.router.add_post("/api/chat/prompter_message", post_message)
+    app.router.add_post("/api/chat/assistant_message", post_message)
+    app.router.add_route("*", "/api/chat/events", events)
+    return app
+
+
+def _serve_floor(tokens: int) -> None:
+    web.run_app(
+        _floor_app(tokens),
+        host="127.0.0.1",
+        port=0,
+        access_log=None,
+        print=lambda text: print(text, flush=True),
+    )
+
+
+def _start(command: list[str]) -> tuple[subprocess.Popen[str], str]:
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    assert process.stdout is not None
+    for line in process.stdout:
+        match = re.search(r"Running on (http://127\.0\.0\.1:\d+)", line)
+        if match:
+            return process, match.group(1)
+    raise RuntimeError(
+        "the server did not start: " + (process.stdout.read() if process.stdout else "")
+    )
+
+
+def _cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+async def _conversation(
+    provider: OpenAssistant, session: aiohttp.ClientSession, index: int
+) -> tuple[float, int, bool]:
+    start = time.perf_counter()
+    count = 0
+    try:
+        async for _ in provider.create_async_generator(
+            messages=[{"role": "user", "content": f"question {index}"}], session=session
+        ):
+            count += 1
+    except Exception:  # noqa: BLE001 - a benchmark counts failures instead of stopping
+        return time.perf_counter() - start, count, False
+    return time.perf_counter() - start, count, True
+
+
+async def _chats_left(url: str) -> int:
+    left, cursor = 0, None
+    async with aiohttp.ClientSession(cookies={"next-auth.session-token": USER}) as http:
+        while True:
+            params: dict[str, str] = {"after": cursor} if cursor else {}
+            async with http.get(f"{url}/api/chat", params=params) as response:
+                if response.status != 200:
+                    return -1  # the floor keeps no chats
+                page = await response.json()
+            left += len(page["chats"])
+            cursor = page["next"]
+            if not cursor:
+                return left
+
+
+async def _drive(url: str, concurrency: int) -> dict[str, float]:
+    provider = OpenAssistant(base_url=url, cookies={"next-auth.session-token": USER})
+    connector = aiohttp.TCPConnector(limit=0)
+    async with aiohttp.ClientSession(connector=connector) as session:
+        start = time.perf_counter()
+        results = await asyncio.gather(
+            *(_conversation(provider, session, i) for i in range(concurrency))
+        )
+        wall = time.perf_counter() - start
+    latencies = sorted(r[0] for r in results)
+    return {
+        "wall": wall,
+        "tokens": sum(r[1] for r in results),
+        "errors": sum(1 for r in results if not r[2]),
+        "p50": statistics.median(latencies),
+        "p99": latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))],
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--quick", action="store_true", help="smoke run: C = 1, 20 and 8 tokens")
+    parser.add_argument("--serve-floor", type=int, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.serve_floor:
+        _serve_floor(args.serve_floor)
+        return
+    tokens = 8 if args.quick else 64
+    levels = [1, 20] if args.quick else [1, 100, 1000]
+    servers = {
+        "floor (bare aiohttp)": [sys.executable, __file__, "--serve-floor", str(tokens)],
+        "oa_mockserver": [sys.executable, "-m", "oa_mockserver", "serve", "--port", "0",
+                          "--token-interval", "0", "--first-token-delay", "0",
+                          "--reply-tokens", str(tokens), "--log-level", "WARNING"],
+    }  # fmt: skip
+    rows = []
+    floor_cpu: dict[int, float] = {}
+    for name, command in servers.items():
+        process, url = _start(command)
+        try:
+            for concurrency in levels:
+                before = _cpu_seconds(process.pid)
+                result = asyncio.run(_drive(url, concurrency))
+                cpu = _cpu_seconds(process.pid) - before
+                per_token = cpu / max(1, result["tokens"])
+                if name.startswith("floor"):
+                    floor_cpu[concurrency] = per_token
+                left = asyncio.run(_chats_left(url))
+                ratio = per_token / floor_cpu[concurrency] if floor_cpu.get(concurrency) else 1.0
+                rows.append([
+                    name, str(concurrency), f"{concurrency / result['wall']:.1f}",
+                    f"{result['tokens'] / result['wall']:.0f}", f"{result['p50'] * 1000:.1f}",
+                    f"{result['p99'] * 1000:.1f}", str(int(result["errors"])),
+                    "n/a" if left < 0 else str(left), f"{per_token * 1e6:.1f}", f"{ratio:.2f}x",
+                ])  # fmt: skip
+        finally:
+            process.terminate()
+            process.wait(timeout=10)
+    print(f"{tokens} tokens per reply, token interval 0; CPU = server process user+system time")
+    print_table(
+        ["server", "C", "conv/s", "tokens/s", "p50 ms", "p99 ms", "errors", "chats left",
+         "server CPU us/token", "CPU/token vs floor"],
+        rows,
+    )  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()
