@@ -21,15 +21,34 @@ from ._exceptions import (
     CassetteMismatchError,
     CassetteNotFoundError,
     ConfigError,
+    FaultSpecError,
     MockServerError,
     RedactionRuleError,
 )
-from ._journal import Call, Journal
+from ._faults import (
+    FAULT_HEADER,
+    DeleteFails,
+    DropAfter,
+    ErrorAfter,
+    Fault,
+    FaultRule,
+    FaultSet,
+    Latency,
+    MalformedAfter,
+    PluginStep,
+    SafePrompt,
+    Stall,
+    Status,
+    TruncateAfter,
+    parse_fault_header,
+)
+from ._journal import Call, ChunkRecord, Journal, StreamLog
 from ._lint import Finding, lint_main, run_lint
 from ._match import FieldDiff, MatchResult, MatchRules, diff_fields, find_match, request_fields
 from ._rechunk import rechunk
 from ._redact import REDACTED, Redactor
 from ._server import MockServer
+from ._threaded import ThreadedMockServer
 from ._timing import Timing, parse_timing
 from ._vcr import ChunkedReplayStream, oa_vcr, use_cassette
 
@@ -41,25 +60,38 @@ __all__ = [
     "CassetteNotFoundError",
     "Chunk",
     "ChunkedReplayStream",
+    "ChunkRecord",
     "ConfigError",
     "create_app",
+    "DeleteFails",
     "diff_fields",
+    "DropAfter",
     "dump_cassette",
     "Episode",
+    "ErrorAfter",
+    "Fault",
+    "FAULT_HEADER",
+    "FaultRule",
+    "FaultSet",
+    "FaultSpecError",
     "FieldDiff",
     "find_match",
     "Finding",
     "Interaction",
     "Journal",
+    "Latency",
     "lint_main",
     "load_cassette",
+    "MalformedAfter",
     "MatchResult",
     "MatchRules",
     "MockServer",
     "MockServerError",
     "oa_vcr",
     "parse_cassette",
+    "parse_fault_header",
     "parse_timing",
+    "PluginStep",
     "rechunk",
     "RecordedRequest",
     "RecordedResponse",
@@ -68,8 +100,14 @@ __all__ = [
     "Redactor",
     "request_fields",
     "run_lint",
+    "SafePrompt",
     "save_cassette",
     "ServerConfig",
+    "Stall",
+    "Status",
+    "StreamLog",
+    "ThreadedMockServer",
     "Timing",
+    "TruncateAfter",
     "use_cassette",
 ]

@@ -1,29 +1,39 @@
 """``create_app(config)``: both dialects over one in-memory store, as an aiohttp application.
 
-One middleware wraps every request: it enforces the body limit (413 JSON), turns aiohttp's
-routing errors into FastAPI-shaped JSON (404, 405), turns any exception escaping a handler into
-a 500 JSON that names it as a mock-server bug (and keeps its traceback for
-:meth:`MockServer.problems`), and journals the request with the status it got.
+One middleware wraps every request: it applies the faults that fire (the server's rules and the
+request's ``X-OA-Mock-Fault`` header: latency, a replacing status, and stream faults handed to
+the writer), enforces the body limit (413 JSON), turns aiohttp's routing errors into
+FastAPI-shaped JSON (404, 405), turns any exception escaping a handler into a 500 JSON that names
+it as a mock-server bug (and keeps its traceback for :meth:`MockServer.problems`), and journals
+the request with the status it got, its timing and, for a stream, what was written when. The
+admin API (``/__admin/``) bypasses all of it.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import time
 import traceback
 
 from aiohttp import web
 from aiohttp.typedefs import Handler
 
+from ._admin import ADMIN_PREFIX, add_admin_routes
 from ._config import ServerConfig
 from ._context import CONTEXT, ServerContext
-from ._journal import Call
+from ._exceptions import FaultSpecError
+from ._faults import FAULT_HEADER, Fault, StatusReply, parse_fault_header, reply_for, total_latency
+from ._journal import Call, StreamLog
 from ._responses import json_detail, json_web_error
 from ._routes_inference import add_inference_routes
 from ._routes_web import add_web_routes
+from ._steps import step_of
+from ._stream import STREAM_FAULTS, STREAM_LOG
 
 __all__ = ["context_of", "create_app"]
 
-log = logging.getLogger("oa_mockserver")
+log_ = logging.getLogger("oa_mockserver")
 
 
 def _too_large(request: web.Request, limit: int) -> web.Response:
@@ -50,20 +60,75 @@ def _http_error(request: web.Request, error: web.HTTPException) -> web.Response:
     return response
 
 
+def _fault_reply(request: web.Request, reply: StatusReply) -> web.Response:
+    if request.path.startswith("/api/"):
+        response = json_web_error(reply.status, reply.detail)
+    else:
+        response = json_detail(reply.status, reply.detail)
+    response.headers.update(reply.headers)
+    return response
+
+
+def _bad_fault_header(request: web.Request, error: FaultSpecError) -> web.Response:
+    detail = f"invalid {FAULT_HEADER} header: {error}"
+    if request.path.startswith("/api/"):
+        return json_web_error(400, detail)
+    return json_detail(400, detail)
+
+
+def _route_of(request: web.Request) -> str | None:
+    if request.match_info.http_exception is not None:
+        return None
+    resource = request.match_info.route.resource
+    return resource.canonical if resource is not None else None
+
+
 @web.middleware
 async def _guard(request: web.Request, handler: Handler) -> web.StreamResponse:
+    if request.path.startswith(ADMIN_PREFIX):
+        # The admin API is the test's own channel: never journaled, never faulted.
+        return await handler(request)
     ctx = request.app[CONTEXT]
+    started_at = time.time()
+    clock = time.monotonic()
     limit = ctx.config.max_body_size
-    matched = request.match_info.http_exception is None
+    route = _route_of(request)
+    step = step_of(request.method, route, request.query)
     body = b""
+    fired: list[Fault] = []
+    log: StreamLog | None = None
     response: web.StreamResponse
     try:
+        header = request.headers.get(FAULT_HEADER)
+        extra = parse_fault_header(header) if header is not None else ()
+        fired = ctx.faults.select(request.method, request.path, step, extra)
+        delay = total_latency(fired)
+        if delay > 0:
+            await asyncio.sleep(delay)
+        reply = reply_for(fired)
         declared = request.content_length
         if declared is not None and declared > limit:
             response = _too_large(request, limit)
+        elif reply is not None:
+            body = await request.read()
+            response = _fault_reply(request, reply)
         else:
             body = await request.read()
-            response = await handler(request)
+            if step != "events":
+                response = await handler(request)
+            else:
+                log = StreamLog()
+                log_token = STREAM_LOG.set(log)
+                faults_token = STREAM_FAULTS.set(fired)
+                ctx.open_streams += 1
+                try:
+                    response = await handler(request)
+                finally:
+                    ctx.open_streams -= 1
+                    STREAM_FAULTS.reset(faults_token)
+                    STREAM_LOG.reset(log_token)
+    except FaultSpecError as error:
+        response = _bad_fault_header(request, error)
     except web.HTTPRequestEntityTooLarge:
         response = _too_large(request, limit)
     except web.HTTPException as error:
@@ -72,7 +137,7 @@ async def _guard(request: web.Request, handler: Handler) -> web.StreamResponse:
         ctx.handler_errors.append(
             f"{request.method} {request.path}: {''.join(traceback.format_exception(error))}"
         )
-        log.error("handler error on %s %s: %s", request.method, request.path, type(error).__name__)
+        log_.error("handler error on %s %s: %s", request.method, request.path, type(error).__name__)
         response = json_detail(
             500, f"oa_mockserver bug: {type(error).__name__} in the handler of {request.path}"
         )
@@ -84,7 +149,13 @@ async def _guard(request: web.Request, handler: Handler) -> web.StreamResponse:
             headers=request.headers.items(),
             body=body,
             status=response.status,
-            matched=matched,
+            matched=route is not None,
+            step=step,
+            started_at=started_at,
+            duration_s=time.monotonic() - clock,
+            faults=[fault.kind for fault in fired],
+            stream=log,
+            content_type=request.content_type,
         )
     )
     return response
@@ -109,6 +180,7 @@ def create_app(config: ServerConfig | None = None) -> web.Application:
     app[CONTEXT] = ServerContext.new(config)
     add_inference_routes(app)
     add_web_routes(app)
+    add_admin_routes(app)
     app.on_response_prepare.append(_server_header)
     app.on_shutdown.append(_on_shutdown)
     return app

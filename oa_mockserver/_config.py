@@ -9,7 +9,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
-from ._exceptions import ConfigError
+from ._exceptions import ConfigError, FaultSpecError
+from ._faults import parse_fault_header
 
 __all__ = ["REPLY_MODES", "ServerConfig"]
 
@@ -51,6 +52,9 @@ class ServerConfig:
         fix_server_bugs: answer proper 404/400 JSON where the real server answered 500 or 401.
         unserved_models: model config names no worker serves: their messages wait forever.
         shutdown_timeout: seconds a stopping server waits for open connections.
+        seed: seeds the fault rules' probabilities, so a run with faults repeats exactly.
+        faults: fault rules active from the start, in the ``X-OA-Mock-Fault`` header syntax
+            (``"status:503;step=assistant_message;times=1"``); see :mod:`oa_mockserver._faults`.
     """
 
     host: str = "127.0.0.1"
@@ -66,6 +70,8 @@ class ServerConfig:
     fix_server_bugs: bool = False
     unserved_models: frozenset[str] = field(default_factory=frozenset)
     shutdown_timeout: float = 1.0
+    seed: int = 0
+    faults: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if not isinstance(self.host, str) or not self.host:
@@ -98,3 +104,16 @@ class ServerConfig:
                 f"got {self.unserved_models!r}"
             )
         object.__setattr__(self, "unserved_models", frozenset(self.unserved_models))
+        _check_int("seed", self.seed, minimum=0)
+        faults: object = self.faults
+        if isinstance(faults, str) or not all(isinstance(f, str) for f in self.faults):
+            raise ConfigError(
+                "faults must be a sequence of fault specs such as 'status:503', "
+                f"got {self.faults!r}"
+            )
+        object.__setattr__(self, "faults", tuple(self.faults))
+        for spec in self.faults:
+            try:
+                parse_fault_header(spec)
+            except FaultSpecError as error:
+                raise ConfigError(f"faults: {error}") from None

@@ -8,6 +8,7 @@ from aiohttp import web
 
 from ._auth import TokenAuthority
 from ._config import ServerConfig
+from ._faults import FaultSet, parse_fault_header
 from ._generation import Engine
 from ._journal import Journal
 from ._state import ChatStore
@@ -24,8 +25,11 @@ class ServerContext:
     engine: Engine
     auth: TokenAuthority
     journal: Journal
+    faults: FaultSet
     #: Tracebacks of handler errors (our own 500s): each one is a bug of the mock server.
     handler_errors: list[str] = field(default_factory=list)
+    #: Event streams being written now (they are journaled when they end).
+    open_streams: int = 0
 
     @classmethod
     def new(cls, config: ServerConfig) -> ServerContext:
@@ -37,14 +41,23 @@ class ServerContext:
             engine=Engine(config, store),
             auth=TokenAuthority(),
             journal=Journal(),
+            faults=_startup_faults(config),
         )
 
     def reset(self) -> None:
-        """Empty the store, the workers, the journal and the error list."""
+        """Empty the store, the workers, the journal and the error list; restore the faults."""
         self.engine.reset()
         self.store.reset()
         self.journal.clear()
         self.handler_errors.clear()
+        self.faults = _startup_faults(self.config)
+
+
+def _startup_faults(config: ServerConfig) -> FaultSet:
+    """The rules of ``config.faults`` (validated by ServerConfig), on a fresh seeded RNG."""
+    return FaultSet(
+        (rule for spec in config.faults for rule in parse_fault_header(spec)), seed=config.seed
+    )
 
 
 CONTEXT = web.AppKey("oa_mockserver.context", ServerContext)

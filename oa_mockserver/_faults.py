@@ -37,6 +37,7 @@ from typing import Any
 from ._exceptions import FaultSpecError
 
 __all__ = [
+    "FAULT_HEADER",
     "STEPS",
     "Action",
     "DeleteFails",
@@ -82,6 +83,9 @@ STEPS = (
     "models",
     "auth",
 )
+
+#: The request header that sets faults for that request alone.
+FAULT_HEADER = "X-OA-Mock-Fault"
 
 QUEUE_FULL_DETAIL = "The server is currently busy. Please try again later."
 

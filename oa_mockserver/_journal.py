@@ -1,23 +1,43 @@
 """A record of every request the server received, rejected and unmatched ones included.
 
+The vocabulary is :mod:`unittest.mock`'s (and respx's): ``calls``, ``call_count``, ``last``,
+``assert_request_made``. Expected JSON bodies compare with ``==``, so ``unittest.mock.ANY``
+stands for a value a test cannot know (a chat id). A failed assertion lists the nearest requests
+the server did see, as vcrpy and pytest-httpserver do, because "not called" alone never says why.
+
 Secrets never enter it: the values of ``Cookie``, ``Authorization``, ``Set-Cookie`` and
-``Refresh`` headers are replaced by ``<redacted>`` before a :class:`Call` is built.
+``Refresh`` headers become ``<redacted>``, and tokens inside bodies and query strings are
+replaced by the cassette redactor's rules before a :class:`Call` is built.
 """
 
 from __future__ import annotations
 
+import difflib
 import json
-from collections.abc import Iterable, Mapping
+import threading
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["REDACTED", "SECRET_HEADERS", "Call", "Journal", "redact_headers"]
+from ._redact import Redactor
+
+__all__ = [
+    "REDACTED",
+    "SECRET_HEADERS",
+    "Call",
+    "ChunkRecord",
+    "Journal",
+    "StreamLog",
+    "redact_headers",
+]
 
 REDACTED = "<redacted>"
 #: Header names (lower case) whose values are secrets.
 SECRET_HEADERS = frozenset(
     {"cookie", "authorization", "set-cookie", "refresh", "proxy-authorization"}
 )
+_REDACTOR = Redactor.default()
+_NEAREST = 5
 
 
 def redact_headers(headers: Iterable[tuple[str, str]]) -> dict[str, str]:
@@ -27,6 +47,12 @@ def redact_headers(headers: Iterable[tuple[str, str]]) -> dict[str, str]:
         shown = REDACTED if name.lower() in SECRET_HEADERS else value
         result[name] = f"{result[name]}, {shown}" if name in result else shown
     return result
+
+
+def _redact_query_value(name: str, value: str) -> str:
+    if name.lower() in _REDACTOR.query_params:
+        return REDACTED
+    return _REDACTOR.text(value)
 
 
 def _parse_json(body: bytes) -> Any:
@@ -39,17 +65,72 @@ def _parse_json(body: bytes) -> Any:
 
 
 @dataclass(frozen=True)
+class ChunkRecord:
+    """One HTTP chunk the server wrote on an event stream.
+
+    Attributes:
+        offset_s: seconds since the response started.
+        at: ``time.monotonic()`` when it was written (comparable with the client's clock in
+            the same process, e.g. under the pytest fixtures).
+        size: bytes written.
+        kind: ``token``, ``pending``, ``message``, ``ping``, ``error``, ``safe_prompt``,
+            ``plugin_intermediate``, or ``raw`` (a malformed event of a fault).
+    """
+
+    offset_s: float
+    at: float
+    size: int
+    kind: str
+
+
+@dataclass
+class StreamLog:
+    """What the server wrote on one event stream, filled in as it writes."""
+
+    chunks: list[ChunkRecord] = field(default_factory=list)
+    client_disconnected: bool = False
+    final_written: bool = False
+
+    @property
+    def tokens_written(self) -> int:
+        """How many token events were written."""
+        return sum(1 for chunk in self.chunks if chunk.kind == "token")
+
+    @property
+    def last_token_at(self) -> float | None:
+        """``time.monotonic()`` of the last token written, or None."""
+        for chunk in reversed(self.chunks):
+            if chunk.kind == "token":
+                return chunk.at
+        return None
+
+    def to_json(self) -> dict[str, Any]:
+        """A JSON-ready summary (the admin API's form)."""
+        return {
+            "chunks": [[c.offset_s, c.size, c.kind] for c in self.chunks],
+            "tokens_written": self.tokens_written,
+            "final_written": self.final_written,
+            "client_disconnected": self.client_disconnected,
+        }
+
+
+@dataclass(frozen=True)
 class Call:
-    """One request and the status it got.
+    """One request and what the server did with it.
 
     Attributes:
         method, path: the request line (path without the query).
-        query: query parameters (the last value of a repeated name).
+        query: query parameters (the last value of a repeated name), secrets redacted.
         headers: request headers, secrets redacted.
-        body: the raw request body.
+        body: the request body, secrets redacted.
         json: the body parsed as JSON, or None.
         status: the response status (200 for a stream that started).
         matched: False when no route matched the request.
+        step: the conversation step (``create_chat``, ``events``, ...; None when unmatched).
+        started_at: ``time.time()`` when the request arrived.
+        duration_s: seconds until the response (for a stream: until it ended).
+        faults: the kinds of the faults that fired on this request.
+        stream: for an event stream, what was written when.
     """
 
     method: str
@@ -60,6 +141,11 @@ class Call:
     json: Any
     status: int
     matched: bool = True
+    step: str | None = None
+    started_at: float = 0.0
+    duration_s: float = 0.0
+    faults: tuple[str, ...] = ()
+    stream: StreamLog | None = None
 
     @classmethod
     def build(
@@ -72,46 +158,186 @@ class Call:
         body: bytes,
         status: int,
         matched: bool = True,
+        step: str | None = None,
+        started_at: float = 0.0,
+        duration_s: float = 0.0,
+        faults: Iterable[str] = (),
+        stream: StreamLog | None = None,
+        content_type: str | None = None,
     ) -> Call:
-        """A call with redacted headers and the body parsed when it is JSON."""
+        """A call with secrets redacted and the body parsed when it is JSON."""
+        body = _REDACTOR.body(body, content_type) if body else body
         return cls(
             method=method,
             path=path,
-            query=dict(query),
+            query={k: _redact_query_value(k, v) for k, v in query.items()},
             headers=redact_headers(headers),
             body=body,
             json=_parse_json(body),
             status=status,
             matched=matched,
+            step=step,
+            started_at=started_at,
+            duration_s=duration_s,
+            faults=tuple(faults),
+            stream=stream,
         )
+
+    def matches(
+        self,
+        method: str | None = None,
+        path: str | None = None,
+        *,
+        json: Any = None,
+        query: Mapping[str, Any] | None = None,
+        status: int | None = None,
+        step: str | None = None,
+    ) -> bool:
+        """Whether this call fits every criterion given (None: any)."""
+        return (
+            (method is None or self.method.upper() == method.upper())
+            and (path is None or self.path == path)
+            and (json is None or self.json == json)
+            and (query is None or all(self.query.get(k) == v for k, v in query.items()))
+            and (status is None or self.status == status)
+            and (step is None or self.step == step)
+        )
+
+    def describe(self) -> str:
+        """One line: method, path with query, status, and the JSON body if any."""
+        target = self.path
+        if self.query:
+            target += "?" + "&".join(f"{k}={v}" for k, v in self.query.items())
+        line = f"{self.method} {target} -> {self.status}"
+        if self.json is not None:
+            line += f" json={json.dumps(self.json, ensure_ascii=False, default=str)[:300]}"
+        return line
+
+    def to_json(self) -> dict[str, Any]:
+        """A JSON-ready form (the admin API's ``GET /__admin/requests``)."""
+        return {
+            "method": self.method,
+            "path": self.path,
+            "query": self.query,
+            "headers": self.headers,
+            "body": self.body.decode("utf-8", "replace"),
+            "json": self.json,
+            "status": self.status,
+            "matched": self.matched,
+            "step": self.step,
+            "started_at": self.started_at,
+            "duration_s": self.duration_s,
+            "faults": list(self.faults),
+            "stream": self.stream.to_json() if self.stream is not None else None,
+        }
 
     def __repr__(self) -> str:
         return f"<Call {self.method} {self.path} -> {self.status}>"
 
 
-@dataclass
 class Journal:
-    """The calls received so far, oldest first."""
+    """The calls received so far, oldest first. Thread-safe to read while the server runs."""
 
-    calls: list[Call] = field(default_factory=list)
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._calls: list[Call] = []
+
+    @property
+    def calls(self) -> list[Call]:
+        """A snapshot of every call, oldest first."""
+        with self._lock:
+            return list(self._calls)
 
     def record(self, call: Call) -> None:
         """Append one call."""
-        self.calls.append(call)
+        with self._lock:
+            self._calls.append(call)
 
-    def clear(self) -> None:
-        """Forget every call."""
-        self.calls.clear()
+    def clear(self) -> int:
+        """Forget every call; return how many there were."""
+        with self._lock:
+            count = len(self._calls)
+            self._calls.clear()
+            return count
 
     @property
     def call_count(self) -> int:
         """How many calls were recorded."""
-        return len(self.calls)
+        return len(self._calls)
+
+    @property
+    def called(self) -> bool:
+        """Whether any call was recorded."""
+        return bool(self._calls)
 
     @property
     def last(self) -> Call | None:
         """The most recent call, or None."""
-        return self.calls[-1] if self.calls else None
+        with self._lock:
+            return self._calls[-1] if self._calls else None
 
     def __len__(self) -> int:
-        return len(self.calls)
+        return len(self._calls)
+
+    def __iter__(self) -> Iterator[Call]:
+        return iter(self.calls)
+
+    def iter_matching(
+        self,
+        method: str | None = None,
+        path: str | None = None,
+        *,
+        json: Any = None,
+        query: Mapping[str, Any] | None = None,
+        status: int | None = None,
+        step: str | None = None,
+    ) -> Iterator[Call]:
+        """The calls that fit every criterion given, oldest first."""
+        for call in self.calls:
+            if call.matches(method, path, json=json, query=query, status=status, step=step):
+                yield call
+
+    def assert_request_made(
+        self,
+        method: str,
+        path: str,
+        *,
+        count: int | None = None,
+        json: Any = None,
+        query: Mapping[str, Any] | None = None,
+        status: int | None = None,
+    ) -> list[Call]:
+        """Assert the server saw such a request (``count`` times exactly, or at least once).
+
+        Returns the matching calls. Raises AssertionError listing the nearest requests it saw.
+        """
+        found = list(self.iter_matching(method, path, json=json, query=query, status=status))
+        if (count is None and found) or (count is not None and len(found) == count):
+            return found
+        wanted = f"{method.upper()} {path}"
+        if query:
+            wanted += " query⊇" + repr(dict(query))
+        if json is not None:
+            wanted += f" json={json!r}"
+        if status is not None:
+            wanted += f" status={status}"
+        expected = "at least once" if count is None else f"{count} time(s)"
+        raise AssertionError(
+            f"expected {wanted} {expected}, saw it {len(found)} time(s).\n"
+            + self._nearest_text(method, path)
+        )
+
+    def _nearest_text(self, method: str, path: str) -> str:
+        calls = self.calls
+        if not calls:
+            return "The server received no request at all."
+        target = f"{method.upper()} {path}"
+
+        def score(call: Call) -> float:
+            same = (call.method.upper() == method.upper()) + (call.path == path)
+            seen = f"{call.method} {call.path}"
+            return same + difflib.SequenceMatcher(None, target, seen).ratio()
+
+        nearest = sorted(calls, key=score, reverse=True)[:_NEAREST]
+        lines = "\n".join(f"  {call.describe()}" for call in nearest)
+        return f"Nearest requests the server received ({len(calls)} in all):\n{lines}"

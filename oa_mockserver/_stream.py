@@ -5,20 +5,31 @@ HTTP chunk; pings (``: ping - <UTC time>``) come every ``ping_interval`` counted
 the response, whatever else is sent; ``pending`` events come every ``pending_interval`` until the
 first token; after the last token comes the ``message`` event, then the terminating chunk. A stream
 ends early, without a final event, when the chat is deleted or the server shuts down.
+
+Faults (:mod:`._faults`) that touch streams arrive on the request from the middleware; when
+there are none the pre-encoded chunks go out as they are (the fast path), otherwise every event
+passes through the request's :class:`StreamChain` and the writer carries out its actions. What
+was written when goes into the request's :class:`StreamLog`, for the journal.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
+from collections.abc import Sequence
+from contextvars import ContextVar
+from typing import Any
 
 from aiohttp import web
 
 from ._config import ServerConfig
+from ._faults import Disconnect, Emit, EmitRaw, Fault, Finish, Pause, StreamChain
 from ._generation import Engine, Generation
 from ._ids import ping_stamp, utcnow
-from ._wire import pending_event, ping_bytes
+from ._journal import ChunkRecord, StreamLog
+from ._wire import event_bytes, pending_event, ping_bytes
 
-__all__ = ["SSE_HEADERS", "stream_events"]
+__all__ = ["SSE_HEADERS", "STREAM_FAULTS", "STREAM_LOG", "stream_events"]
 
 #: Response headers of an event stream, in the reference's order.
 SSE_HEADERS = (
@@ -27,6 +38,77 @@ SSE_HEADERS = (
     ("x-accel-buffering", "no"),
     ("content-type", "text/event-stream; charset=utf-8"),
 )
+#: Set by the middleware around the handler (the handler runs in its task): the faults that
+#: fired on this request, and the log the writer fills for the journal.
+STREAM_FAULTS: ContextVar[Sequence[Fault]] = ContextVar("oa_mockserver.faults", default=())
+STREAM_LOG: ContextVar[StreamLog | None] = ContextVar("oa_mockserver.stream_log", default=None)
+
+_DATA = b"data: "
+_KIND_AT = len(b'data: {"event_type": "')
+
+
+def _kind(chunk: bytes) -> str:
+    if chunk.startswith(b":"):
+        return "ping"
+    if chunk.startswith(_DATA):
+        end = chunk.find(b'"', _KIND_AT)
+        if end > 0:
+            return chunk[_KIND_AT:end].decode("ascii", "replace")
+    return "raw"
+
+
+class _Writer:
+    """Writes chunks, logs them, and runs fault actions; ``done()`` once the stream must end."""
+
+    def __init__(
+        self, response: web.StreamResponse, request: web.Request, faults: Sequence[Fault]
+    ) -> None:
+        self.response = response
+        self.request = request
+        self.loop = asyncio.get_running_loop()
+        self.started = self.loop.time()
+        log = STREAM_LOG.get()
+        self.log: StreamLog = log if log is not None else StreamLog()
+        self.chain = StreamChain(faults) if faults else None
+        self._done = False
+        self.dropped = False
+
+    def done(self) -> bool:
+        """Whether a fault ended the stream (a call, so that type narrowing never caches it)."""
+        return self._done
+
+    async def raw(self, chunk: bytes) -> None:
+        await self.response.write(chunk)
+        now = self.loop.time()
+        self.log.chunks.append(ChunkRecord(now - self.started, now, len(chunk), _kind(chunk)))
+
+    async def event(self, chunk: bytes) -> None:
+        """One pre-encoded event, through the fault chain when there is one."""
+        if self.chain is None:
+            await self.raw(chunk)
+            return
+        payload: Any = json.loads(chunk[len(_DATA) :])
+        await self.run(self.chain.on_event(payload))
+
+    async def start(self) -> None:
+        if self.chain is not None:
+            await self.run(self.chain.start())
+
+    async def run(self, actions: Sequence[Any]) -> None:
+        for action in actions:
+            if isinstance(action, Emit):
+                await self.raw(event_bytes(action.payload))
+            elif isinstance(action, EmitRaw):
+                await self.raw(action.data)
+            elif isinstance(action, Pause):
+                await asyncio.sleep(action.seconds)
+            elif isinstance(action, Finish):
+                self._done = True
+            elif isinstance(action, Disconnect):
+                self._done = self.dropped = True
+                transport = self.request.transport
+                if transport is not None:
+                    transport.abort()
 
 
 async def stream_events(
@@ -38,20 +120,25 @@ async def stream_events(
         response.headers[name] = value
     response.enable_chunked_encoding()
     await response.prepare(request)
-    loop = asyncio.get_running_loop()
-    started = loop.time()
-    next_ping = started + config.ping_interval
-    next_pending = started + config.pending_interval
+    writer = _Writer(response, request, STREAM_FAULTS.get())
+    loop = writer.loop
+    next_ping = writer.started + config.ping_interval
+    next_pending = writer.started + config.pending_interval
     sent = 0
     try:
-        while True:
+        await writer.start()
+        while not writer.done():
             chunks = generation.chunks
-            while sent < len(chunks):
-                await response.write(chunks[sent])
+            while sent < len(chunks) and not writer.done():
+                await writer.event(chunks[sent])
                 sent += 1
+            if writer.done():
+                break
             if generation.final is not None:
-                await response.write(generation.final)
-                generation.delivered = True
+                await writer.event(generation.final)
+                if not writer.done():
+                    generation.delivered = True
+                    writer.log.final_written = True
                 break
             if generation.ended or engine.closing:
                 break
@@ -62,15 +149,16 @@ async def stream_events(
                 await asyncio.wait((generation.wait(),), timeout=deadline - now)
                 now = loop.time()
             if now >= next_ping:
-                await response.write(ping_bytes(ping_stamp(utcnow())))
+                await writer.raw(ping_bytes(ping_stamp(utcnow())))
                 while next_ping <= now:
                     next_ping += config.ping_interval
             if not generation.chunks and now >= next_pending:
                 position, size = engine.queue_position(generation)
-                await response.write(pending_event(position, size))
+                await writer.event(pending_event(position, size))
                 next_pending = now + config.pending_interval
-        await response.write_eof()
+        if not writer.dropped:
+            await response.write_eof()
     except ConnectionResetError:
         # the client went away mid-stream: nothing left to tell it
-        pass
+        writer.log.client_disconnected = True
     return response

@@ -17,7 +17,10 @@ from typing import Any, TypeVar
 
 from ._config import ServerConfig
 from ._exceptions import MockServerError
+from ._faults import Fault, FaultRule, FaultSet
+from ._journal import Journal
 from ._server import MockServer
+from ._state import Chat
 
 __all__ = ["ThreadedMockServer"]
 
@@ -32,8 +35,8 @@ class ThreadedMockServer:
     >>> with ThreadedMockServer(ServerConfig(token_interval=0)) as server:  # doctest: +SKIP
     ...     requests.post(f"{server.url}/api/chat", cookies={"next-auth.session-token": "me"})
 
-    Every attribute of the underlying :class:`MockServer` that is plain data (``url``,
-    ``journal``, ``faults``) is reachable as is; state-changing calls go through :meth:`call`.
+    It offers the :class:`MockServer`'s API; calls that touch the server's state run on the
+    server's loop, so they are safe from any thread.
     """
 
     def __init__(self, config: ServerConfig | None = None) -> None:
@@ -113,16 +116,82 @@ class ThreadedMockServer:
 
     def call(self, function: Callable[..., Coroutine[Any, Any, _T]], *args: Any) -> _T:
         """Run ``function(*args)`` (a coroutine function) on the server's loop and wait for it."""
-        loop = self._loop
-        if loop is None:
-            raise MockServerError("the server is not running: use it inside `with` or start() it")
-        return asyncio.run_coroutine_threadsafe(function(*args), loop).result(_START_TIMEOUT)
+        return asyncio.run_coroutine_threadsafe(function(*args), self._running_loop()).result(
+            _START_TIMEOUT
+        )
 
-    def __getattr__(self, name: str) -> Any:
-        # Journal, faults, chats(), reset() ... live on the MockServer; forward to it.
-        if name.startswith("_"):
-            raise AttributeError(name)
-        return getattr(self.server, name)
+    def _in_loop(self, function: Callable[..., _T], *args: Any) -> _T:
+        # The store, the workers and their tasks belong to the server's loop: touch them there.
+        done: Future[_T] = Future()
+
+        def run() -> None:
+            try:
+                done.set_result(function(*args))
+            except Exception as error:  # noqa: BLE001 - re-raised in the calling thread
+                done.set_exception(error)
+
+        self._running_loop().call_soon_threadsafe(run)
+        return done.result(_START_TIMEOUT)
+
+    def _running_loop(self) -> asyncio.AbstractEventLoop:
+        loop = self._loop
+        if loop is None or self._server is None:
+            raise MockServerError("the server is not running: use it inside `with` or start() it")
+        return loop
+
+    # -- the MockServer's API, made safe to call from any thread -------------------------------
+
+    @property
+    def journal(self) -> Journal:
+        """Every request received so far (thread-safe snapshot reads)."""
+        return self.server.journal
+
+    @property
+    def faults(self) -> FaultSet:
+        """The active fault rules (thread-safe)."""
+        return self.server.faults
+
+    def add_fault(self, fault: str | Fault | FaultRule, **scope: Any) -> list[FaultRule]:
+        """See :meth:`MockServer.add_fault`."""
+        return self.server.add_fault(fault, **scope)
+
+    def clear_faults(self) -> None:
+        """Remove every fault rule."""
+        self.server.clear_faults()
+
+    def chats(self) -> list[Chat]:
+        """A snapshot of the live chats of all users."""
+        return self._in_loop(self.server.chats)
+
+    def reset(self) -> None:
+        """Empty the store (ending open streams), the journal, errors; restore the faults."""
+        self._in_loop(self.server.reset)
+
+    def problems(self, *, include_unmatched: bool = True) -> list[str]:
+        """See :meth:`MockServer.problems`."""
+        return self._in_loop(lambda: self.server.problems(include_unmatched=include_unmatched))
+
+    def wait_for_streams(self, timeout: float = 5.0) -> None:
+        """Block until no event stream is being written (:meth:`MockServer.wait_for_streams`)."""
+        self.call(self.server.wait_for_streams, timeout)
+
+    def assert_chat_deleted(self, chat_id: str) -> None:
+        """See :meth:`MockServer.assert_chat_deleted`."""
+        self._in_loop(self.server.assert_chat_deleted, chat_id)
+
+    def assert_no_chats_left(self) -> None:
+        """See :meth:`MockServer.assert_no_chats_left`."""
+        self._in_loop(self.server.assert_no_chats_left)
+
+    def assert_first_token_before_last_written(self, received_at: float) -> None:
+        """See :meth:`MockServer.assert_first_token_before_last_written` (waits for streams)."""
+        self.wait_for_streams()
+        self.server.assert_first_token_before_last_written(received_at)
+
+    def assert_stream_closed_after(self, tokens: int, *, slack: int = 1) -> None:
+        """See :meth:`MockServer.assert_stream_closed_after` (waits for streams to end first)."""
+        self.wait_for_streams()
+        self.server.assert_stream_closed_after(tokens, slack=slack)
 
     def __repr__(self) -> str:
         state = self._server.url if self._server is not None else "not started"
