@@ -107,6 +107,20 @@ def build_parser() -> argparse.ArgumentParser:
         help="a model config no worker serves (its messages wait forever); repeatable",
     )
     serve.add_argument(
+        "--fault",
+        action="append",
+        default=[],
+        metavar="SPEC",
+        help="a fault active from the start, in the X-OA-Mock-Fault syntax, e.g. "
+        "'status:503;step=assistant_message;times=1' or 'error-after:3'; repeatable",
+    )
+    serve.add_argument(
+        "--seed",
+        type=int,
+        default=0,
+        help="seed of the faults' probabilities, so a run repeats exactly (default: %(default)s)",
+    )
+    serve.add_argument(
         "--log-level",
         default="INFO",
         choices=["DEBUG", "INFO", "WARNING", "ERROR"],
@@ -134,6 +148,8 @@ def config_from_args(args: argparse.Namespace) -> ServerConfig:
         max_body_size=args.max_body_size,
         fix_server_bugs=args.fix_server_bugs,
         unserved_models=frozenset(args.unserved_model),
+        faults=tuple(args.fault),
+        seed=args.seed,
     )
 
 

@@ -65,7 +65,7 @@ def _marker_options(request: pytest.FixtureRequest) -> tuple[dict[str, Any], boo
 
 
 def _check(server: ThreadedMockServer, *, allow_unmatched: bool) -> None:
-    problems = server.server.problems(include_unmatched=not allow_unmatched)
+    problems = server.problems(include_unmatched=not allow_unmatched)
     if problems:
         pytest.fail("oa_mockserver: " + "\n\n".join(problems), pytrace=False)
 
@@ -129,7 +129,7 @@ def oa_mockserver_session(
     """One server for the whole session, with state, journal and faults cleared for this test."""
     server = _oa_mockserver_session_instance
     _, allow_unmatched = _marker_options(request)
-    server.server.reset()
+    server.reset()
     yield server
     _check(server, allow_unmatched=allow_unmatched)
 

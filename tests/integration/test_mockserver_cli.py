@@ -32,6 +32,8 @@ def test_help_documents_every_option() -> None:
         "--fix-server-bugs",
         "--unserved-model",
         "--reply-tokens",
+        "--fault",
+        "--seed",
     ):
         assert option in out
 
@@ -44,6 +46,45 @@ def test_bad_option_is_a_clear_error() -> None:
     )
     assert result.returncode == 2
     assert "workers must be an integer >= 1" in result.stderr
+
+
+def test_bad_fault_option_is_a_clear_error() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "oa_mockserver", "serve", "--fault", "status:abc"],
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 2
+    assert "option 'status' must be a whole number" in result.stderr
+
+
+@pytest.mark.asyncio
+async def test_fault_option_is_active_from_the_start() -> None:
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "oa_mockserver", "serve", "--port", "0",
+        "--fault", "status:418;step=create_chat;times=1",
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+    )  # fmt: skip
+    assert process.stdout is not None
+    output = b""
+    try:
+        while (match := re.search(rb"Running on http://[\d.]+:(\d+)", output)) is None:
+            line = await asyncio.wait_for(process.stdout.readline(), 20)
+            assert line, output
+            output += line
+        url = f"http://127.0.0.1:{match.group(1).decode()}"
+        async with aiohttp.ClientSession(cookies={"next-auth.session-token": "me"}) as http:
+            async with http.post(f"{url}/api/chat") as first:
+                assert first.status == 418
+            async with http.post(f"{url}/api/chat") as second:
+                assert second.status == 200
+            async with http.get(f"{url}/__admin/requests") as journal:
+                statuses = [r["status"] for r in (await journal.json())["requests"]]
+        assert statuses == [418, 200]
+    finally:
+        process.send_signal(signal.SIGTERM)
+        await asyncio.wait_for(process.communicate(), 20)
+    assert process.returncode == 0
 
 
 @pytest.mark.asyncio
