@@ -47,7 +47,12 @@ _DATA = b"data: "
 _KIND_AT = len(b'data: {"event_type": "')
 
 
+_TOKEN = b'data: {"event_type": "token"'
+
+
 def _kind(chunk: bytes) -> str:
+    if chunk.startswith(_TOKEN):
+        return "token"
     if chunk.startswith(b":"):
         return "ping"
     if chunk.startswith(_DATA):
