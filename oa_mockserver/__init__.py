@@ -11,6 +11,7 @@ from ._cassette import (
     RecordedRequest,
     RecordedResponse,
     dump_cassette,
+    library_path,
     load_cassette,
     parse_cassette,
     save_cassette,
@@ -45,8 +46,10 @@ from ._faults import (
 from ._journal import Call, ChunkRecord, Journal, StreamLog
 from ._lint import Finding, lint_main, run_lint
 from ._match import FieldDiff, MatchResult, MatchRules, diff_fields, find_match, request_fields
+from ._proxy import RecordingProxy, create_proxy_app
 from ._rechunk import rechunk
 from ._redact import REDACTED, Redactor
+from ._replay import ReplayLibrary, ReplaySettings
 from ._server import MockServer
 from ._threaded import ThreadedMockServer
 from ._timing import Timing, parse_timing
@@ -63,6 +66,7 @@ __all__ = [
     "ChunkRecord",
     "ConfigError",
     "create_app",
+    "create_proxy_app",
     "DeleteFails",
     "diff_fields",
     "DropAfter",
@@ -80,6 +84,7 @@ __all__ = [
     "Interaction",
     "Journal",
     "Latency",
+    "library_path",
     "lint_main",
     "load_cassette",
     "MalformedAfter",
@@ -95,9 +100,12 @@ __all__ = [
     "rechunk",
     "RecordedRequest",
     "RecordedResponse",
+    "RecordingProxy",
     "REDACTED",
     "RedactionRuleError",
     "Redactor",
+    "ReplayLibrary",
+    "ReplaySettings",
     "request_fields",
     "run_lint",
     "SafePrompt",

@@ -24,6 +24,7 @@ import os
 import tempfile
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from importlib import resources
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -34,6 +35,7 @@ from ._exceptions import CassetteError, CassetteNotFoundError
 
 __all__ = [
     "CASSETTE_VERSION",
+    "library_path",
     "Cassette",
     "Chunk",
     "Episode",
@@ -483,6 +485,8 @@ def write_text_atomically(target: Path, text: str) -> None:
             handle.write(text)
             handle.flush()
             os.fsync(handle.fileno())
+        # mkstemp creates 0600; a cassette is a shared fixture file, readable like any other
+        os.chmod(tmp, 0o644)
         os.replace(tmp, target)
     except BaseException:
         # Why BaseException: a KeyboardInterrupt mid-write must not leave the temp file behind.
@@ -495,3 +499,11 @@ def cassette_from_interactions(
 ) -> Cassette:
     """A cassette from interactions, with episode numbers inferred from chat creations."""
     return Cassette(interactions=assign_episodes(interactions), path=path)
+
+
+def library_path() -> Path:
+    """The directory of the shipped cassette library (package data ``oa_mockserver.cassettes``).
+
+    Pass it to ``ServerConfig(cassettes=...)`` or ``oa-mockserver serve --cassettes``.
+    """
+    return Path(str(resources.files("oa_mockserver.cassettes")))

@@ -1,4 +1,7 @@
-"""``oa-mockserver serve [options]`` (also ``python -m oa_mockserver``).
+"""``oa-mockserver serve|record|lint [options]`` (also ``python -m oa_mockserver``).
+
+``serve`` runs the mock server (``--cassettes PATH`` replays recorded replies), ``record`` runs
+the recording proxy (:mod:`._proxy`), ``lint`` checks cassettes (:mod:`._lint`).
 
 SIGINT and SIGTERM stop the server cleanly: open streams end, no traceback, exit status 0.
 """
@@ -10,12 +13,16 @@ import ipaddress
 import logging
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 from aiohttp import web
 
 from ._app import create_app
 from ._config import REPLY_MODES, ServerConfig
-from ._exceptions import ConfigError
+from ._exceptions import CassetteError, ConfigError
+from ._lint import lint_main
+from ._proxy import create_proxy_app, default_cassette_name
+from ._replay import REPLAY_TIMINGS
 
 __all__ = ["build_parser", "config_from_args", "main"]
 
@@ -121,11 +128,62 @@ def build_parser() -> argparse.ArgumentParser:
         help="seed of the faults' probabilities, so a run repeats exactly (default: %(default)s)",
     )
     serve.add_argument(
+        "--cassettes",
+        default=None,
+        metavar="PATH",
+        help="replay assistant replies from this cassette file or directory",
+    )
+    serve.add_argument(
+        "--timing",
+        choices=REPLAY_TIMINGS,
+        default=defaults.replay_timing,
+        help="replay pace: recorded (exact, see --speed), instant, or rechunk "
+        "(instant, the same bytes cut at seeded places) (default: %(default)s)",
+    )
+    serve.add_argument(
+        "--speed",
+        type=float,
+        default=defaults.replay_speed,
+        metavar="F",
+        help="with --timing exact: 2 replays twice as fast (default: %(default)s)",
+    )
+    serve.add_argument(
+        "--rechunk-seed",
+        type=int,
+        default=defaults.rechunk_seed,
+        metavar="N",
+        help="seed of --timing rechunk (default: %(default)s)",
+    )
+    serve.add_argument(
+        "--strict",
+        action="store_true",
+        help="an unmatched assistant message gets 409 naming the nearest recording",
+    )
+    serve.add_argument(
         "--log-level",
         default="INFO",
         choices=["DEBUG", "INFO", "WARNING", "ERROR"],
         help="logging level (default: %(default)s); never logs cookies, tokens or prompts",
     )
+    record = commands.add_parser(
+        "record", help="a recording proxy: forward to --upstream, write a cassette"
+    )
+    record.add_argument("--upstream", required=True, metavar="URL", help="the server to record")
+    record.add_argument(
+        "--cassettes", required=True, metavar="DIR", help="directory of the cassette to write"
+    )
+    record.add_argument(
+        "--name",
+        default=None,
+        help="cassette name, DIR/NAME.yaml (default: session-<date>-<time>)",
+    )
+    record.add_argument("--host", default="127.0.0.1", help="interface (default: %(default)s)")
+    record.add_argument("--port", type=int, default=8081, help="port (default: %(default)s)")
+    record.add_argument(
+        "--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"]
+    )
+    lint = commands.add_parser("lint", help="check cassettes: schema, version, secrets")
+    lint.add_argument("paths", nargs="+", metavar="PATH", help="cassette files or directories")
     return parser  # fmt: skip
 
 
@@ -150,6 +208,11 @@ def config_from_args(args: argparse.Namespace) -> ServerConfig:
         unserved_models=frozenset(args.unserved_model),
         faults=tuple(args.fault),
         seed=args.seed,
+        cassettes=args.cassettes,
+        replay_timing=args.timing,
+        replay_speed=args.speed,
+        rechunk_seed=args.rechunk_seed,
+        strict_replay=args.strict,
     )
 
 
@@ -167,15 +230,41 @@ def _announce(text: str) -> None:
     print(text.strip(), flush=True)
 
 
+def _record(args: argparse.Namespace) -> int:
+    name = args.name or default_cassette_name()
+    target = Path(args.cassettes) / (name if name.endswith((".yaml", ".yml")) else name + ".yaml")
+    try:
+        app = create_proxy_app(args.upstream, target)
+    except ConfigError as error:
+        print(f"oa-mockserver record: {error}", file=sys.stderr)
+        return 2
+    _announce(f"recording {args.upstream} into {target}")
+    try:
+        web.run_app(app, host=args.host, port=args.port, print=_announce, access_log=None)
+    except OSError as error:
+        print(
+            f"oa-mockserver record: cannot listen on {args.host}:{args.port} "
+            f"({error.strerror}); choose another --host or --port",
+            file=sys.stderr,
+        )
+        return 1
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the exit status."""
     args = build_parser().parse_args(argv)
+    if args.command == "lint":
+        return lint_main([str(p) for p in args.paths])
     logging.basicConfig(
         level=args.log_level, format="%(asctime)s %(name)s %(levelname)s %(message)s"
     )
+    if args.command == "record":
+        return _record(args)
     try:
         config = config_from_args(args)
-    except ConfigError as error:
+        app = create_app(config)
+    except (ConfigError, CassetteError) as error:
         print(f"oa-mockserver: {error}", file=sys.stderr)
         return 2
     if not _is_loopback(config.host):
@@ -184,7 +273,6 @@ def main(argv: Sequence[str] | None = None) -> int:
             "use --host 127.0.0.1 unless you mean it",
             config.host,
         )
-    app = create_app(config)
     try:
         web.run_app(
             app,

@@ -7,10 +7,14 @@ every second, pings every 15 s); tests shrink the intervals to zero or a few mil
 from __future__ import annotations
 
 import math
+import os
 from dataclasses import dataclass, field
 
 from ._exceptions import ConfigError, FaultSpecError
 from ._faults import parse_fault_header
+from ._match import MatchRules
+from ._replay import REPLAY_TIMINGS, ReplaySettings
+from ._timing import Timing
 
 __all__ = ["REPLY_MODES", "ServerConfig"]
 
@@ -55,6 +59,17 @@ class ServerConfig:
         seed: seeds the fault rules' probabilities, so a run with faults repeats exactly.
         faults: fault rules active from the start, in the ``X-OA-Mock-Fault`` header syntax
             (``"status:503;step=assistant_message;times=1"``); see :mod:`oa_mockserver._faults`.
+        cassettes: a cassette file or a directory of them: assistant replies are replayed from
+            the recordings (see :mod:`oa_mockserver._replay`); None generates every reply.
+        replay_timing: ``"exact"`` (recorded pace, scaled by ``replay_speed``), ``"instant"``,
+            or ``"rechunk"`` (instant, the same bytes cut at new places seeded by
+            ``rechunk_seed``).
+        replay_speed: with ``exact`` timing, 2.0 replays twice as fast as recorded.
+        rechunk_seed: the seed of ``rechunk`` timing.
+        strict_replay: an assistant message no recording matches gets a 409 error JSON naming
+            the nearest recording and each differing field, instead of a generated reply.
+        match_ignore: request fields left out of matching (``"sampling.*"`` patterns work).
+        match_tolerance: ``{field: absolute tolerance}`` for numeric fields.
     """
 
     host: str = "127.0.0.1"
@@ -72,6 +87,13 @@ class ServerConfig:
     shutdown_timeout: float = 1.0
     seed: int = 0
     faults: tuple[str, ...] = ()
+    cassettes: str | None = None
+    replay_timing: str = "instant"
+    replay_speed: float = 1.0
+    rechunk_seed: int = 0
+    strict_replay: bool = False
+    match_ignore: frozenset[str] = field(default_factory=frozenset)
+    match_tolerance: tuple[tuple[str, float], ...] = ()
 
     def __post_init__(self) -> None:
         if not isinstance(self.host, str) or not self.host:
@@ -117,3 +139,67 @@ class ServerConfig:
                 parse_fault_header(spec)
             except FaultSpecError as error:
                 raise ConfigError(f"faults: {error}") from None
+        self._check_replay()
+
+    def _check_replay(self) -> None:
+        cassettes: object = self.cassettes
+        if cassettes is not None:
+            if isinstance(cassettes, os.PathLike):
+                cassettes = os.fspath(cassettes)
+            if not isinstance(cassettes, str) or not cassettes:
+                raise ConfigError(
+                    f"cassettes must be a cassette file or directory path, got {self.cassettes!r}"
+                )
+            object.__setattr__(self, "cassettes", cassettes)
+        if self.replay_timing not in REPLAY_TIMINGS:
+            raise ConfigError(
+                f"replay_timing must be one of {', '.join(REPLAY_TIMINGS)}, "
+                f"got {self.replay_timing!r}"
+            )
+        speed: object = self.replay_speed
+        if (
+            isinstance(speed, bool)
+            or not isinstance(speed, (int, float))
+            or not math.isfinite(speed)
+            or speed <= 0
+        ):
+            raise ConfigError(f"replay_speed must be a finite number > 0, got {speed!r}")
+        _check_int("rechunk_seed", self.rechunk_seed, minimum=0)
+        if not isinstance(self.strict_replay, bool):
+            raise ConfigError(f"strict_replay must be True or False, got {self.strict_replay!r}")
+        ignore: object = self.match_ignore
+        if isinstance(ignore, str) or not all(isinstance(n, str) for n in self.match_ignore):
+            raise ConfigError(
+                f"match_ignore must be a collection of field names, got {self.match_ignore!r}"
+            )
+        object.__setattr__(self, "match_ignore", frozenset(self.match_ignore))
+        raw: object = self.match_tolerance
+        items = list(raw.items()) if isinstance(raw, dict) else raw
+        if not isinstance(items, (list, tuple)) or not all(
+            isinstance(item, (list, tuple))
+            and len(item) == 2
+            and isinstance(item[0], str)
+            and isinstance(item[1], (int, float))
+            and not isinstance(item[1], bool)
+            and math.isfinite(item[1])
+            and item[1] >= 0
+            for item in items
+        ):
+            raise ConfigError(
+                "match_tolerance must map field names to tolerances >= 0, such as "
+                f"{{'sampling.temperature': 0.01}}, got {self.match_tolerance!r}"
+            )
+        object.__setattr__(
+            self, "match_tolerance", tuple(sorted((str(k), float(v)) for k, v in items))
+        )
+
+    @property
+    def replay_settings(self) -> ReplaySettings:
+        """The replay settings these options describe."""
+        timing = Timing.instant() if self.replay_timing != "exact" else Timing(self.replay_speed)
+        return ReplaySettings(
+            timing=timing,
+            rechunk_seed=self.rechunk_seed if self.replay_timing == "rechunk" else None,
+            strict=self.strict_replay,
+            rules=MatchRules(ignore=self.match_ignore, tolerance=dict(self.match_tolerance)),
+        )

@@ -26,6 +26,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from ._config import ServerConfig
+from ._replay import RecordedReply, ReplayLibrary, ReplayPlan, plan_reply
 from ._state import ChatStore, Message, transition
 from ._wire import message_event, token_event
 
@@ -145,6 +146,17 @@ class Generation:
         self.ended = True
         self.wake()
 
+    def push_raw(self, piece: bytes) -> None:
+        """Append one recorded piece of a replayed stream (written as one HTTP chunk)."""
+        self.chunks.append(piece)
+        self.wake()
+
+    def finish_recorded(self, final: bytes, content: str) -> None:
+        """Complete a replayed message: ``final`` is the last recorded piece, as recorded."""
+        transition(self.message, "finish", content=content)
+        self.final = final
+        self.wake()
+
 
 class Engine:
     """A pool of simulated workers that turn assistant messages into token streams."""
@@ -159,6 +171,12 @@ class Engine:
         self.store = store
         #: Optional hook returning recorded tokens for a message (cassettes); None: generate.
         self.reply_source = reply_source
+        #: The recorded replies of ``config.cassettes`` (None: every reply is generated).
+        self.replay: ReplayLibrary | None = (
+            ReplayLibrary.load(config.cassettes, config.replay_settings)
+            if config.cassettes is not None
+            else None
+        )
         self.closing = False
         self._generations: dict[str, Generation] = {}
         self._queue: deque[Generation] = deque()
@@ -189,10 +207,17 @@ class Engine:
 
     # -- lifecycle of messages ---------------------------------------------------------------
 
-    def submit(self, message: Message) -> Generation:
-        """Hand a new ``pending`` assistant message to the workers."""
+    def submit(self, message: Message, recorded: RecordedReply | None = None) -> Generation:
+        """Hand a new ``pending`` assistant message to the workers.
+
+        With ``recorded`` (a matched cassette reply) no worker runs: the recorded stream is
+        replayed into the message's generation with the server's replay timing.
+        """
         generation = Generation(message)
         self._generations[message.id] = generation
+        if recorded is not None and self.replay is not None:
+            self._replay(generation, recorded, self.replay)
+            return generation
         model = self._model(message)
         if model in self.config.unserved_models:
             self._unserved.setdefault(model, []).append(generation)
@@ -276,6 +301,28 @@ class Engine:
                 self._busy -= 1
                 self._pump()
 
+    def _replay(
+        self, generation: Generation, recorded: RecordedReply, library: ReplayLibrary
+    ) -> None:
+        message = generation.message
+        live_ids = [m.id for m in self.store.thread(message)]
+        plan = plan_reply(recorded, message.chat_id, live_ids, library.settings)
+        transition(message, "start")
+        if not any(plan.delays):
+            _feed_plan(generation, plan)
+            return
+        task = asyncio.get_running_loop().create_task(self._replay_paced(generation, plan))
+        self._tasks[message.id] = task
+        self._busy += 1  # cancel() and close() count replay tasks like worker tasks
+
+    async def _replay_paced(self, generation: Generation, plan: ReplayPlan) -> None:
+        try:
+            await _feed_plan_paced(generation, plan)
+        finally:
+            if self._tasks.pop(generation.message.id, None) is not None:
+                self._busy -= 1
+                self._pump()
+
     def _tokens(self, message: Message) -> list[str]:
         if self.reply_source is not None:
             recorded = self.reply_source(message)
@@ -291,3 +338,37 @@ class Engine:
             count=self.config.reply_tokens,
             mode=self.config.reply_mode,
         )
+
+
+def _feed_plan(generation: Generation, plan: ReplayPlan) -> None:
+    for piece in plan.pieces[:-1]:
+        generation.push_raw(piece)
+    _finish_recorded(generation, plan)
+
+
+async def _feed_plan_paced(generation: Generation, plan: ReplayPlan) -> None:
+    for index, delay in enumerate(plan.delays):
+        if delay > 0:
+            await asyncio.sleep(delay)
+        if index < len(plan.pieces) - 1:
+            generation.push_raw(plan.pieces[index])
+    _finish_recorded(generation, plan)
+
+
+def _finish_recorded(generation: Generation, plan: ReplayPlan) -> None:
+    """The last recorded piece goes out as the generation's final chunk.
+
+    Why also for a recording without its final ``message`` event (an ``error`` event, a
+    disconnect): the stream must still deliver every recorded byte and then close, as it did;
+    the message is left aborted, as the worker left it.
+    """
+    if not plan.pieces:
+        transition(generation.message, "abort")
+        generation.end()
+        return
+    if plan.complete:
+        generation.finish_recorded(plan.pieces[-1], plan.content or "")
+    else:
+        transition(generation.message, "abort")
+        generation.final = plan.pieces[-1]
+        generation.wake()

@@ -16,6 +16,7 @@ from ._catalog import model_configs_body, model_spec
 from ._config import ServerConfig
 from ._context import CONTEXT, ServerContext
 from ._ids import new_seed
+from ._replay import prompt_thread, replay_lookup
 from ._responses import (
     empty,
     internal_error_text,
@@ -302,6 +303,17 @@ async def assistant_message(request: web.Request) -> web.Response:
         owner = _owner(request)
         message_request = validate_assistant(body)
         parameters = work_parameters(message_request)
+        chat_id = request.match_info["chat_id"]
+        lookup = replay_lookup(
+            ctx.engine.replay,
+            request.method,
+            request.path_qs,
+            await request.read(),
+            prompt_thread(ctx.store, owner, chat_id, message_request.parent_id),
+            web_site=False,
+        )
+        if lookup.response is not None:
+            return lookup.response
         message = ctx.store.add_assistant_message(
             owner,
             request.match_info["chat_id"],
@@ -312,7 +324,7 @@ async def assistant_message(request: web.Request) -> web.Response:
     except (InvalidBody, AuthError, StateError) as exc:
         return failure(exc, "assistant_message", ctx.config)
     answer = rest_json(message.read())  # the state is "pending" in the answer, as recorded
-    ctx.engine.submit(message)
+    ctx.engine.submit(message, lookup.reply)
     return json_bytes(answer)
 
 

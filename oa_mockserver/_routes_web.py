@@ -18,6 +18,7 @@ from ._auth import AuthError, web_user
 from ._catalog import model_configs_body
 from ._config import ServerConfig
 from ._context import CONTEXT, ServerContext
+from ._replay import prompt_thread, replay_lookup
 from ._responses import empty, json_bytes, json_ok, json_web_error, request_content_type
 from ._routes_inference import failure, list_params, work_parameters
 from ._state import Message, NotStreamable, StateError
@@ -123,17 +124,24 @@ async def assistant_message(request: web.Request) -> web.Response:
     try:
         owner = _owner(request)
         body = validate_assistant(await _body(request), with_chat_id=True)
+        parameters = work_parameters(body)
+        lookup = replay_lookup(
+            ctx.engine.replay,
+            request.method,
+            request.path_qs,
+            await request.read(),
+            prompt_thread(ctx.store, owner, body.chat_id or "", body.parent_id),
+            web_site=True,
+        )
+        if lookup.response is not None:
+            return lookup.response
         message = ctx.store.add_assistant_message(
-            owner,
-            body.chat_id or "",
-            body.parent_id,
-            work_parameters(body),
-            model=body.model_config_name,
+            owner, body.chat_id or "", body.parent_id, parameters, model=body.model_config_name
         )
     except (InvalidBody, AuthError, StateError) as exc:
         return web_failure(exc, "assistant_message", ctx.config)
     answer = rest_json(message.read())
-    ctx.engine.submit(message)
+    ctx.engine.submit(message, lookup.reply)
     return json_bytes(answer)
 
 

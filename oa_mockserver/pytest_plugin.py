@@ -9,6 +9,9 @@ free port, so ``pytest -n 2`` never clashes):
 - ``oa_mockserver_factory``: ``factory(**options)`` starts a server with other settings; every
   server it started is stopped at the end of the session.
 - ``oa_provider``: an ``oa_provider.OpenAssistant`` bound to ``oa_mockserver``.
+- ``oa_cassette``: with ``@pytest.mark.oa_cassette("chat.yaml", record_mode="once")`` the
+  test's HTTP is recorded to (or replayed from) that cassette by vcrpy in-process; the marker
+  alone does it, the fixture gives the vcrpy cassette object.
 - ``oa_mockserver_config``: the :class:`ServerConfig` the servers start from (session scope);
   override it in your ``conftest.py`` to change the defaults for a whole suite, or set options
   for one test with ``@pytest.mark.oa_mockserver(token_interval=0.05, workers=1)``.
@@ -27,10 +30,15 @@ from typing import Any, Protocol
 import pytest
 
 from ._config import ServerConfig
+
+# Fixtures are found by name in this module, so importing them registers them.
+from ._pytest_cassette import _oa_cassette_marker, oa_cassette  # noqa: F401
+from ._pytest_cassette import pytest_configure as _configure_cassettes
 from ._threaded import ThreadedMockServer
 
 __all__ = [
     "MockServerFactory",
+    "oa_cassette",
     "oa_mockserver",
     "oa_mockserver_config",
     "oa_mockserver_factory",
@@ -49,6 +57,7 @@ class MockServerFactory(Protocol):
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    _configure_cassettes(config)
     config.addinivalue_line(
         "markers",
         f"{_MARKER}(**options): ServerConfig options for this test's oa_mockserver "

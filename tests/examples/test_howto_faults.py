@@ -1,0 +1,214 @@
+"""How to: make the mock server misbehave, one test per fault kind.
+
+Three ways to set a fault, all shown below:
+
+- ``oa_mockserver.add_fault("error-after:3", step="events", times=1)``: a header spec or a
+  ``Fault`` object, scoped to a conversation step (or ``path=``, ``method=``), for the next
+  ``times`` requests (or for good), with a seeded ``probability``;
+- the request header ``X-OA-Mock-Fault: error-after:3`` (that request alone);
+- ``POST /__admin/faults`` (see test_howto_admin.py).
+"""
+
+from __future__ import annotations
+
+import logging
+from contextlib import aclosing
+from typing import Any
+
+import aiohttp
+import pytest
+
+from oa_mockserver import (
+    FAULT_HEADER,
+    DropAfter,
+    ErrorAfter,
+    Latency,
+    MalformedAfter,
+    PluginStep,
+    SafePrompt,
+    Stall,
+    Status,
+    ThreadedMockServer,
+    TruncateAfter,
+)
+from oa_provider import (
+    GenerationError,
+    IncompleteStreamError,
+    OpenAssistant,
+    PluginIntermediateEvent,
+    ProtocolError,
+    RateLimitError,
+    ResponseError,
+    SafePromptEvent,
+    ServerBusyError,
+    StreamTimeoutError,
+)
+
+HELLO = [{"role": "user", "content": "hello"}]
+ALICE = {"next-auth.session-token": "alice"}
+
+
+async def ask(base_url: str, **options: Any) -> list[str]:
+    stream = OpenAssistant.create_async_generator(
+        messages=HELLO, base_url=base_url, cookies=ALICE, **options
+    )
+    async with aclosing(stream) as tokens:
+        return [token async for token in tokens]
+
+
+@pytest.mark.asyncio
+async def test_latency(oa_mockserver: ThreadedMockServer) -> None:
+    oa_mockserver.add_fault(Latency(seconds=0.05), step="create_chat")
+
+    await ask(oa_mockserver.url)
+
+    [call] = oa_mockserver.journal.iter_matching("POST", "/api/chat")
+    assert call.faults == ("latency",)
+    assert call.duration_s >= 0.05
+
+
+@pytest.mark.asyncio
+async def test_status_429_with_retry_after(oa_mockserver: ThreadedMockServer) -> None:
+    oa_mockserver.add_fault("status:429;retry-after=7", step="assistant_message", times=1)
+
+    with pytest.raises(RateLimitError) as error:
+        await ask(oa_mockserver.url)
+
+    assert error.value.retry_after == 7
+    assert await ask(oa_mockserver.url)  # times=1: the retry goes through
+    oa_mockserver.assert_no_chats_left()  # the client deleted the chat after the 429
+
+
+@pytest.mark.asyncio
+async def test_status_500(oa_mockserver: ThreadedMockServer) -> None:
+    oa_mockserver.add_fault(Status(status=500), step="prompter_message")
+
+    with pytest.raises(ResponseError, match="500"):
+        await ask(oa_mockserver.url)
+
+
+@pytest.mark.asyncio
+async def test_status_503_queue_full(oa_mockserver: ThreadedMockServer) -> None:
+    # Per request, through the header: this session's requests all carry it.
+    headers = {FAULT_HEADER: "status:503;step=assistant_message"}
+    async with aiohttp.ClientSession(headers=headers) as session:
+        with pytest.raises(ServerBusyError, match="The server is currently busy"):
+            await ask(oa_mockserver.url, session=session)
+
+
+@pytest.mark.asyncio
+async def test_error_event_after_n_tokens(oa_mockserver: ThreadedMockServer) -> None:
+    oa_mockserver.add_fault(ErrorAfter(after=2, error="worker died"), step="events")
+
+    with pytest.raises(GenerationError, match="worker died") as error:
+        await ask(oa_mockserver.url)
+
+    assert len(error.value.partial_text.split()) == 2
+
+
+@pytest.mark.asyncio
+async def test_connection_dropped_after_n_tokens(oa_mockserver: ThreadedMockServer) -> None:
+    oa_mockserver.add_fault(DropAfter(after=2), step="events")
+
+    with pytest.raises(IncompleteStreamError):
+        await ask(oa_mockserver.url)
+
+    oa_mockserver.wait_for_streams()  # a stream is journaled once it ended
+    [events] = oa_mockserver.journal.iter_matching("GET", "/api/chat/events")
+    assert events.stream is not None
+    assert events.stream.tokens_written == 2
+    assert not events.stream.final_written
+
+
+@pytest.mark.asyncio
+async def test_malformed_event(oa_mockserver: ThreadedMockServer) -> None:
+    oa_mockserver.add_fault(MalformedAfter(after=1), step="events")
+
+    with pytest.raises(ProtocolError, match="not valid JSON"):
+        await ask(oa_mockserver.url)
+
+
+@pytest.mark.asyncio
+async def test_stall(oa_mockserver: ThreadedMockServer) -> None:
+    oa_mockserver.add_fault(Stall(seconds=0.3, after=1), step="events")
+
+    with pytest.raises(StreamTimeoutError) as error:
+        await ask(oa_mockserver.url, stream_idle_timeout=0.05)
+
+    assert len(error.value.partial_text.split()) == 1
+
+
+@pytest.mark.asyncio
+async def test_stream_cut_short_without_the_final_message(
+    oa_mockserver: ThreadedMockServer,
+) -> None:
+    oa_mockserver.add_fault(TruncateAfter(after=3), step="events")
+
+    with pytest.raises(IncompleteStreamError, match="without its final 'message' event"):
+        await ask(oa_mockserver.url)
+
+
+@pytest.mark.asyncio
+async def test_safe_prompt_event(oa_mockserver: ThreadedMockServer) -> None:
+    oa_mockserver.add_fault(SafePrompt(safe_prompt="Hello, politely."), step="events")
+
+    events = [
+        event
+        async for event in OpenAssistant.create_event_stream(
+            messages=HELLO, base_url=oa_mockserver.url, cookies=ALICE
+        )
+    ]
+
+    assert isinstance(events[0], SafePromptEvent)
+    assert events[0].safe_prompt == "Hello, politely."
+
+
+@pytest.mark.asyncio
+async def test_plugin_intermediate_event(oa_mockserver: ThreadedMockServer) -> None:
+    oa_mockserver.add_fault(PluginStep(action="web_search"), step="events")
+
+    events = [
+        event
+        async for event in OpenAssistant.create_event_stream(
+            messages=HELLO, base_url=oa_mockserver.url, cookies=ALICE
+        )
+    ]
+
+    assert isinstance(events[0], PluginIntermediateEvent)
+    assert events[0].current_plugin_action_taken == "web_search"
+
+
+@pytest.mark.asyncio
+async def test_failing_delete(
+    oa_mockserver: ThreadedMockServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    oa_mockserver.add_fault("delete-fails")  # the spec scopes itself to the delete_chat step
+
+    with caplog.at_level(logging.WARNING, logger="oa_provider"):
+        assert await ask(oa_mockserver.url)  # the reply still arrives
+
+    oa_mockserver.journal.assert_request_made("DELETE", "/api/chat", status=500)
+    assert len(oa_mockserver.chats()) == 1
+    assert "could not delete chat" in caplog.text
+
+
+async def six_outcomes(server: ThreadedMockServer) -> list[str]:
+    server.add_fault("status:500;step=create_chat;probability=0.5")
+    outcomes = []
+    for _ in range(6):
+        try:
+            await ask(server.url)
+            outcomes.append("ok")
+        except ResponseError:
+            outcomes.append("500")
+    return outcomes
+
+
+@pytest.mark.oa_mockserver(seed=7)
+@pytest.mark.asyncio
+async def test_a_random_fault_repeats_with_the_seed(oa_mockserver: ThreadedMockServer) -> None:
+    first = await six_outcomes(oa_mockserver)
+    oa_mockserver.reset()  # clears the faults and restarts the seeded draws
+
+    assert await six_outcomes(oa_mockserver) == first
+    assert set(first) == {"ok", "500"}
