@@ -62,6 +62,17 @@ def _kind(chunk: bytes) -> str:
     return "raw"
 
 
+def _whole_event(chunk: bytes) -> dict[str, Any] | None:
+    """The JSON object of a chunk that is exactly one ``data: {...}`` event, else None."""
+    if not (chunk.startswith(_DATA) and chunk.endswith(b"\r\n\r\n")):
+        return None
+    try:
+        payload = json.loads(chunk[len(_DATA) :])
+    except ValueError:
+        return None
+    return payload if isinstance(payload, dict) else None
+
+
 class _Writer:
     """Writes chunks, logs them, and runs fault actions; ``done()`` once the stream must end."""
 
@@ -92,7 +103,12 @@ class _Writer:
         if self.chain is None:
             await self.raw(chunk)
             return
-        payload: Any = json.loads(chunk[len(_DATA) :])
+        payload = _whole_event(chunk)
+        if payload is None:
+            # A replayed piece that is not one whole event (a recorded ping, a rechunked cut):
+            # faults count and rewrite whole events, so it goes out as it is.
+            await self.raw(chunk)
+            return
         await self.run(self.chain.on_event(payload))
 
     async def start(self) -> None:

@@ -130,10 +130,10 @@ async def test_malformed_event(oa_mockserver: ThreadedMockServer) -> None:
 
 @pytest.mark.asyncio
 async def test_stall(oa_mockserver: ThreadedMockServer) -> None:
-    oa_mockserver.add_fault(Stall(seconds=0.3, after=1), step="events")
+    oa_mockserver.add_fault(Stall(seconds=0.6, after=1), step="events")
 
     with pytest.raises(StreamTimeoutError) as error:
-        await ask(oa_mockserver.url, stream_idle_timeout=0.05)
+        await ask(oa_mockserver.url, stream_idle_timeout=0.2)
 
     assert len(error.value.partial_text.split()) == 1
 

@@ -75,7 +75,7 @@ async def test_the_client_streams_instead_of_buffering(oa_mockserver: ThreadedMo
     oa_mockserver.assert_first_token_before_last_written(received_at)
 
 
-@pytest.mark.oa_mockserver(token_interval=0.02, reply_tokens=40)
+@pytest.mark.oa_mockserver(token_interval=0.05, reply_tokens=40)
 @pytest.mark.asyncio
 async def test_the_client_closes_the_stream_when_it_stops_early(
     oa_mockserver: ThreadedMockServer,

@@ -405,3 +405,29 @@ async def test_drop_breaks_the_chunked_framing_truncate_does_not(
             else:
                 with pytest.raises(aiohttp.ClientPayloadError):
                     await response.read()
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("timing", ["instant", "rechunk"])
+async def test_stream_faults_on_replayed_streams(timing: str) -> None:
+    from oa_mockserver import library_path
+
+    config = ServerConfig(
+        token_interval=0.0,
+        first_token_delay=0.0,
+        cassettes=str(library_path() / "web" / "seed_example.yaml"),
+        replay_timing=timing,
+    )
+    async with MockServer(config) as running:
+        running.add_fault("error-after:1")
+        messages = [{"role": "user", "content": "Привет, как дела?"}]
+        texts = provider(running).create_async_generator(messages=messages)
+        if timing == "instant":
+            # whole recorded events: the fault counts them and cuts in after the first token
+            with pytest.raises(GenerationError) as info:
+                _ = [text async for text in texts]
+            assert info.value.partial_text
+        else:
+            # rechunked pieces are not whole events: they pass unchanged, and nothing breaks
+            assert "".join([text async for text in texts])
+        assert running.problems() == []

@@ -115,7 +115,7 @@ FAULTS = [
     ("error-after:2;step=events", "GenerationError", 2, {}),
     ("drop-after:2;step=events", "IncompleteStreamError", None, {}),
     ("malformed-after:1;step=events", "ProtocolError", None, {}),
-    ("stall:0.3;after=1;step=events", "StreamTimeoutError", 1, {"stream_idle_timeout": 0.05}),
+    ("stall:0.6;after=1;step=events", "StreamTimeoutError", 1, {"stream_idle_timeout": 0.2}),
     ("truncate-after:2;step=events", "IncompleteStreamError", 2, {}),
     ("delete-fails", "ok", 3, {}),
 ]
@@ -250,7 +250,7 @@ def test_first_token_before_last_written_fails(oa_mockserver):
     )
 
 
-@pytest.mark.oa_mockserver(token_interval=0.02, reply_tokens=20)
+@pytest.mark.oa_mockserver(token_interval=0.05, reply_tokens=20)
 def test_stream_closed_after(oa_mockserver):
     assert len(asyncio.run(read_tokens(oa_mockserver.url, 2))) == 2
     oa_mockserver.assert_stream_closed_after(2, slack=2)

@@ -53,7 +53,7 @@ async def test_a_full_queue_raises_and_still_deletes_the_chat(oa_mockserver):
     oa_mockserver.assert_no_chats_left()
 
 
-@pytest.mark.oa_mockserver(token_interval=0.02, reply_tokens=40)
+@pytest.mark.oa_mockserver(token_interval=0.05, reply_tokens=40)
 async def test_stopping_early_closes_the_stream(oa_mockserver):
     async with aclosing(stream_reply(oa_mockserver.url, "hello")) as tokens:
         async for _ in tokens:
