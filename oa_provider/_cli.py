@@ -51,6 +51,18 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--preset", choices=list(SAMPLING_PRESETS), help="sampling preset")
     parser.add_argument("--system", help="a system prompt")
     parser.add_argument("--json", action="store_true", help="print typed events as JSON lines")
+    parser.add_argument(
+        "--record",
+        metavar="PATH",
+        help="record the conversation to this cassette (vcrpy YAML, secrets redacted)",
+    )
+    parser.add_argument(
+        "--record-mode",
+        choices=["all", "once", "new_episodes", "none"],
+        default="all",
+        help="vcrpy record mode with --record (default: %(default)s: record anew; "
+        "'none' replays the cassette instead of the network)",
+    )
     parser.add_argument("-v", "--verbose", action="store_true", help="log each request")
     return parser
 
@@ -138,7 +150,15 @@ async def _run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
                 "preset": args.preset,
                 **target,
             }
-            await _stream(options, args.json, out)
+            if args.record:
+                # Imported here: only recording needs vcrpy and the cassette format.
+                from oa_mockserver import oa_vcr
+
+                with oa_vcr(record_mode=args.record_mode).use_cassette(args.record):
+                    await _stream(options, args.json, out)
+                err.write(f"{_PROG}: recorded the conversation to {args.record}\n")
+            else:
+                await _stream(options, args.json, out)
         return EXIT_OK
     except asyncio.CancelledError:
         if interrupted:

@@ -173,3 +173,25 @@ def test_ctrl_c_deletes_the_chat_and_exits_130() -> None:
     assert process.returncode == 130, text
     assert "DELETE /api/chat -> 200" in text
     assert text.rstrip().endswith("oa-chat: interrupted")
+
+
+def test_record_then_replay_without_the_network(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cassette = tmp_path / "chats" / "hello.yaml"
+    assert main(["--record", str(cassette), "hello there"]) == 0
+    recorded = capsys.readouterr()
+    assert f"recorded the conversation to {cassette}" in recorded.err
+    text = cassette.read_text(encoding="utf-8")
+    assert "oa-chat-demo" not in text  # the session cookie was redacted at record time
+    assert "next-auth.session-token=REDACTED" in text
+
+    # Replay: a port where nothing listens, and vcrpy answers from the cassette.
+    monkeypatch.setenv("OA_COOKIES", "next-auth.session-token=someone-else")
+    code = main(
+        ["--record", str(cassette), "--record-mode", "none",
+         "--base-url", "http://127.0.0.1:9", "hello there"]
+    )  # fmt: skip
+    replayed = capsys.readouterr()
+    assert code == 0, replayed.err
+    assert replayed.out == recorded.out
