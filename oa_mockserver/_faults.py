@@ -172,6 +172,11 @@ class Fault:
         """A fresh filter for one event stream, or None when this fault leaves streams alone."""
         return None
 
+    def applies_to(self, step: str | None) -> bool:
+        """Whether the fault can act on a request of ``step``: stream faults act on streams only,
+        so a rule such as ``error-after:2;times=1`` is not used up by the requests before them."""
+        return step == "events" or self.open_stream() is None
+
     def to_json(self) -> dict[str, Any]:
         """The JSON form accepted by the admin API."""
         data: dict[str, Any] = {"kind": self.kind}
@@ -434,6 +439,9 @@ class FaultRule:
     probability: float = 1.0
 
     def __post_init__(self) -> None:
+        if isinstance(self.fault, DeleteFails) and self.step is None and self.path is None:
+            # a failing DELETE is what this fault means, however it was given
+            object.__setattr__(self, "step", "delete_chat")
         if self.step is not None and self.step not in STEPS:
             raise FaultSpecError(f"unknown step {self.step!r}; use one of: {', '.join(STEPS)}")
         if self.times is not None and self.times < 1:
@@ -444,6 +452,8 @@ class FaultRule:
     def matches(self, method: str, path: str, step: str | None) -> bool:
         """Whether this rule covers a request (counts and probability aside)."""
         if self.step is not None and self.step != step:
+            return False
+        if not self.fault.applies_to(step):
             return False
         if self.method is not None and self.method.upper() != method.upper():
             return False
@@ -626,10 +636,7 @@ def _build(kind: str, options: Mapping[str, Any]) -> FaultRule:
                 rule_args[name] = str(raw)
         else:
             fault_args[name] = _convert(kind, name, raw)
-    fault = _KINDS[kind](**fault_args)
-    if isinstance(fault, DeleteFails):
-        rule_args.setdefault("step", "delete_chat")
-    return FaultRule(fault, **rule_args)
+    return FaultRule(_KINDS[kind](**fault_args), **rule_args)
 
 
 def parse_fault_header(value: str) -> list[FaultRule]:

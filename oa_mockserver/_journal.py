@@ -6,8 +6,8 @@ stands for a value a test cannot know (a chat id). A failed assertion lists the 
 the server did see, as vcrpy and pytest-httpserver do, because "not called" alone never says why.
 
 Secrets never enter it: the values of ``Cookie``, ``Authorization``, ``Set-Cookie`` and
-``Refresh`` headers become ``<redacted>``, and tokens inside bodies and query strings are
-replaced by the cassette redactor's rules before a :class:`Call` is built.
+``Refresh`` headers become ``REDACTED`` (the marker cassettes use too), and tokens inside bodies
+and query strings are replaced by the cassette redactor's rules before a :class:`Call` is built.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
-from ._redact import Redactor
+from ._redact import REDACTED, Redactor
 
 __all__ = [
     "REDACTED",
@@ -31,7 +31,6 @@ __all__ = [
     "redact_headers",
 ]
 
-REDACTED = "<redacted>"
 #: Header names (lower case) whose values are secrets.
 SECRET_HEADERS = frozenset(
     {"cookie", "authorization", "set-cookie", "refresh", "proxy-authorization"}
@@ -310,6 +309,7 @@ class Journal:
 
         Returns the matching calls. Raises AssertionError listing the nearest requests it saw.
         """
+        __tracebackhide__ = True  # pytest shows the caller's line, not ours
         found = list(self.iter_matching(method, path, json=json, query=query, status=status))
         if (count is None and found) or (count is not None and len(found) == count):
             return found

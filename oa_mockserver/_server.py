@@ -161,6 +161,7 @@ class MockServer:
 
         Raises AssertionError saying which of the two is not so, with the DELETEs seen.
         """
+        __tracebackhide__ = True  # pytest shows the caller's line, not ours
         deletes = [
             call
             for call in self.journal.calls
@@ -177,6 +178,7 @@ class MockServer:
 
     def assert_no_chats_left(self) -> None:
         """Assert no user has a chat left on the server (a client leaked none)."""
+        __tracebackhide__ = True  # pytest shows the caller's line, not ours
         chats = self.chats()
         if chats:
             listed = "\n".join(f"  {chat.id} title={chat.title!r}" for chat in chats)
@@ -188,6 +190,7 @@ class MockServer:
         A client that closes a stream is noticed at the server's next write; call this before
         the stream assertions. Raises AssertionError if streams are still open after ``timeout``.
         """
+        __tracebackhide__ = True  # pytest shows the caller's line, not ours
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
         while self._context.open_streams:
@@ -210,6 +213,7 @@ class MockServer:
         process as the server, as under the pytest fixtures). Proves the client streams
         rather than buffering the whole reply. Needs a paced server (``token_interval > 0``).
         """
+        __tracebackhide__ = True  # pytest shows the caller's line, not ours
         last = self._last_stream().last_token_at
         if last is None:
             raise AssertionError("the last event stream carried no token")
@@ -225,6 +229,7 @@ class MockServer:
         The server notices a closed connection on its next write, so up to ``slack`` more
         tokens may have been written. Needs a paced server (``token_interval > 0``).
         """
+        __tracebackhide__ = True  # pytest shows the caller's line, not ours
         stream = self._last_stream()
         written = stream.tokens_written
         if not stream.client_disconnected or stream.final_written:

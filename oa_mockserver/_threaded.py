@@ -116,11 +116,13 @@ class ThreadedMockServer:
 
     def call(self, function: Callable[..., Coroutine[Any, Any, _T]], *args: Any) -> _T:
         """Run ``function(*args)`` (a coroutine function) on the server's loop and wait for it."""
+        __tracebackhide__ = True  # pytest shows the caller's line, not ours
         return asyncio.run_coroutine_threadsafe(function(*args), self._running_loop()).result(
             _START_TIMEOUT
         )
 
     def _in_loop(self, function: Callable[..., _T], *args: Any) -> _T:
+        __tracebackhide__ = True
         # The store, the workers and their tasks belong to the server's loop: touch them there.
         done: Future[_T] = Future()
 
@@ -173,23 +175,28 @@ class ThreadedMockServer:
 
     def wait_for_streams(self, timeout: float = 5.0) -> None:
         """Block until no event stream is being written (:meth:`MockServer.wait_for_streams`)."""
+        __tracebackhide__ = True  # pytest shows the caller's line, not ours
         self.call(self.server.wait_for_streams, timeout)
 
     def assert_chat_deleted(self, chat_id: str) -> None:
         """See :meth:`MockServer.assert_chat_deleted`."""
+        __tracebackhide__ = True  # pytest shows the caller's line, not ours
         self._in_loop(self.server.assert_chat_deleted, chat_id)
 
     def assert_no_chats_left(self) -> None:
         """See :meth:`MockServer.assert_no_chats_left`."""
+        __tracebackhide__ = True  # pytest shows the caller's line, not ours
         self._in_loop(self.server.assert_no_chats_left)
 
     def assert_first_token_before_last_written(self, received_at: float) -> None:
         """See :meth:`MockServer.assert_first_token_before_last_written` (waits for streams)."""
+        __tracebackhide__ = True  # pytest shows the caller's line, not ours
         self.wait_for_streams()
         self.server.assert_first_token_before_last_written(received_at)
 
     def assert_stream_closed_after(self, tokens: int, *, slack: int = 1) -> None:
         """See :meth:`MockServer.assert_stream_closed_after` (waits for streams to end first)."""
+        __tracebackhide__ = True  # pytest shows the caller's line, not ours
         self.wait_for_streams()
         self.server.assert_stream_closed_after(tokens, slack=slack)
 

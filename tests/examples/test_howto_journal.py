@@ -37,7 +37,7 @@ async def test_assert_request_made(oa_mockserver: ThreadedMockServer) -> None:
         count=1,
         json={"chat_id": ANY, "content": "hello", "parent_id": None},
     )
-    assert call.headers["Cookie"] == "<redacted>"  # secrets never reach the journal
+    assert call.headers["Cookie"] == "REDACTED"  # secrets never reach the journal
     journal.assert_request_made("GET", "/api/chat/events", query={"chat_id": call.json["chat_id"]})
     assert [c.step for c in journal.calls] == [
         "create_chat",

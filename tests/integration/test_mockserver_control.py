@@ -243,7 +243,7 @@ async def test_seeded_probability_repeats_across_servers() -> None:
 async def test_journal_redacts_secrets_and_explains_misses(server: MockServer) -> None:
     await chat(server)
     create = server.journal.calls[0]
-    assert create.headers["Cookie"] == "<redacted>"
+    assert create.headers["Cookie"] == "REDACTED"
     assert create.step == "create_chat"
     assert create.started_at > 0
     with pytest.raises(AssertionError) as info:
@@ -334,7 +334,7 @@ async def test_admin_api(server: MockServer) -> None:
         assert [r["step"] for r in requests] == [
             "create_chat", "prompter_message", "assistant_message", "events"
         ]
-        assert requests[0]["headers"]["Cookie"] == "<redacted>"
+        assert requests[0]["headers"]["Cookie"] == "REDACTED"
         async with http.get(f"{base}/chats") as response:
             (listed,) = (await response.json())["chats"]
         assert listed["title"] == "hello"

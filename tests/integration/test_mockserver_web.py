@@ -179,7 +179,7 @@ async def test_journal_redacts_and_records_rejected_requests(server: MockServer)
     ]
     assert calls[0].body == b"{broken"
     assert calls[0].json is None
-    assert calls[0].headers["Cookie"] == "<redacted>"
+    assert calls[0].headers["Cookie"] == "REDACTED"
     assert "secret-cookie-value" not in repr(calls) + str([c.headers for c in calls])
     assert calls[1].matched is False
     server.reset()

@@ -293,3 +293,18 @@ def test_pass_through_events_are_untouched_before_the_fault(texts: list[str], af
     events = [token(t) for t in texts] + [FINAL]
     actions = run(StreamChain([TruncateAfter(after=after)]), events)
     assert emitted(actions) == events[: min(after, len(texts))]
+
+
+def test_delete_fails_is_scoped_to_the_delete_however_it_is_given() -> None:
+    assert FaultRule(DeleteFails()).step == "delete_chat"
+    faults = FaultSet([FaultRule(DeleteFails())])
+    assert faults.select("POST", "/api/chat", "create_chat") == []
+    assert faults.select("DELETE", "/api/chat", "delete_chat") == [DeleteFails()]
+
+
+def test_stream_faults_are_not_used_up_by_the_requests_before_the_stream() -> None:
+    faults = FaultSet(parse_fault_header("error-after:2;times=1"))
+    for step in ("create_chat", "prompter_message", "assistant_message"):
+        assert faults.select("POST", "/api/chat", step) == []
+    assert faults.select("GET", "/api/chat/events", "events") == [ErrorAfter(after=2)]
+    assert faults.rules == []
