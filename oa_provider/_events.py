@@ -276,7 +276,7 @@ class ChatEventDecoder:
         [TokenEvent(text='Hi')]
     """
 
-    __slots__ = ("_dirty", "_pending", "_skip_lf", "_sse", "_started")
+    __slots__ = ("_dirty", "_error", "_pending", "_skip_lf", "_sse", "_started")
 
     def __init__(self) -> None:
         self._sse = SSEDecoder()
@@ -286,6 +286,9 @@ class ChatEventDecoder:
         self._pending: list[bytes] = []
         self._skip_lf = False
         self._started = False
+        # A malformed event after good ones in the same chunk: the good ones are returned
+        # first and this is raised by the next feed() or close(), so no token is lost.
+        self._error: ProtocolError | None = None
 
     def feed(self, data: bytes) -> list[ChatEvent]:
         """Decode the next chunk of the body.
@@ -294,11 +297,21 @@ class ChatEventDecoder:
             data: any number of bytes, split anywhere.
 
         Returns:
-            The chat events completed by this chunk, in order (pings skipped).
+            The chat events completed by this chunk, in order (pings skipped). When a
+            malformed event follows good ones in the chunk, the good ones are returned and
+            the error is raised by the next call.
 
         Raises:
             ProtocolError: an event's data is malformed (see :func:`parse_event`).
         """
+        if self._error is not None:
+            raise self._error
+        out = self._feed(data)
+        if self._error is not None and not out:
+            raise self._error
+        return out
+
+    def _feed(self, data: bytes) -> list[ChatEvent]:
         if not data:
             return []
         out: list[ChatEvent] = []
@@ -354,19 +367,29 @@ class ChatEventDecoder:
         An event not terminated by a blank line is discarded (WHATWG), so a truncated
         stream simply yields nothing more: callers detect a missing final ``message``
         event themselves. The decoder is then reset for a new stream.
+
+        Raises:
+            ProtocolError: a malformed event that followed good ones in the last chunk.
         """
+        error = self._error
         out: list[ChatEvent] = []
-        if self._pending:
+        if self._pending and error is None:
             out = self._general(b"".join(self._pending))
+            error = self._error
+        self._error = None
         self._sse.close()
         self._dirty = False
         self._pending = []
         self._skip_lf = False
         self._started = False
+        if error is not None:
+            raise error
         return out
 
     def _general(self, data: bytes) -> list[ChatEvent]:
-        """Exact path: the SSE decoder and parse_event."""
+        """Exact path: the SSE decoder and parse_event (stops at the first malformed event)."""
+        if self._error is not None:
+            return []
         sse = self._sse
         events = sse.feed(data)
         if self._skip_lf:
@@ -375,7 +398,11 @@ class ChatEventDecoder:
         self._dirty = not sse._is_clean()
         out: list[ChatEvent] = []
         for event in events:
-            chat_event = parse_event(event)
+            try:
+                chat_event = parse_event(event)
+            except ProtocolError as error:
+                self._error = error
+                break
             if chat_event is not None:
                 out.append(chat_event)
         return out

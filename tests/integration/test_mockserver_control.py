@@ -177,10 +177,16 @@ async def test_truncate_after_ends_cleanly_without_the_final_event(server: MockS
 
 
 @pytest.mark.asyncio
-async def test_malformed_event_is_a_protocol_error(server: MockServer) -> None:
-    server.add_fault("malformed-after:1")
+async def test_malformed_event_is_a_protocol_error_after_the_good_tokens(
+    server: MockServer,
+) -> None:
+    server.add_fault("malformed-after:2")
+    got: list[str] = []
     with pytest.raises(ProtocolError):
-        await chat(server)
+        async for text in provider(server).create_async_generator(messages=HELLO):
+            got.append(text)
+    # the two tokens before the broken event arrive in the same read: neither is lost
+    assert len(got) == 2
     server.assert_no_chats_left()
 
 

@@ -384,14 +384,47 @@ def test_events_come_out_with_the_chunk_that_completes_them(
     """No buffering delay: per chunk, the same events as the general path returns."""
     fast, reference = ChatEventDecoder(), SSEDecoder()
     for chunk in data.draw(chunkings(body)):
-        try:
-            parsed = [parse_event(event) for event in reference.feed(chunk)]
-        except ProtocolError:
-            with pytest.raises(ProtocolError):
-                fast.feed(chunk)
+        good: list[ChatEvent] = []
+        failed = False
+        for sse_event in reference.feed(chunk):
+            try:
+                parsed = parse_event(sse_event)
+            except ProtocolError:
+                failed = True
+                break
+            if parsed is not None:
+                good.append(parsed)
+        if failed:
+            # the events before the malformed one come out; the error comes with the next call
+            if good:
+                assert fast.feed(chunk) == good
+                with pytest.raises(ProtocolError):
+                    fast.close()
+            else:
+                with pytest.raises(ProtocolError):
+                    fast.feed(chunk)
             return
-        assert fast.feed(chunk) == [event for event in parsed if event is not None]
+        assert fast.feed(chunk) == good
     assert fast.close() == []
+
+
+def test_good_events_before_a_malformed_one_are_not_lost() -> None:
+    decoder = ChatEventDecoder()
+    chunk = (
+        b'data: {"event_type": "token", "text": "a "}\r\n\r\n'
+        b'data: {"event_type": "token", "text": "b "}\r\n\r\n'
+        b'data: {"event_type": "token", "text": \r\n\r\n'
+    )
+    assert decoder.feed(chunk) == [TokenEvent(text="a "), TokenEvent(text="b ")]
+    with pytest.raises(ProtocolError):
+        decoder.feed(b'data: {"event_type": "token", "text": "c"}\r\n\r\n')
+    with pytest.raises(ProtocolError):
+        decoder.feed(b"")
+    fresh = ChatEventDecoder()
+    first, _, broken, _ = chunk.split(b"\r\n\r\n")
+    assert fresh.feed(first + b"\r\n\r\n" + broken + b"\r\n\r\n") == [TokenEvent(text="a ")]
+    with pytest.raises(ProtocolError):
+        fresh.close()  # the stream ended right after the malformed event
 
 
 def test_benchmark_quick_run_works() -> None:
