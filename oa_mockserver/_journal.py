@@ -13,6 +13,7 @@ and query strings are replaced by the cassette redactor's rules before a :class:
 from __future__ import annotations
 
 import difflib
+import functools
 import json
 import threading
 from collections.abc import Iterable, Iterator, Mapping
@@ -136,7 +137,6 @@ class Call:
     query: dict[str, str]
     headers: dict[str, str]
     body: bytes
-    json: Any
     status: int
     matched: bool = True
     step: str | None = None
@@ -171,7 +171,6 @@ class Call:
             query={k: _redact_query_value(k, v) for k, v in query.items()},
             headers=redact_headers(headers),
             body=body,
-            json=_parse_json(body),
             status=status,
             matched=matched,
             step=step,
@@ -180,6 +179,11 @@ class Call:
             faults=tuple(faults),
             stream=stream,
         )
+
+    @functools.cached_property
+    def json(self) -> Any:
+        """The body parsed as JSON, or None (parsed on first use: most calls are never asked)."""
+        return _parse_json(self.body)
 
     def matches(
         self,

@@ -248,7 +248,7 @@ class Redactor:
         spans: list[Span] = []
         for regex in self.patterns:
             spans.extend(m.span() for m in regex.finditer(body) if m.end() > m.start())
-        if self.json_keys and (b'"' in body):
+        if self.json_keys and (b'"' in body) and self._may_hold_json_secret(body):
             for secret in self._json_secrets(body):
                 # Only whole JSON strings: a short secret must not hit every word that contains it.
                 needle = json.dumps(secret, ensure_ascii=False).encode()
@@ -257,6 +257,12 @@ class Redactor:
         if "x-www-form-urlencoded" in ctype and self.query_params:
             spans.extend(self._form_spans(body))
         return spans
+
+    def _may_hold_json_secret(self, body: bytes) -> bool:
+        # Parsing JSON is the costly part and most bodies name no secret key: look first.
+        # (Keys are matched case-insensitively; an encoder never escapes ASCII letters.)
+        lowered = body.lower()
+        return any(key.encode() in lowered for key in self.json_keys)
 
     def _json_secrets(self, body: bytes) -> set[str]:
         secrets: set[str] = set()

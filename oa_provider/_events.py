@@ -307,9 +307,13 @@ class ChatEventDecoder:
         if self._error is not None:
             raise self._error
         out = self._feed(data)
-        if self._error is not None and not out:
-            raise self._error
+        error = self._failure()  # a call: _feed may have set it, whatever narrowing assumed
+        if error is not None and not out:
+            raise error
         return out
+
+    def _failure(self) -> ProtocolError | None:
+        return self._error
 
     def _feed(self, data: bytes) -> list[ChatEvent]:
         if not data:

@@ -182,9 +182,13 @@ async def test_malformed_event_is_a_protocol_error_after_the_good_tokens(
 ) -> None:
     server.add_fault("malformed-after:2")
     got: list[str] = []
-    with pytest.raises(ProtocolError):
+
+    async def consume() -> None:
         async for text in provider(server).create_async_generator(messages=HELLO):
             got.append(text)
+
+    with pytest.raises(ProtocolError):
+        await consume()
     # the two tokens before the broken event arrive in the same read: neither is lost
     assert len(got) == 2
     server.assert_no_chats_left()
