@@ -17,7 +17,7 @@ import functools
 import json
 import threading
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 from ._redact import REDACTED, Redactor
@@ -29,6 +29,7 @@ __all__ = [
     "ChunkRecord",
     "Journal",
     "StreamLog",
+    "chunk_kind",
     "redact_headers",
 ]
 
@@ -82,25 +83,44 @@ class ChunkRecord(NamedTuple):
     kind: str
 
 
-@dataclass
 class StreamLog:
-    """What the server wrote on one event stream, filled in as it writes."""
+    """What the server wrote on one event stream, filled in as it writes.
 
-    chunks: list[ChunkRecord] = field(default_factory=list)
-    client_disconnected: bool = False
-    final_written: bool = False
+    The writer appends ``(monotonic time, chunk bytes)`` pairs, the cheapest record there is
+    (the bytes are the generation's own, not copies); :attr:`chunks` derives the rest on read.
+    """
+
+    __slots__ = ("_started", "client_disconnected", "final_written", "written")
+
+    def __init__(self, started: float = 0.0) -> None:
+        self._started = started
+        self.written: list[tuple[float, bytes]] = []
+        self.client_disconnected = False
+        self.final_written = False
+
+    def start(self, at: float) -> None:
+        """Set the time the response started (``time.monotonic()``)."""
+        self._started = at
+
+    @property
+    def chunks(self) -> list[ChunkRecord]:
+        """Every chunk written, with its offset, time, size and kind."""
+        started = self._started
+        return [
+            ChunkRecord(at - started, at, len(data), chunk_kind(data)) for at, data in self.written
+        ]
 
     @property
     def tokens_written(self) -> int:
         """How many token events were written."""
-        return sum(1 for chunk in self.chunks if chunk.kind == "token")
+        return sum(1 for _, data in self.written if chunk_kind(data) == "token")
 
     @property
     def last_token_at(self) -> float | None:
         """``time.monotonic()`` of the last token written, or None."""
-        for chunk in reversed(self.chunks):
-            if chunk.kind == "token":
-                return chunk.at
+        for at, data in reversed(self.written):
+            if chunk_kind(data) == "token":
+                return at
         return None
 
     def to_json(self) -> dict[str, Any]:
@@ -111,6 +131,24 @@ class StreamLog:
             "final_written": self.final_written,
             "client_disconnected": self.client_disconnected,
         }
+
+
+_DATA = b"data: "
+_KIND_AT = len(b'data: {"event_type": "')
+_TOKEN = b'data: {"event_type": "token"'
+
+
+def chunk_kind(chunk: bytes) -> str:
+    """The kind of an SSE chunk: its ``event_type``, ``ping`` for a comment, else ``raw``."""
+    if chunk.startswith(_TOKEN):
+        return "token"
+    if chunk.startswith(b":"):
+        return "ping"
+    if chunk.startswith(_DATA):
+        end = chunk.find(b'"', _KIND_AT)
+        if end > 0:
+            return chunk[_KIND_AT:end].decode("ascii", "replace")
+    return "raw"
 
 
 @dataclass(frozen=True)

@@ -26,7 +26,7 @@ from ._config import ServerConfig
 from ._faults import Disconnect, Emit, EmitRaw, Fault, Finish, Pause, StreamChain
 from ._generation import Engine, Generation
 from ._ids import ping_stamp, utcnow
-from ._journal import ChunkRecord, StreamLog
+from ._journal import StreamLog
 from ._wire import event_bytes, pending_event, ping_bytes
 
 __all__ = ["SSE_HEADERS", "STREAM_FAULTS", "STREAM_LOG", "stream_events"]
@@ -44,22 +44,6 @@ STREAM_FAULTS: ContextVar[Sequence[Fault]] = ContextVar("oa_mockserver.faults", 
 STREAM_LOG: ContextVar[StreamLog | None] = ContextVar("oa_mockserver.stream_log", default=None)
 
 _DATA = b"data: "
-_KIND_AT = len(b'data: {"event_type": "')
-
-
-_TOKEN = b'data: {"event_type": "token"'
-
-
-def _kind(chunk: bytes) -> str:
-    if chunk.startswith(_TOKEN):
-        return "token"
-    if chunk.startswith(b":"):
-        return "ping"
-    if chunk.startswith(_DATA):
-        end = chunk.find(b'"', _KIND_AT)
-        if end > 0:
-            return chunk[_KIND_AT:end].decode("ascii", "replace")
-    return "raw"
 
 
 def _whole_event(chunk: bytes) -> dict[str, Any] | None:
@@ -85,6 +69,8 @@ class _Writer:
         self.started = self.loop.time()
         log = STREAM_LOG.get()
         self.log: StreamLog = log if log is not None else StreamLog()
+        self.log.start(self.started)
+        self.written = self.log.written
         self.chain = StreamChain(faults) if faults else None
         self._done = False
         self.dropped = False
@@ -95,8 +81,7 @@ class _Writer:
 
     async def raw(self, chunk: bytes) -> None:
         await self.response.write(chunk)
-        now = self.loop.time()
-        self.log.chunks.append(ChunkRecord(now - self.started, now, len(chunk), _kind(chunk)))
+        self.written.append((self.loop.time(), chunk))
 
     async def event(self, chunk: bytes) -> None:
         """One pre-encoded event, through the fault chain when there is one."""
