@@ -135,6 +135,11 @@ async def stream_events(
         await writer.start()
         while not writer.done():
             chunks = generation.chunks
+            if writer.chain is None:
+                # the hot path: no fault to consult, each pre-encoded event goes out as is
+                while sent < len(chunks):
+                    await writer.raw(chunks[sent])
+                    sent += 1
             while sent < len(chunks) and not writer.done():
                 await writer.event(chunks[sent])
                 sent += 1

@@ -10,6 +10,7 @@ as ``\\uXXXX``. Each event is ``data: <json>\\r\\n\\r\\n``. Errors are FastAPI's
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -41,8 +42,9 @@ def event_bytes(payload: Mapping[str, Any]) -> bytes:
     return b"data: " + _pydantic_v1(payload).encode("ascii") + b"\r\n\r\n"
 
 
+@functools.lru_cache(maxsize=8192)
 def token_event(text: str) -> bytes:
-    """A token event; hot path of every stream, so the fixed part is not re-encoded."""
+    """A token event; hot path of every stream (cached: replies reuse a small vocabulary)."""
     return (
         b'data: {"event_type": "token", "text": '
         + _pydantic_v1(text).encode("ascii")
