@@ -356,11 +356,16 @@ def _unquote(name: str) -> str:
     return pairs[0][0] if pairs else name
 
 
+# A redacted cookie keeps its name and takes RFC 6265's quoted form of a value, so it is still a
+# valid cookie and no leak scanner mistakes the marker for a live session value.
+_COOKIE_REDACTED = f'"{REDACTED}"'
+
+
 def _redact_cookie_header(value: str) -> str:
     parts = []
     for piece in value.split(";"):
         name, sep, _ = piece.strip().partition("=")
-        parts.append(f"{name}={REDACTED}" if sep else name)
+        parts.append(f"{name}={_COOKIE_REDACTED}" if sep else name)
     return "; ".join(p for p in parts if p)
 
 
@@ -373,4 +378,4 @@ def _redact_set_cookie(value: str) -> str:
         SimpleCookie(f"{quote(name, safe='')}=x")
     except CookieError:
         return REDACTED
-    return f"{name}={REDACTED}{sep}{attributes}"
+    return f"{name}={_COOKIE_REDACTED}{sep}{attributes}"

@@ -3,7 +3,7 @@
 Two JSON dialects meet here. FastAPI answers REST calls with compact JSON that keeps UTF-8 as is
 (``separators=(",", ":")``, ``ensure_ascii=False``), while sse-starlette frames events made by
 pydantic v1's ``.json()``: Python's default separators (``", "``, ``": "``) and non-ASCII escaped
-as ``\\uXXXX``. Each event is ``data: <json>\\r\\n\\r\\n``. Errors are FastAPI's ``{"detail": ...}``
+(``\\u00e9``). Each event is ``data: <json>\\r\\n\\r\\n``. Errors are FastAPI's ``{"detail": ...}``
 (a string, or pydantic v1's list of ``{loc, msg, type[, ctx]}``); the web site wraps its errors as
 ``{"message": ...}``. Nothing here does I/O.
 """

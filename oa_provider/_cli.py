@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import logging
 import os
 import signal
 import sys
+import threading
 import traceback
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
@@ -138,9 +138,12 @@ async def _run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             task.cancel()
 
     loop = asyncio.get_running_loop()
-    # Without loop signal handlers (Windows, or not the main thread) asyncio.run's own
-    # KeyboardInterrupt handling still cancels us, so the chat is deleted either way.
-    with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+    # Loop signal handlers exist only on Unix and in the main thread; elsewhere asyncio.run's
+    # own KeyboardInterrupt handling still cancels us, so the chat is deleted either way.
+    handles_signals = (
+        sys.platform != "win32" and threading.current_thread() is threading.main_thread()
+    )
+    if handles_signals:
         loop.add_signal_handler(signal.SIGINT, on_sigint)
     try:
         async with _target(args, err) as target:
@@ -166,7 +169,7 @@ async def _run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             return EXIT_INTERRUPTED
         raise
     finally:
-        with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+        if handles_signals:
             loop.remove_signal_handler(signal.SIGINT)
 
 

@@ -184,7 +184,7 @@ def test_record_then_replay_without_the_network(
     assert f"recorded the conversation to {cassette}" in recorded.err
     text = cassette.read_text(encoding="utf-8")
     assert "oa-chat-demo" not in text  # the session cookie was redacted at record time
-    assert "next-auth.session-token=REDACTED" in text
+    assert 'next-auth.session-token="REDACTED"' in text
 
     # Replay: a port where nothing listens, and vcrpy answers from the cassette.
     monkeypatch.setenv("OA_COOKIES", "next-auth.session-token=someone-else")

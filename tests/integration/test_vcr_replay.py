@@ -191,9 +191,9 @@ async def test_secrets_never_reach_the_file(site: TestServer, tmp_path: Path) ->
     assert ACCESS not in text
     cassette = load_cassette(path)
     first = cassette.interactions[0]
-    assert first.request.header("Cookie") == "next-auth.session-token=REDACTED"
+    assert first.request.header("Cookie") == 'next-auth.session-token="REDACTED"'
     assert (first.response.header("Set-Cookie") or "").startswith(
-        "next-auth.session-token=REDACTED"
+        'next-auth.session-token="REDACTED"'
     )
     assert json.loads(first.response.body)["access_token"] == "REDACTED"
     assert run_lint([path]) == []

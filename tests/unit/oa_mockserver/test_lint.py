@@ -42,7 +42,7 @@ def line_of(text: str, needle: str) -> int:
 
 
 def test_clean_cassette_has_no_findings() -> None:
-    text = cassette_text(request_headers=[("Cookie", "next-auth.session-token=REDACTED")])
+    text = cassette_text(request_headers=[("Cookie", 'next-auth.session-token="REDACTED"')])
     assert lint_text(text, "c.yaml") == []
 
 

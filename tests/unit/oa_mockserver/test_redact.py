@@ -29,9 +29,9 @@ def reference() -> list[dict]:
         (
             "Cookie",
             "a=1; next-auth.session-token=s3cr3t",
-            "a=REDACTED; next-auth.session-token=REDACTED",
+            'a="REDACTED"; next-auth.session-token="REDACTED"',
         ),
-        ("Set-Cookie", "sid=abc; Path=/; HttpOnly", "sid=REDACTED; Path=/; HttpOnly"),
+        ("Set-Cookie", "sid=abc; Path=/; HttpOnly", 'sid="REDACTED"; Path=/; HttpOnly'),
         ("Set-Cookie", "garbage", "REDACTED"),
         ("Refresh", "eyJrefresh", "REDACTED"),
         ("Content-Type", "application/json", "application/json"),
@@ -89,7 +89,7 @@ def test_extended_rules_compose_and_validate() -> None:
         headers=["X-Secret"], json_keys=["pin"], query_params=["sid"], patterns=["sk-[a-z0-9]+"]
     )
     assert rules.header_value("x-secret", "v") == REDACTED
-    assert rules.uri("http://h/?sid=1") == "http://h/?sid=REDACTED"
+    assert rules.uri("http://h/?sid=1") == 'http://h/?sid=REDACTED'
     assert (
         rules.body(b'{"pin": "12345678", "k": "sk-abc123"}')
         == b'{"pin": "REDACTED", "k": "REDACTED"}'
