@@ -70,6 +70,10 @@ __all__ = [
     "use_cassette",
 ]
 
+# vcrpy 9 (Python >= 3.11) takes cassette metadata as a third element from a persister; vcrpy 8,
+# what Python 3.10 gets, unpacks exactly two. The mock server's replay reads metadata itself.
+_VCR_TAKES_METADATA = int(vcr.__version__.split(".")[0]) >= 9
+
 RECORD_MODES = ("once", "new_episodes", "all", "none")
 DEFAULT_MATCH_ON = ("method", "path", "query", "oa_json_body")
 
@@ -349,7 +353,7 @@ class CassettePersister:
         pairs = [_to_vcr(i) for i in cassette.interactions]
         requests = [p[0] for p in pairs]
         responses = [p[1] for p in pairs]
-        if cassette.metadata:
+        if cassette.metadata and _VCR_TAKES_METADATA:
             return requests, responses, dict(cassette.metadata)
         return requests, responses
 
