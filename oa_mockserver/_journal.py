@@ -33,11 +33,9 @@ __all__ = [
     "redact_headers",
 ]
 
-#: Header names (lower case) whose values are secrets.
-SECRET_HEADERS = frozenset(
-    {"cookie", "authorization", "set-cookie", "refresh", "proxy-authorization"}
-)
 _REDACTOR = Redactor.default()
+#: Header names (lower case) whose values are secrets: the cassette redactor's own list.
+SECRET_HEADERS = _REDACTOR.headers
 _NEAREST = 5
 
 
