@@ -326,8 +326,8 @@ class ChatEventDecoder:
             # Up to and including a blank CRLF line, the general decoder ends between events.
             out = self._general(data[: end + 4])
             data = data[end + 4 :]
-            if not data:
-                return out
+            if not data or self._failure() is not None:
+                return out  # after a malformed event nothing more may come out
             if self._dirty:
                 out += self._general(data)
                 return out
@@ -413,6 +413,8 @@ class ChatEventDecoder:
 
     def _region(self, region: bytes) -> list[ChatEvent]:
         """Decode bytes that start between events and end with a blank CRLF line."""
+        if self._error is not None:
+            return []
         blocks = region.count(b"\r\n\r\n")
         if region.count(b"\r") != 2 * blocks or region.count(b"\n") != 2 * blocks:
             return self._general(region)

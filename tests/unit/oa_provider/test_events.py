@@ -67,11 +67,28 @@ def general(body: bytes) -> list[ChatEvent]:
     return [event for event in parsed if event is not None]
 
 
-def outcome(run: Any, arg: Any) -> tuple[str, Any]:
+def outcome(run: Any, arg: Any) -> tuple[str, list[ChatEvent]]:
+    """("events", all of them), or ("protocol-error", the events delivered before the error)."""
+    if run is general:
+        delivered: list[ChatEvent] = []
+        decoder = SSEDecoder()
+        for sse_event in decoder.feed(arg) + decoder.close():
+            try:
+                parsed = parse_event(sse_event)
+            except ProtocolError:
+                return ("protocol-error", delivered)
+            if parsed is not None:
+                delivered.append(parsed)
+        return ("events", delivered)
+    fast = ChatEventDecoder()
+    delivered = []
     try:
-        return ("events", run(arg))
+        for chunk in arg:
+            delivered += fast.feed(chunk)
+        delivered += fast.close()
     except ProtocolError:
-        return ("protocol-error", None)
+        return ("protocol-error", delivered)
+    return ("events", delivered)
 
 
 def sse(data: str, event: str = "message") -> ServerSentEvent:
@@ -406,6 +423,17 @@ def test_events_come_out_with_the_chunk_that_completes_them(
             return
         assert fast.feed(chunk) == good
     assert fast.close() == []
+
+
+def test_nothing_after_a_malformed_event_comes_out() -> None:
+    decoder = ChatEventDecoder()
+    assert decoder.feed(b'\r\ndata: {"event_type": "token", "text": 1}\r\n') == []
+    # the malformed event completes in this chunk; the events after it must not come out
+    with pytest.raises(ProtocolError):
+        decoder.feed(
+            b'\r\ndata: {"event_type": "pending", "queue_position": 1, "queue_size": 1}\r\n\r\n'
+            b'data: {"event_type": "token", "text": "after"}\r\n\r\n'
+        )
 
 
 def test_good_events_before_a_malformed_one_are_not_lost() -> None:
