@@ -16,12 +16,16 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from aiohttp import web
+from aiohttp.abc import AbstractAccessLogger
+from aiohttp.web_request import BaseRequest
+from aiohttp.web_response import StreamResponse
 
 from ._app import create_app
 from ._config import REPLY_MODES, ServerConfig
 from ._exceptions import CassetteError, ConfigError
 from ._lint import lint_main
 from ._proxy import create_proxy_app, default_cassette_name
+from ._redact import Redactor
 from ._replay import REPLAY_TIMINGS
 
 __all__ = ["build_parser", "config_from_args", "main"]
@@ -216,6 +220,25 @@ def config_from_args(args: argparse.Namespace) -> ServerConfig:
     )
 
 
+class RedactingAccessLogger(AbstractAccessLogger):
+    """One INFO line per request: client, method, path with secrets redacted, status, size.
+
+    aiohttp's default format logs the request line as sent, query tokens included.
+    """
+
+    _rules = Redactor.default()
+
+    def log(self, request: BaseRequest, response: StreamResponse, time: float) -> None:
+        self.logger.info(
+            '%s "%s %s" %s %s',
+            request.remote,
+            request.method,
+            self._rules.uri(request.path_qs),
+            response.status,
+            response.body_length,
+        )
+
+
 def _is_loopback(host: str) -> bool:
     if host == "localhost":
         return True
@@ -280,7 +303,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             port=config.port,
             shutdown_timeout=config.shutdown_timeout,
             print=_announce,
-            access_log_format='%a "%r" %s %b',
+            access_log_class=RedactingAccessLogger,
         )
     except OSError as error:
         print(

@@ -116,6 +116,8 @@ async def test_signal_ends_open_streams_and_exits_zero(sig: signal.Signals) -> N
                 json={"chat_id": chat["id"], "parent_id": p["id"], "model_config_name": "_lorem"},
             )
         ).json()
+        async with http.get(f"{url}/chats?access_token=sekrit-query&chat_id=1") as denied:
+            assert denied.status == 403
         stream = await http.get(
             f"{url}/api/chat/events", params={"chat_id": chat["id"], "message_id": a["id"]}
         )
@@ -127,4 +129,6 @@ async def test_signal_ends_open_streams_and_exits_zero(sig: signal.Signals) -> N
     assert b"Traceback" not in output
     assert b"reachable from other machines" in output
     assert b"secret prompt" not in output
+    assert b"sekrit-query" not in output
+    assert b"/chats?access_token=REDACTED&chat_id=1" in output  # the access log, redacted
     assert b"=me" not in output

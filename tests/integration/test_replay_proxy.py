@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 
 import aiohttp
 import pytest
@@ -131,3 +132,29 @@ def test_cli_lint_and_bad_cassettes(tmp_path, capsys) -> None:
     with pytest.raises(CassetteError, match=r"bad\.yaml:1"):
         create_app(ServerConfig(cassettes=str(bad)))
     assert cli_main(["serve", "--cassettes", str(bad), "--port", "0"]) == 2
+
+
+@pytest.mark.asyncio
+async def test_proxy_asks_for_clear_bytes_so_compressed_secrets_are_redacted(tmp_path) -> None:
+    secret = "SUPERSECRETTOKEN123"
+
+    async def login(request: web.Request) -> web.Response:
+        body = json.dumps({"access_token": {"access_token": secret, "token_type": "bearer"}})
+        response = web.Response(text=body, content_type="application/json")
+        if "gzip" in request.headers.get("Accept-Encoding", ""):
+            response.enable_compression()  # what a real server behind a CDN may do
+        return response
+
+    app = web.Application()
+    app.router.add_get("/auth/callback/debug", login)
+    path = tmp_path / "login.yaml"
+    async with TestServer(app, host="127.0.0.1") as upstream:
+        base = str(upstream.make_url("")).rstrip("/")
+        async with RecordingProxy(base, path) as proxy, aiohttp.ClientSession() as session:
+            # aiohttp's client offers gzip by default, as browsers do
+            async with session.get(proxy.url + "/auth/callback/debug?code=me") as response:
+                assert (await response.json())["access_token"]["access_token"] == secret
+    text = path.read_text(encoding="utf-8")
+    assert secret not in text
+    assert "REDACTED" in text
+    assert run_lint([path]) == []
