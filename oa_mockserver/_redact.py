@@ -15,6 +15,7 @@ redacted body.
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -253,6 +254,11 @@ class Redactor:
                 # Only whole JSON strings: a short secret must not hit every word that contains it.
                 needle = json.dumps(secret, ensure_ascii=False).encode()
                 spans.extend((s + 1, e - 1) for s, e in _find_all(body, needle))
+            # A body that does not parse (cut short, malformed) can still carry a secret key:
+            # its string value is redacted by shape, up to its closing quote or the end.
+            for match in _key_value_pattern(self.json_keys).finditer(body):
+                if match.end(1) > match.start(1):
+                    spans.append(match.span(1))
         ctype = (content_type or "").lower()
         if "x-www-form-urlencoded" in ctype and self.query_params:
             spans.extend(self._form_spans(body))
@@ -332,6 +338,12 @@ class Redactor:
         if isinstance(value, str):
             return self.text(value)
         return value
+
+
+@functools.lru_cache(maxsize=16)
+def _key_value_pattern(keys: frozenset[str]) -> re.Pattern[bytes]:
+    names = b"|".join(re.escape(key.encode()) for key in sorted(keys))
+    return re.compile(rb'"(?:' + names + rb')"\s*:\s*"((?:[^"\\]|\\.)*)', re.IGNORECASE)
 
 
 def _blank(value: Any) -> Any:

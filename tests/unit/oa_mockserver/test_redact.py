@@ -147,3 +147,20 @@ def test_chunked_redaction_equals_whole_redaction(prefix: str, suffix: str, cuts
     assert new_body == R.body(body, "application/json")
     assert b"".join(new_chunks) == new_body
     assert b"secret-value-123" not in new_body
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b'{"chat_id":"x","content":"hi","refresh_token":"SEKRIT8",',
+        b'{"Access_Token" : "SEKRIT8"',
+        b'{"refresh_token":"SEK\\"RIT8"}}}',
+        b'not json at all "api_key":"SEKRIT8" trailing',
+    ],
+    ids=["cut-short", "spaced-and-cased", "escaped-quote-and-junk", "inside-text"],
+)
+def test_secret_keys_in_bodies_that_do_not_parse_are_redacted(body: bytes) -> None:
+    redacted = Redactor.default().body(body)
+    assert b"SEKRIT" not in redacted
+    assert b"RIT8" not in redacted
+    assert b"REDACTED" in redacted
