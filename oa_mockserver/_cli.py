@@ -184,7 +184,10 @@ def build_parser() -> argparse.ArgumentParser:
     record.add_argument("--host", default="127.0.0.1", help="interface (default: %(default)s)")
     record.add_argument("--port", type=int, default=8081, help="port (default: %(default)s)")
     record.add_argument(
-        "--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"]
+        "--log-level",
+        default="INFO",
+        choices=["DEBUG", "INFO", "WARNING", "ERROR"],
+        help="logging level (default: %(default)s); cookies and tokens are never logged",
     )
     lint = commands.add_parser("lint", help="check cassettes: schema, version, secrets")
     lint.add_argument("paths", nargs="+", metavar="PATH", help="cassette files or directories")

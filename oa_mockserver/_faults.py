@@ -28,6 +28,7 @@ The header syntax (``X-OA-Mock-Fault``), one or more faults separated by commas:
 from __future__ import annotations
 
 import fnmatch
+import math
 import random
 import threading
 from collections.abc import Iterable, Mapping, Sequence
@@ -159,6 +160,23 @@ class Fault:
     """Base of every fault spec. ``kind`` names it in the header and JSON syntax."""
 
     kind = ""
+
+    def __post_init__(self) -> None:
+        # Every entry point (header, admin JSON, Python) builds the dataclass: check here.
+        for name in self.__dataclass_fields__:
+            value = getattr(self, name)
+            if value is None or isinstance(value, (bool, str)):
+                continue
+            if not isinstance(value, (int, float)) or not math.isfinite(value) or value < 0:
+                raise FaultSpecError(
+                    f"fault {self.kind!r}: option {name.replace('_', '-')!r} must be a finite "
+                    f"number >= 0, got {value!r}"
+                )
+        status = getattr(self, "status", None)
+        if status is not None and not 100 <= status <= 599:
+            raise FaultSpecError(
+                f"fault {self.kind!r}: status must be an HTTP status in 100..599, got {status!r}"
+            )
 
     def reply(self) -> StatusReply | None:
         """An answer replacing the route's, or None."""

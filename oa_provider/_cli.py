@@ -127,6 +127,28 @@ async def _target(args: argparse.Namespace, err: TextIO) -> AsyncIterator[dict[s
         yield {"base_url": server.url, "cookies": {"next-auth.session-token": "oa-chat-demo"}}
 
 
+class RecordingError(OAError):
+    """--record could not write, read or match its cassette."""
+
+
+async def _recorded(args: argparse.Namespace, options: dict[str, Any], out: TextIO) -> None:
+    # Imported here: only recording needs vcrpy and the cassette format.
+    from vcr.errors import CannotOverwriteExistingCassetteException
+
+    from oa_mockserver import MockServerError, oa_vcr
+
+    try:
+        with oa_vcr(record_mode=args.record_mode).use_cassette(args.record):
+            await _stream(options, args.json, out)
+    except CannotOverwriteExistingCassetteException:
+        raise RecordingError(
+            f"the cassette {args.record} has no recorded request matching this chat "
+            f"(record mode {args.record_mode!r}): record it first with --record-mode all"
+        ) from None
+    except (MockServerError, OSError) as error:
+        raise RecordingError(f"cannot use the cassette {args.record}: {error}") from None
+
+
 async def _run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     task = asyncio.current_task()
     interrupted = False
@@ -154,11 +176,7 @@ async def _run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
                 **target,
             }
             if args.record:
-                # Imported here: only recording needs vcrpy and the cassette format.
-                from oa_mockserver import oa_vcr
-
-                with oa_vcr(record_mode=args.record_mode).use_cassette(args.record):
-                    await _stream(options, args.json, out)
+                await _recorded(args, options, out)
                 err.write(f"{_PROG}: recorded the conversation to {args.record}\n")
             else:
                 await _stream(options, args.json, out)

@@ -14,6 +14,7 @@ from __future__ import annotations
 import http.cookiejar
 import io
 import os
+import re
 import sqlite3
 import time
 import warnings
@@ -43,6 +44,10 @@ _HTTPONLY_PREFIX = "#HttpOnly_"
 SESSION_COOKIE_NAMES = ("__Secure-next-auth.session-token", "next-auth.session-token")
 
 
+_BAD_NAME = re.compile(r"[\x00-\x20\x7f=;,]")
+_BAD_VALUE = re.compile(r"[\x00-\x1f\x7f;]")
+
+
 class Credentials:
     """The cookies to send and where they came from. Its repr shows names, never values."""
 
@@ -51,6 +56,19 @@ class Credentials:
     def __init__(self, pairs: Iterable[tuple[str, str]], source: str) -> None:
         self._pairs = tuple(pairs)
         self.source = source
+        for index, (name, value) in enumerate(self._pairs):
+            # A CR or LF would split the Cookie header (aiohttp refuses it mid-request); a ';'
+            # would split the cookie. Checked here so the error comes before any request.
+            if not name or _BAD_NAME.search(name):
+                raise ValueError(
+                    f"cookie #{index + 1} from {source} has an invalid name: names are "
+                    "printable ASCII without spaces, '=', ';' or ','"
+                )
+            if _BAD_VALUE.search(value):
+                raise ValueError(
+                    f"the value of cookie {name!r} from {source} holds a control character or "
+                    "';': copy the cookie again (the value is not shown)"
+                )
 
     @property
     def names(self) -> tuple[str, ...]:
@@ -177,8 +195,8 @@ def _load_cookie_file(path: Path, url: str) -> list[tuple[str, str]]:
     return cookies_for_url(jar, url)
 
 
-def _browser_cookies(host: str) -> list[tuple[str, str]] | None:
-    """The browser's cookies for ``host``; None when browser-cookie3 is not installed."""
+def _browser_cookies(host: str, url: str) -> list[tuple[str, str]] | None:
+    """The browser's cookies for ``url``; None when browser-cookie3 is not installed."""
     try:
         import browser_cookie3
     except ImportError:
@@ -187,7 +205,8 @@ def _browser_cookies(host: str) -> list[tuple[str, str]] | None:
         jar = browser_cookie3.load(domain_name=host)
     except (browser_cookie3.BrowserCookieError, OSError, sqlite3.Error):
         return []
-    return [(cookie.name, cookie.value or "") for cookie in jar]
+    # browser-cookie3 matches the domain loosely: keep only what a browser would send to url
+    return cookies_for_url(jar, url)
 
 
 def find_credentials(
@@ -259,7 +278,7 @@ def find_credentials(
         searched.append(f"the cookie file {path} (absent; OA_COOKIE_FILE unset)")
 
     if use_browser:
-        found = _browser_cookies(host)
+        found = _browser_cookies(host, base_url)
         if found:
             return Credentials(found, "browser")
         searched.append(

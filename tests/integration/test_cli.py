@@ -195,3 +195,15 @@ def test_record_then_replay_without_the_network(
     replayed = capsys.readouterr()
     assert code == 0, replayed.err
     assert replayed.out == recorded.out
+
+
+def test_a_replay_that_cannot_match_is_one_line_and_exit_1(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    missing = tmp_path / "never-recorded.yaml"
+    code = main(["--record", str(missing), "--record-mode", "none", "hi"])
+    err = capsys.readouterr().err
+    assert code == 1
+    assert "Traceback" not in err
+    assert f"the cassette {missing} has no recorded request matching this chat" in err
+    assert err.strip().splitlines()[-1].startswith("oa-chat: RecordingError: the cassette")

@@ -174,6 +174,7 @@ async def test_truncate_after_ends_cleanly_without_the_final_event(server: MockS
     with pytest.raises(IncompleteStreamError) as info:
         await chat(server)
     assert len(info.value.partial_text.split()) == 4
+    server.assert_no_chats_left()
 
 
 @pytest.mark.asyncio
@@ -199,6 +200,7 @@ async def test_stall_trips_the_idle_timeout(server: MockServer) -> None:
     server.add_fault("stall:1.5;after=2")
     with pytest.raises(StreamTimeoutError):
         await chat(server, stream_idle_timeout=0.3)
+    server.assert_no_chats_left()
 
 
 @pytest.mark.asyncio

@@ -152,8 +152,9 @@ async def test_proxy_asks_for_clear_bytes_so_compressed_secrets_are_redacted(tmp
         base = str(upstream.make_url("")).rstrip("/")
         async with RecordingProxy(base, path) as proxy, aiohttp.ClientSession() as session:
             # aiohttp's client offers gzip by default, as browsers do
-            async with session.get(proxy.url + "/auth/callback/debug?code=me") as response:
-                assert (await response.json())["access_token"]["access_token"] == secret
+            response = await session.get(proxy.url + "/auth/callback/debug?code=me")
+            assert (await response.json())["access_token"]["access_token"] == secret
+            response.release()
     text = path.read_text(encoding="utf-8")
     assert secret not in text
     assert "REDACTED" in text

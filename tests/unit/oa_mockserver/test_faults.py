@@ -107,6 +107,12 @@ def test_header_with_several_faults_keeps_their_order() -> None:
         ("status:503;probability=2", "probability must be within 0..1"),
         ("status:503;step=nowhere", "unknown step 'nowhere'"),
         (" , ", "empty fault header"),
+        ("status:99", "status must be an HTTP status in 100..599"),
+        ("status:600", "status must be an HTTP status in 100..599"),
+        ("error-after:-3", "must be a finite number >= 0"),
+        ("latency:inf", "must be a finite number >= 0"),
+        ("latency:nan", "must be a finite number >= 0"),
+        ("stall:1e309", "must be a finite number >= 0"),
     ],
 )
 def test_header_errors_say_what_is_wrong(header: str, message: str) -> None:
@@ -117,6 +123,13 @@ def test_header_errors_say_what_is_wrong(header: str, message: str) -> None:
 def test_fault_spec_error_is_a_value_error() -> None:
     with pytest.raises(ValueError, match="unknown fault"):
         parse_fault_header("nope")
+
+
+def test_python_fault_objects_are_checked_too() -> None:
+    with pytest.raises(FaultSpecError, match=r"100\.\.599"):
+        Status(status=1000)
+    with pytest.raises(FaultSpecError, match=">= 0"):
+        rule_from_json({"kind": "latency", "seconds": float("inf")})
 
 
 def test_json_rejects_non_objects() -> None:

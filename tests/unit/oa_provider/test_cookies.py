@@ -173,6 +173,8 @@ def test_browser_cookies_through_browser_cookie3(monkeypatch: pytest.MonkeyPatch
         seen.append(domain_name)
         jar = http.cookiejar.CookieJar()
         jar.set_cookie(_cookie("__Secure-next-auth.session-token", SECRET, domain_name))
+        # browser-cookie3 matches domains loosely: another site's cookie comes along too
+        jar.set_cookie(_cookie("other-site", "x", "not-open-assistant.io.example"))
         return jar
 
     fake = types.SimpleNamespace(load=load, BrowserCookieError=type("E", (Exception,), {}))
@@ -180,6 +182,23 @@ def test_browser_cookies_through_browser_cookie3(monkeypatch: pytest.MonkeyPatch
     creds = find_credentials(None, "https://open-assistant.io")
     assert creds.source == "browser"
     assert seen == ["open-assistant.io"]
+    assert creds.names == ("__Secure-next-auth.session-token",)
+
+
+@pytest.mark.parametrize(
+    ("cookies", "message"),
+    [
+        ({"next-auth.session-token": "x\r\nX-Injected: 1"}, "control character"),
+        ({"next-auth.session-token": "a;b"}, "control character or ';'"),
+        ({"bad name": "v"}, "invalid name"),
+    ],
+)
+def test_cookies_that_would_break_the_header_fail_before_any_request(
+    cookies: dict[str, str], message: str
+) -> None:
+    with pytest.raises(ValueError, match=message) as info:
+        find_credentials(cookies, "https://open-assistant.io")
+    assert "Injected" not in str(info.value)
 
 
 @pytest.mark.parametrize("bad", [["a", "b"], {"a": 1}, "a=b"])
