@@ -19,6 +19,15 @@ from aiohttp.test_utils import TestServer
 
 SESSION = {"next-auth.session-token": "fake-session-secret-1234"}
 DROP = "drop"  # in an events script: cut the connection without the terminating chunk
+USER = [{"role": "user", "content": "Привет, как дела?"}]
+#: The provider's five requests, in order (protocol.md section 2).
+FIVE = [
+    "POST /api/chat",
+    "POST /api/chat/prompter_message",
+    "POST /api/chat/assistant_message",
+    "GET /api/chat/events",
+    "DELETE /api/chat",
+]
 
 
 def sse(obj: dict[str, Any]) -> bytes:
@@ -164,3 +173,13 @@ async def serve(site: FakeSite) -> AsyncIterator[FakeSite]:
         yield site
     finally:
         await server.close()
+
+
+async def chat(site: FakeSite, **kwargs: Any) -> str:
+    """One conversation of the provider with ``site``: the reply's text."""
+    from oa_provider import OpenAssistant
+
+    options: dict[str, Any] = {"base_url": site.url, "cookies": SESSION, **kwargs}
+    return "".join(
+        [t async for t in OpenAssistant.create_async_generator(messages=USER, **options)]
+    )

@@ -8,23 +8,15 @@ import os
 import signal
 import subprocess
 import sys
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-import pytest_asyncio
-from _fakes import SESSION, FakeSite, Reply, serve
+from _fakes import SESSION, FakeSite, Reply
 
 from oa_provider._cli import main
 
 ROOT = Path(__file__).resolve().parents[2]
 SEED_PROMPT = "Привет, как дела?"
-
-
-@pytest_asyncio.fixture
-async def site() -> AsyncIterator[FakeSite]:
-    async with serve(FakeSite()) as running:
-        yield running
 
 
 @pytest.fixture

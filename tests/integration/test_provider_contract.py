@@ -8,13 +8,11 @@ import asyncio
 import logging
 import re
 import sys
-from collections.abc import AsyncIterator
 from typing import Any
 
 import aiohttp
 import pytest
-import pytest_asyncio
-from _fakes import SESSION, FakeSite, Reply, serve, sse
+from _fakes import FIVE, SESSION, USER, FakeSite, Reply, chat, sse
 
 import oa_provider._client as client_module
 from oa_mockserver import MockServer, ServerConfig
@@ -27,28 +25,6 @@ from oa_provider import (
     RequestTimeoutError,
     StreamTimeoutError,
 )
-
-USER = [{"role": "user", "content": "Привет, как дела?"}]
-FIVE = [
-    "POST /api/chat",
-    "POST /api/chat/prompter_message",
-    "POST /api/chat/assistant_message",
-    "GET /api/chat/events",
-    "DELETE /api/chat",
-]
-
-
-@pytest_asyncio.fixture
-async def site() -> AsyncIterator[FakeSite]:
-    async with serve(FakeSite()) as running:
-        yield running
-
-
-async def chat(site: FakeSite, **kwargs: Any) -> str:
-    options: dict[str, Any] = {"base_url": site.url, "cookies": SESSION, **kwargs}
-    return "".join(
-        [t async for t in OpenAssistant.create_async_generator(messages=USER, **options)]
-    )
 
 
 def test_the_original_class_attributes() -> None:

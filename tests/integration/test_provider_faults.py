@@ -5,13 +5,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator
 from typing import Any
 
 import aiohttp
 import pytest
-import pytest_asyncio
-from _fakes import DROP, SESSION, FakeSite, Reply, message, serve, sse
+from _fakes import DROP, FIVE, SESSION, USER, FakeSite, Reply, chat, message, serve, sse
 
 from oa_provider import (
     AuthenticationError,
@@ -33,28 +31,6 @@ from oa_provider import (
     TokenEvent,
     TransportError,
 )
-
-USER = [{"role": "user", "content": "Привет, как дела?"}]
-FIVE = [
-    "POST /api/chat",
-    "POST /api/chat/prompter_message",
-    "POST /api/chat/assistant_message",
-    "GET /api/chat/events",
-    "DELETE /api/chat",
-]
-
-
-@pytest_asyncio.fixture
-async def site() -> AsyncIterator[FakeSite]:
-    async with serve(FakeSite()) as running:
-        yield running
-
-
-async def chat(site: FakeSite, **kwargs: Any) -> str:
-    options: dict[str, Any] = {"base_url": site.url, "cookies": SESSION, **kwargs}
-    return "".join(
-        [t async for t in OpenAssistant.create_async_generator(messages=USER, **options)]
-    )
 
 
 def assert_deleted(site: FakeSite) -> None:

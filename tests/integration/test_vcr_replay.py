@@ -18,6 +18,7 @@ import aiohttp
 import pytest
 import pytest_asyncio
 import vcr
+from _fakes import message
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 from vcr.errors import CannotOverwriteExistingCassetteException
@@ -44,30 +45,10 @@ def _sse(obj: dict[str, Any]) -> bytes:
     return f"data: {json.dumps(obj, ensure_ascii=False)}\r\n\r\n".encode()
 
 
-def _message(chat_id: str, content: str) -> dict[str, Any]:
-    return {
-        "id": str(uuid.uuid4()),
-        "parent_id": None,
-        "content": content,
-        "chat_id": chat_id,
-        "created_at": "2026-11-23T19:40:11.905010",
-        "role": "assistant",
-        "state": "complete",
-        "score": 0,
-        "reports": [],
-        "work_parameters": None,
-        "safe_content": None,
-        "safety_level": None,
-        "safety_label": None,
-        "safety_rots": None,
-        "used_plugin": None,
-    }
-
-
 def event_chunks(chat_id: str) -> list[bytes]:
     chunks = [_sse({"event_type": "token", "text": t}) for t in TOKENS]
     chunks.append(b": ping - 2026-11-23 19:40:43.367684\r\n\r\n")
-    chunks.append(_sse({"event_type": "message", "message": _message(chat_id, "".join(TOKENS))}))
+    chunks.append(_sse({"event_type": "message", "message": message(chat_id, "".join(TOKENS))}))
     return chunks
 
 
