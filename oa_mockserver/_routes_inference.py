@@ -48,7 +48,13 @@ from ._validation import (
 )
 from ._wire import error_item, rest_json
 
-__all__ = ["add_inference_routes", "failure", "list_params", "work_parameters"]
+__all__ = [
+    "add_inference_routes",
+    "create_assistant_message",
+    "failure",
+    "list_params",
+    "work_parameters",
+]
 
 Failure = InvalidBody | AuthError | StateError
 
@@ -296,36 +302,50 @@ async def prompter_message(request: web.Request) -> web.Response:
     return json_ok(message.read())
 
 
+async def create_assistant_message(
+    request: web.Request,
+    ctx: ServerContext,
+    owner: str,
+    chat_id: str,
+    message_request: AssistantRequest,
+    *,
+    web_site: bool,
+) -> web.Response:
+    """Both dialects' assistant message: a recorded answer when a cassette has one, else a new
+    message handed to the workers. Raises StateError (each dialect maps it its own way)."""
+    lookup = replay_lookup(
+        ctx.engine.replay,
+        request.method,
+        request.path_qs,
+        await request.read(),
+        prompt_thread(ctx.store, owner, chat_id, message_request.parent_id),
+        web_site=web_site,
+    )
+    if lookup.response is not None:
+        return lookup.response
+    message = ctx.store.add_assistant_message(
+        owner,
+        chat_id,
+        message_request.parent_id,
+        work_parameters(message_request),
+        model=message_request.model_config_name,
+    )
+    answer = rest_json(message.read())  # the state is "pending" in the answer, as recorded
+    ctx.engine.submit(message, lookup.reply)
+    return json_bytes(answer)
+
+
 async def assistant_message(request: web.Request) -> web.Response:
     ctx = _ctx(request)
     try:
         body = await _body(request)
         owner = _owner(request)
         message_request = validate_assistant(body)
-        parameters = work_parameters(message_request)
-        chat_id = request.match_info["chat_id"]
-        lookup = replay_lookup(
-            ctx.engine.replay,
-            request.method,
-            request.path_qs,
-            await request.read(),
-            prompt_thread(ctx.store, owner, chat_id, message_request.parent_id),
-            web_site=False,
-        )
-        if lookup.response is not None:
-            return lookup.response
-        message = ctx.store.add_assistant_message(
-            owner,
-            request.match_info["chat_id"],
-            message_request.parent_id,
-            parameters,
-            model=message_request.model_config_name,
+        return await create_assistant_message(
+            request, ctx, owner, request.match_info["chat_id"], message_request, web_site=False
         )
     except (InvalidBody, AuthError, StateError) as exc:
         return failure(exc, "assistant_message", ctx.config)
-    answer = rest_json(message.read())  # the state is "pending" in the answer, as recorded
-    ctx.engine.submit(message, lookup.reply)
-    return json_bytes(answer)
 
 
 async def get_message(request: web.Request) -> web.Response:

@@ -18,9 +18,8 @@ from ._auth import AuthError, web_user
 from ._catalog import model_configs_body
 from ._config import ServerConfig
 from ._context import CONTEXT, ServerContext
-from ._replay import prompt_thread, replay_lookup
 from ._responses import empty, json_bytes, json_ok, json_web_error, request_content_type
-from ._routes_inference import failure, list_params, work_parameters
+from ._routes_inference import create_assistant_message, failure, list_params
 from ._state import Message, NotStreamable, StateError
 from ._stream import stream_events
 from ._validation import (
@@ -32,7 +31,6 @@ from ._validation import (
     validate_prompter,
     validate_vote,
 )
-from ._wire import rest_json
 
 __all__ = ["add_web_routes", "web_failure"]
 
@@ -124,25 +122,11 @@ async def assistant_message(request: web.Request) -> web.Response:
     try:
         owner = _owner(request)
         body = validate_assistant(await _body(request), with_chat_id=True)
-        parameters = work_parameters(body)
-        lookup = replay_lookup(
-            ctx.engine.replay,
-            request.method,
-            request.path_qs,
-            await request.read(),
-            prompt_thread(ctx.store, owner, body.chat_id or "", body.parent_id),
-            web_site=True,
-        )
-        if lookup.response is not None:
-            return lookup.response
-        message = ctx.store.add_assistant_message(
-            owner, body.chat_id or "", body.parent_id, parameters, model=body.model_config_name
+        return await create_assistant_message(
+            request, ctx, owner, body.chat_id or "", body, web_site=True
         )
     except (InvalidBody, AuthError, StateError) as exc:
         return web_failure(exc, "assistant_message", ctx.config)
-    answer = rest_json(message.read())
-    ctx.engine.submit(message, lookup.reply)
-    return json_bytes(answer)
 
 
 def _message(request: web.Request, body: Any = None) -> Message:
