@@ -302,10 +302,9 @@ class RecordingProxy:
         site = web.TCPSite(runner, self.host, self.port)
         await site.start()
         self._runner = runner
-        server = site._server
-        sockets = getattr(server, "sockets", None) or []
-        port = sockets[0].getsockname()[1] if sockets else self.port
-        self.url = f"http://{self.host}:{port}"
+        host, port = runner.addresses[0][:2]  # the real port when self.port is 0
+        shown = f"[{host}]" if ":" in host else host
+        self.url = f"http://{shown}:{port}"
 
     async def close(self) -> None:
         """Stop serving (the cassette is already saved)."""
