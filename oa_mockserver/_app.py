@@ -16,8 +16,8 @@ import logging
 import time
 import traceback
 
-from aiohttp import web
-from aiohttp.typedefs import Handler
+from aiohttp import hdrs, web
+from aiohttp.typedefs import Handler, Middleware
 
 from ._admin import ADMIN_PREFIX, add_admin_routes
 from ._config import ServerConfig
@@ -83,82 +83,90 @@ def _route_of(request: web.Request) -> str | None:
     return resource.canonical if resource is not None else None
 
 
-@web.middleware
-async def _guard(request: web.Request, handler: Handler) -> web.StreamResponse:
-    if request.path.startswith(ADMIN_PREFIX):
-        # The admin API is the test's own channel: never journaled, never faulted.
-        return await handler(request)
-    ctx = request.app[CONTEXT]
-    started_at = time.time()
-    clock = time.monotonic()
-    limit = ctx.config.max_body_size
-    route = _route_of(request)
-    step = step_of(request.method, route, request.query)
-    body = b""
-    fired: list[Fault] = []
-    log: StreamLog | None = None
-    response: web.StreamResponse
-    try:
-        header = request.headers.get(FAULT_HEADER)
-        extra = parse_fault_header(header) if header is not None else ()
-        fired = ctx.faults.select(request.method, request.path, step, extra)
-        delay = total_latency(fired)
-        if delay > 0:
-            await asyncio.sleep(delay)
-        reply = reply_for(fired)
-        declared = request.content_length
-        if declared is not None and declared > limit:
-            response = _too_large(request, limit)
-        elif reply is not None:
-            body = await request.read()
-            response = _fault_reply(request, reply)
-        else:
-            body = await request.read()
-            if step != "events":
-                response = await handler(request)
+def _guard_for(ctx: ServerContext) -> Middleware:
+    """The middleware of one app (bound to its context: no lookup per request)."""
+
+    @web.middleware
+    async def _guard(request: web.Request, handler: Handler) -> web.StreamResponse:
+        path = request.path
+        if path.startswith(ADMIN_PREFIX):
+            # The admin API is the test's own channel: never journaled, never faulted.
+            return await handler(request)
+        started_at = time.time()
+        clock = time.monotonic()
+        method = request.method
+        limit = ctx.config.max_body_size
+        route = _route_of(request)
+        step = step_of(method, route, request.query)
+        body = b""
+        fired: list[Fault] = []
+        log: StreamLog | None = None
+        response: web.StreamResponse
+        try:
+            header = request.headers.get(FAULT_HEADER)
+            extra = parse_fault_header(header) if header is not None else ()
+            fired = ctx.faults.select(method, path, step, extra)
+            reply: StatusReply | None = None
+            if fired:
+                delay = total_latency(fired)
+                if delay > 0:
+                    await asyncio.sleep(delay)
+                reply = reply_for(fired)
+            declared = request.content_length
+            if declared is not None and declared > limit:
+                response = _too_large(request, limit)
+            elif reply is not None:
+                body = await request.read()
+                response = _fault_reply(request, reply)
             else:
-                log = StreamLog()
-                log_token = STREAM_LOG.set(log)
-                faults_token = STREAM_FAULTS.set(fired)
-                ctx.open_streams += 1
-                try:
+                body = await request.read()
+                if step != "events":
                     response = await handler(request)
-                finally:
-                    ctx.open_streams -= 1
-                    STREAM_FAULTS.reset(faults_token)
-                    STREAM_LOG.reset(log_token)
-    except FaultSpecError as error:
-        response = _bad_fault_header(request, error)
-    except web.HTTPRequestEntityTooLarge:
-        response = _too_large(request, limit)
-    except web.HTTPException as error:
-        response = _http_error(request, error)
-    except Exception as error:  # noqa: BLE001 - any escape is our bug: answer 500 and keep it
-        ctx.handler_errors.append(
-            f"{request.method} {request.path}: {''.join(traceback.format_exception(error))}"
+                else:
+                    log = StreamLog()
+                    log_token = STREAM_LOG.set(log)
+                    faults_token = STREAM_FAULTS.set(fired)
+                    ctx.open_streams += 1
+                    try:
+                        response = await handler(request)
+                    finally:
+                        ctx.open_streams -= 1
+                        STREAM_FAULTS.reset(faults_token)
+                        STREAM_LOG.reset(log_token)
+        except FaultSpecError as error:
+            response = _bad_fault_header(request, error)
+        except web.HTTPRequestEntityTooLarge:
+            response = _too_large(request, limit)
+        except web.HTTPException as error:
+            response = _http_error(request, error)
+        except Exception as error:  # noqa: BLE001 - any escape is our bug: answer 500 and keep it
+            ctx.handler_errors.append(
+                f"{method} {path}: {''.join(traceback.format_exception(error))}"
+            )
+            log_.error("handler error on %s %s: %s", method, path, type(error).__name__)
+            response = json_detail(
+                500, f"oa_mockserver bug: {type(error).__name__} in the handler of {path}"
+            )
+        ctx.journal.record(
+            Call.build(
+                method=method,
+                path=path,
+                query=request.query,
+                headers=request.headers.items(),
+                body=body,
+                status=response.status,
+                matched=route is not None,
+                step=step,
+                started_at=started_at,
+                duration_s=time.monotonic() - clock,
+                faults=[fault.kind for fault in fired] if fired else (),
+                stream=log,
+                content_type=request.headers.get(hdrs.CONTENT_TYPE),
+            )
         )
-        log_.error("handler error on %s %s: %s", request.method, request.path, type(error).__name__)
-        response = json_detail(
-            500, f"oa_mockserver bug: {type(error).__name__} in the handler of {request.path}"
-        )
-    ctx.journal.record(
-        Call.build(
-            method=request.method,
-            path=request.path,
-            query=request.query,
-            headers=request.headers.items(),
-            body=body,
-            status=response.status,
-            matched=route is not None,
-            step=step,
-            started_at=started_at,
-            duration_s=time.monotonic() - clock,
-            faults=[fault.kind for fault in fired],
-            stream=log,
-            content_type=request.content_type,
-        )
-    )
-    return response
+        return response
+
+    return _guard
 
 
 async def _server_header(request: web.Request, response: web.StreamResponse) -> None:
@@ -176,8 +184,9 @@ def create_app(config: ServerConfig | None = None) -> web.Application:
     Run it with ``aiohttp.web.run_app``, an ``AppRunner``, or use :class:`MockServer`.
     """
     config = config if config is not None else ServerConfig()
-    app = web.Application(middlewares=[_guard], client_max_size=config.max_body_size)
-    app[CONTEXT] = ServerContext.new(config)
+    ctx = ServerContext.new(config)
+    app = web.Application(middlewares=[_guard_for(ctx)], client_max_size=config.max_body_size)
+    app[CONTEXT] = ctx
     add_inference_routes(app)
     add_web_routes(app)
     add_admin_routes(app)

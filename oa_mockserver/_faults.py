@@ -520,6 +520,8 @@ class FaultSet:
         server's own.
         """
         fired: list[Fault] = []
+        if not self._rules and not extra:
+            return fired  # the common case, checked without the lock (a list read is atomic)
         with self._lock:
             keep: list[int] = []
             for index, rule in enumerate(self._rules):

@@ -45,19 +45,43 @@ def _rng(parts: Sequence[Any]) -> random.Random:
     return random.Random(int.from_bytes(digest[:16], "big"))
 
 
+def _by_byte(words: Sequence[str]) -> tuple[str, ...]:
+    # 256 is not a multiple of the 27 words: the first 13 come up 10 times in 256, the others 9.
+    # Near-uniform is enough for filler text, and bytes are what one C call draws cheaply.
+    return tuple(words[b % len(words)] for b in range(256))
+
+
+_PLAIN = _by_byte([word + " " for word in LOREM_WORDS])
+_FIRST = _by_byte([word.capitalize() + " " for word in LOREM_WORDS])
+_LAST = _by_byte([word + ". " for word in LOREM_WORDS])
+_ONLY = _by_byte([word.capitalize() + ". " for word in LOREM_WORDS])
+_LENGTH = tuple(4 + b % 6 for b in range(256))  # sentences of 4 to 9 words
+
+
 def lorem_tokens(rng: random.Random, count: int) -> list[str]:
     """``count`` lorem-ipsum tokens: sentences of 4 to 9 words, each word with one trailing space.
 
     As in the reference worker, a sentence's first word is capitalised, its last ends with ``.``,
-    and the very last token has no trailing space.
+    and the very last token has no trailing space (the last sentence is cut short to fit).
     """
-    tokens: list[str] = []
-    while len(tokens) < count:
-        length = min(rng.randint(4, 9), count - len(tokens))
-        words = [rng.choice(LOREM_WORDS) for _ in range(length)]
-        words[0] = words[0].capitalize()
-        words[-1] += "."
-        tokens.extend(word + " " for word in words)
+    if count <= 0:
+        return []
+    # Why bytes and tables: this runs for every reply, and per-word ``rng.choice`` calls and
+    # string building were most of an unpaced reply's cost.
+    picks = rng.randbytes(count)
+    lengths = rng.randbytes(count // 4 + 1)
+    tokens = list(map(_PLAIN.__getitem__, picks))
+    start = 0
+    for length in lengths:
+        end = min(start + _LENGTH[length], count) - 1
+        if end == start:
+            tokens[start] = _ONLY[picks[start]]
+        else:
+            tokens[start] = _FIRST[picks[start]]
+            tokens[end] = _LAST[picks[end]]
+        start = end + 1
+        if start >= count:
+            break
     tokens[-1] = tokens[-1].rstrip(" ")
     return tokens
 
@@ -133,6 +157,12 @@ class Generation:
         """Append one token."""
         self.texts.append(text)
         self.chunks.append(token_event(text))
+        self.wake()
+
+    def extend(self, texts: Sequence[str]) -> None:
+        """Append tokens that are all ready at once (an unpaced reply): one wake-up for all."""
+        self.texts.extend(texts)
+        self.chunks.extend(map(token_event, texts))
         self.wake()
 
     def finish(self) -> None:
@@ -278,8 +308,7 @@ class Engine:
             transition(generation.message, "start")
             tokens = self._tokens(generation.message)
             if self.config.token_interval == 0 and self.config.first_token_delay == 0:
-                for text in tokens:
-                    generation.push(text)
+                generation.extend(tokens)
                 generation.finish()
                 self._busy -= 1
             else:

@@ -5,19 +5,18 @@ The vocabulary is :mod:`unittest.mock`'s (and respx's): ``calls``, ``call_count`
 stands for a value a test cannot know (a chat id). A failed assertion lists the nearest requests
 the server did see, as vcrpy and pytest-httpserver do, because "not called" alone never says why.
 
-Secrets never enter it: the values of ``Cookie``, ``Authorization``, ``Set-Cookie`` and
+Secrets never leave it: the values of ``Cookie``, ``Authorization``, ``Set-Cookie`` and
 ``Refresh`` headers become ``REDACTED`` (the marker cassettes use too), and tokens inside bodies
-and query strings are replaced by the cassette redactor's rules before a :class:`Call` is built.
+and query strings are replaced by the cassette redactor's rules, before any value of a
+:class:`Call` can be read (the redaction runs on first read, off the request's hot path).
 """
 
 from __future__ import annotations
 
 import difflib
-import functools
 import json
 import threading
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 from ._redact import REDACTED, Redactor
@@ -149,9 +148,11 @@ def chunk_kind(chunk: bytes) -> str:
     return "raw"
 
 
-@dataclass(frozen=True)
+_UNSET: Any = object()
+
+
 class Call:
-    """One request and what the server did with it.
+    """One request and what the server did with it (read-only).
 
     Attributes:
         method, path: the request line (path without the query).
@@ -168,18 +169,47 @@ class Call:
         stream: for an event stream, what was written when.
     """
 
-    method: str
-    path: str
-    query: dict[str, str]
-    headers: dict[str, str]
-    body: bytes
-    status: int
-    matched: bool = True
-    step: str | None = None
-    started_at: float = 0.0
-    duration_s: float = 0.0
-    faults: tuple[str, ...] = ()
-    stream: StreamLog | None = None
+    __slots__ = (
+        "_body",
+        "_headers",
+        "_json",
+        "_query",
+        "_raw",
+        "duration_s",
+        "faults",
+        "matched",
+        "method",
+        "path",
+        "started_at",
+        "status",
+        "step",
+        "stream",
+    )
+
+    def __init__(
+        self,
+        method: str,
+        path: str,
+        query: dict[str, str],
+        headers: dict[str, str],
+        body: bytes,
+        status: int,
+        matched: bool = True,
+        step: str | None = None,
+        started_at: float = 0.0,
+        duration_s: float = 0.0,
+        faults: tuple[str, ...] = (),
+        stream: StreamLog | None = None,
+    ) -> None:
+        """A call from values that are already redacted (tests, tools); the server uses build."""
+        self.method, self.path, self.status = method, path, status
+        self.matched, self.step, self.stream = matched, step, stream
+        self.started_at, self.duration_s, self.faults = started_at, duration_s, tuple(faults)
+        self._query: dict[str, str] | None = query
+        self._headers: dict[str, str] | None = headers
+        self._body: bytes | None = body
+        self._raw: tuple[Any, ...] | None = None
+        self._json = _UNSET
 
     @classmethod
     def build(
@@ -199,27 +229,62 @@ class Call:
         stream: StreamLog | None = None,
         content_type: str | None = None,
     ) -> Call:
-        """A call with secrets redacted and the body parsed when it is JSON."""
-        body = _REDACTOR.body(body, content_type) if body else body
-        return cls(
-            method=method,
-            path=path,
-            query={k: _redact_query_value(k, v) for k, v in query.items()},
-            headers=redact_headers(headers),
-            body=body,
-            status=status,
-            matched=matched,
-            step=step,
-            started_at=started_at,
-            duration_s=duration_s,
-            faults=tuple(faults),
-            stream=stream,
-        )
+        """A call from a request's own values; secrets are redacted before any of them is read.
 
-    @functools.cached_property
+        Why on first read and not here: most calls of a load test are never read, and redacting
+        every header, query value and body was a visible share of each request's cost. The raw
+        values stay private to the call; every way out (attributes, ``describe``, ``to_json``,
+        the admin API) goes through the redacted ones.
+        """
+        call = cls.__new__(cls)
+        call.method, call.path, call.status = method, path, status
+        call.matched, call.step, call.stream = matched, step, stream
+        call.started_at, call.duration_s, call.faults = started_at, duration_s, tuple(faults)
+        call._query = call._headers = call._body = None
+        call._raw = (query, headers, body, content_type)
+        call._json = _UNSET
+        return call
+
+    def _redact(self) -> None:
+        raw = self._raw
+        if raw is None:
+            return  # another reader finished it: every field is set
+        query, headers, body, content_type = raw
+        self._headers = redact_headers(headers)
+        self._body = _REDACTOR.body(body, content_type) if body else body
+        self._query = {k: _redact_query_value(k, v) for k, v in query.items()}
+        self._raw = None  # last: a reader that sees None finds every field set
+
+    @property
+    def query(self) -> dict[str, str]:
+        """Query parameters (the last value of a repeated name), secrets redacted."""
+        if self._query is None:
+            self._redact()
+        assert self._query is not None
+        return self._query
+
+    @property
+    def headers(self) -> dict[str, str]:
+        """Request headers, secrets redacted."""
+        if self._headers is None:
+            self._redact()
+        assert self._headers is not None
+        return self._headers
+
+    @property
+    def body(self) -> bytes:
+        """The request body, secrets redacted."""
+        if self._body is None:
+            self._redact()
+        assert self._body is not None
+        return self._body
+
+    @property
     def json(self) -> Any:
         """The body parsed as JSON, or None (parsed on first use: most calls are never asked)."""
-        return _parse_json(self.body)
+        if self._json is _UNSET:
+            self._json = _parse_json(self.body)
+        return self._json
 
     def matches(
         self,

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from aiohttp import web
+from aiohttp import hdrs, web
 
 from ._auth import AuthError, web_user
 from ._catalog import model_configs_body
@@ -55,8 +55,22 @@ def _ctx(request: web.Request) -> ServerContext:
     return request.app[CONTEXT]
 
 
+#: Owner keys by raw ``Cookie`` header. Why: a client sends the same header on every request,
+#: and parsing it and hashing the session value was a visible share of each request's cost. The
+#: key is a pure function of the header, so one bounded cache serves every app in the process.
+_OWNERS: dict[str, str | None] = {}
+_OWNERS_MAX = 1024
+
+
 def _owner(request: web.Request) -> str:
-    owner = web_user(request.cookies)
+    raw = request.headers.get(hdrs.COOKIE, "")
+    try:
+        owner = _OWNERS[raw]
+    except KeyError:
+        owner = web_user(request.cookies)
+        if len(_OWNERS) >= _OWNERS_MAX:
+            _OWNERS.pop(next(iter(_OWNERS)), None)
+        _OWNERS[raw] = owner
     if owner is None:
         raise AuthError(403, "")
     return owner
