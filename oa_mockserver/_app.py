@@ -29,7 +29,7 @@ from ._responses import json_detail, json_web_error
 from ._routes_inference import add_inference_routes
 from ._routes_web import add_web_routes
 from ._steps import step_of
-from ._stream import STREAM_FAULTS, STREAM_LOG
+from ._stream import SERVER_SOFTWARE, STREAM_FAULTS, STREAM_LOG
 
 __all__ = ["context_of", "create_app"]
 
@@ -91,7 +91,9 @@ def _guard_for(ctx: ServerContext) -> Middleware:
         path = request.path
         if path.startswith(ADMIN_PREFIX):
             # The admin API is the test's own channel: never journaled, never faulted.
-            return await handler(request)
+            answer = await handler(request)
+            _announce(answer)
+            return answer
         started_at = time.time()
         clock = time.monotonic()
         method = request.method
@@ -116,10 +118,10 @@ def _guard_for(ctx: ServerContext) -> Middleware:
             if declared is not None and declared > limit:
                 response = _too_large(request, limit)
             elif reply is not None:
-                body = await request.read()
+                body = await request.read() if request.body_exists else b""
                 response = _fault_reply(request, reply)
             else:
-                body = await request.read()
+                body = await request.read() if request.body_exists else b""
                 if step != "events":
                     response = await handler(request)
                 else:
@@ -164,14 +166,18 @@ def _guard_for(ctx: ServerContext) -> Middleware:
                 content_type=request.headers.get(hdrs.CONTENT_TYPE),
             )
         )
+        _announce(response)
         return response
 
     return _guard
 
 
-async def _server_header(request: web.Request, response: web.StreamResponse) -> None:
-    # aiohttp announces itself; the reference is uvicorn, and clients may look
-    response.headers["Server"] = "uvicorn"
+def _announce(response: web.StreamResponse) -> None:
+    # aiohttp announces itself; the reference is uvicorn, and clients may look. (Streams are
+    # sent before this runs and set it themselves. Why not on_response_prepare: a signal per
+    # response cost more than this line.)
+    if not response.prepared:
+        response.headers[hdrs.SERVER] = SERVER_SOFTWARE
 
 
 async def _on_shutdown(app: web.Application) -> None:
@@ -190,7 +196,6 @@ def create_app(config: ServerConfig | None = None) -> web.Application:
     add_inference_routes(app)
     add_web_routes(app)
     add_admin_routes(app)
-    app.on_response_prepare.append(_server_header)
     app.on_shutdown.append(_on_shutdown)
     return app
 

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import json
 import random
 import re
 from collections import deque
@@ -40,9 +39,12 @@ LOREM_WORDS = (
 )  # fmt: skip
 
 
-def _rng(parts: Sequence[Any]) -> random.Random:
-    digest = hashlib.sha256(json.dumps(list(parts), sort_keys=True, default=str).encode()).digest()
-    return random.Random(int.from_bytes(digest[:16], "big"))
+def _stream_of(parts: Sequence[Any], size: int) -> bytes:
+    """``size`` pseudo-random bytes determined by ``parts`` (an extendable-output hash).
+
+    Why not ``random.Random``: seeding one per reply and drawing from it cost more than the reply.
+    """
+    return hashlib.shake_128(repr(parts).encode("utf-8", "surrogatepass")).digest(size)
 
 
 def _by_byte(words: Sequence[str]) -> tuple[str, ...]:
@@ -66,10 +68,14 @@ def lorem_tokens(rng: random.Random, count: int) -> list[str]:
     """
     if count <= 0:
         return []
+    return _lorem(rng.randbytes(count), rng.randbytes(count // 4 + 1))
+
+
+def _lorem(picks: bytes, lengths: bytes) -> list[str]:
+    """Lorem tokens from random bytes: one per word, and one per sentence (enough for all)."""
     # Why bytes and tables: this runs for every reply, and per-word ``rng.choice`` calls and
     # string building were most of an unpaced reply's cost.
-    picks = rng.randbytes(count)
-    lengths = rng.randbytes(count // 4 + 1)
+    count = len(picks)
     tokens = list(map(_PLAIN.__getitem__, picks))
     start = 0
     for length in lengths:
@@ -115,7 +121,10 @@ def reply_tokens(
         return (
             pieces if len(pieces) <= limit else [*pieces[: limit - 1], "".join(pieces[limit - 1 :])]
         )
-    return lorem_tokens(_rng([model, list(thread), sampling, system_prompt]), limit)
+    data = _stream_of(
+        (model, tuple(thread), sorted(sampling.items()), system_prompt), limit + limit // 4 + 1
+    )
+    return _lorem(data[:limit], data[limit:])
 
 
 class Generation:

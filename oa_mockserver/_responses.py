@@ -6,7 +6,7 @@ from typing import Any
 
 from aiohttp import web
 
-from ._wire import detail_body, rest_json, web_error_body
+from ._wire import detail_body, plain_json, rest_json, web_error_body
 
 __all__ = [
     "empty",
@@ -14,6 +14,7 @@ __all__ = [
     "json_bytes",
     "json_detail",
     "json_ok",
+    "json_plain",
     "json_web_error",
     "request_content_type",
 ]
@@ -29,6 +30,11 @@ def json_bytes(body: bytes, status: int = 200) -> web.Response:
 def json_ok(value: Any) -> web.Response:
     """200 with a compact JSON body."""
     return json_bytes(rest_json(value))
+
+
+def json_plain(value: Any) -> web.Response:
+    """200 with a compact JSON body of a float-free value (see :func:`._wire.plain_json`)."""
+    return json_bytes(plain_json(value))
 
 
 def json_detail(status: int, detail: Any) -> web.Response:

@@ -23,6 +23,7 @@ from ._responses import (
     json_bytes,
     json_detail,
     json_ok,
+    json_plain,
     request_content_type,
 )
 from ._state import (
@@ -46,7 +47,7 @@ from ._validation import (
     validate_prompter,
     validate_vote,
 )
-from ._wire import error_item, rest_json
+from ._wire import error_item, plain_json
 
 __all__ = [
     "add_inference_routes",
@@ -243,7 +244,7 @@ async def list_chats(request: web.Request) -> web.Response:
         )
     except (InvalidBody, AuthError, InvalidCursor, StateError) as exc:
         return failure(exc, "list_chats", ctx.config)
-    return json_ok(page.read())
+    return json_plain(page.read())
 
 
 async def create_chat(request: web.Request) -> web.Response:
@@ -254,7 +255,7 @@ async def create_chat(request: web.Request) -> web.Response:
         validate_object(body)
     except (InvalidBody, AuthError) as exc:
         return failure(exc, "create_chat", ctx.config)
-    return json_ok(ctx.store.create_chat(owner).list_read())
+    return json_plain(ctx.store.create_chat(owner).list_read())
 
 
 async def get_chat(request: web.Request) -> web.Response:
@@ -263,7 +264,7 @@ async def get_chat(request: web.Request) -> web.Response:
         chat = ctx.store.chat(_owner(request), request.match_info["chat_id"])
     except (AuthError, StateError) as exc:
         return failure(exc, "get_chat", ctx.config)
-    return json_ok(chat.read())
+    return json_plain(chat.rest_read())
 
 
 async def update_chat(request: web.Request) -> web.Response:
@@ -299,7 +300,7 @@ async def prompter_message(request: web.Request) -> web.Response:
         )
     except (InvalidBody, AuthError, StateError) as exc:
         return failure(exc, "prompter_message", ctx.config)
-    return json_ok(message.read())
+    return json_plain(message.rest_read())
 
 
 async def create_assistant_message(
@@ -330,7 +331,7 @@ async def create_assistant_message(
         work_parameters(message_request),
         model=message_request.model_config_name,
     )
-    answer = rest_json(message.read())  # the state is "pending" in the answer, as recorded
+    answer = plain_json(message.rest_read())  # the state is "pending" in the answer, as recorded
     ctx.engine.submit(message, lookup.reply)
     return json_bytes(answer)
 
@@ -356,7 +357,7 @@ async def get_message(request: web.Request) -> web.Response:
         )
     except (AuthError, StateError) as exc:
         return failure(exc, "get_message", ctx.config)
-    return json_ok(message.read())
+    return json_plain(message.rest_read())
 
 
 async def message_events(request: web.Request) -> web.StreamResponse:

@@ -18,7 +18,7 @@ from ._auth import AuthError, web_user
 from ._catalog import model_configs_body
 from ._config import ServerConfig
 from ._context import CONTEXT, ServerContext
-from ._responses import empty, json_bytes, json_ok, json_web_error, request_content_type
+from ._responses import empty, json_bytes, json_plain, json_web_error, request_content_type
 from ._routes_inference import create_assistant_message, failure, list_params
 from ._state import Message, NotStreamable, StateError
 from ._stream import stream_events
@@ -97,7 +97,7 @@ async def chat_collection(request: web.Request) -> web.StreamResponse:
     try:
         owner = _owner(request)
         if method == "POST":
-            return json_ok(ctx.store.create_chat(owner).list_read())
+            return json_plain(ctx.store.create_chat(owner).list_read())
         if method == "DELETE":
             chat = ctx.store.delete_chat(owner, _param(request, "chat_id"))
             ctx.engine.cancel(list(chat.messages))
@@ -107,13 +107,13 @@ async def chat_collection(request: web.Request) -> web.StreamResponse:
             ctx.store.update_chat(owner, update.chat_id or "", update.fields)
             return empty(200)
         if "chat_id" in request.query:
-            return json_ok(ctx.store.chat(owner, request.query["chat_id"]).read())
+            return json_plain(ctx.store.chat(owner, request.query["chat_id"]).rest_read())
         step = "list_chats"
         limit, after, before, hidden = list_params(dict(request.query), default_limit=20)
         page = ctx.store.list_chats(
             owner, limit=limit, after=after, before=before, include_hidden=hidden
         )
-        return json_ok(page.read())
+        return json_plain(page.read())
     except (InvalidBody, AuthError, StateError) as exc:
         return web_failure(exc, step, ctx.config)
 
@@ -128,7 +128,7 @@ async def prompter_message(request: web.Request) -> web.Response:
         )
     except (InvalidBody, AuthError, StateError) as exc:
         return web_failure(exc, "prompter_message", ctx.config)
-    return json_ok(message.read())
+    return json_plain(message.rest_read())
 
 
 async def assistant_message(request: web.Request) -> web.Response:
@@ -155,7 +155,7 @@ async def get_message(request: web.Request) -> web.Response:
         message = _message(request)
     except (AuthError, StateError) as exc:
         return web_failure(exc, "get_message", ctx.config)
-    return json_ok(message.read())
+    return json_plain(message.rest_read())
 
 
 async def events(request: web.Request) -> web.StreamResponse:

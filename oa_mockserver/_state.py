@@ -21,8 +21,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+import msgspec
+
 from ._exceptions import MockServerError
 from ._ids import iso, utcnow, uuid7
+from ._wire import exact_fragment
 
 __all__ = [
     "FINISHED_STATES",
@@ -131,6 +134,7 @@ class Message:
     work_parameters: dict[str, Any] | None = None
     score: int = 0
     model: str | None = None  # the model config name (not part of MessageRead)
+    _work_fragment: msgspec.Raw | None = field(default=None, init=False, repr=False)
 
     def read(self) -> dict[str, Any]:
         """The MessageRead object, keys in the real server's order."""
@@ -151,6 +155,16 @@ class Message:
             "safety_rots": None,
             "used_plugin": None,
         }
+
+    def rest_read(self) -> dict[str, Any]:
+        """:meth:`read` for :func:`plain_json`: ``work_parameters``, the one part with floats (the
+        sampling parameters), as an exact fragment, rendered once (it never changes)."""
+        body = self.read()
+        if self.work_parameters is not None:
+            if self._work_fragment is None:
+                self._work_fragment = exact_fragment(self.work_parameters)
+            body["work_parameters"] = self._work_fragment
+        return body
 
     @property
     def finished(self) -> bool:
@@ -188,6 +202,12 @@ class Chat:
         """The ChatRead object: ChatListRead plus the messages in creation order."""
         body = self.list_read()
         body["messages"] = [message.read() for message in self.messages.values()]
+        return body
+
+    def rest_read(self) -> dict[str, Any]:
+        """:meth:`read` for :func:`plain_json` (see :meth:`Message.rest_read`)."""
+        body = self.list_read()
+        body["messages"] = [message.rest_read() for message in self.messages.values()]
         return body
 
 

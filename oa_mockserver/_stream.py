@@ -30,7 +30,7 @@ from ._ids import ping_stamp, utcnow
 from ._journal import StreamLog
 from ._wire import event_bytes, pending_event, ping_bytes
 
-__all__ = ["SSE_HEADERS", "STREAM_FAULTS", "STREAM_LOG", "stream_events"]
+__all__ = ["SERVER_SOFTWARE", "SSE_HEADERS", "STREAM_FAULTS", "STREAM_LOG", "stream_events"]
 
 #: Response headers of an event stream, in the reference's order.
 SSE_HEADERS = (
@@ -39,6 +39,8 @@ SSE_HEADERS = (
     ("x-accel-buffering", "no"),
     ("content-type", "text/event-stream; charset=utf-8"),
 )
+#: The ``Server`` header of every answer: the reference's.
+SERVER_SOFTWARE = "uvicorn"
 #: Set by the middleware around the handler (the handler runs in its task): the faults that
 #: fired on this request, and the log the writer fills for the journal.
 STREAM_FAULTS: ContextVar[Sequence[Fault]] = ContextVar("oa_mockserver.faults", default=())
@@ -140,6 +142,7 @@ async def stream_events(
     response = web.StreamResponse(status=200)
     for name, value in SSE_HEADERS:
         response.headers[name] = value
+    response.headers["server"] = SERVER_SOFTWARE  # prepared here, before the middleware sees it
     response.enable_chunked_encoding()
     await response.prepare(request)
     writer = _Writer(response, request, STREAM_FAULTS.get())

@@ -15,14 +15,18 @@ import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+import msgspec
+
 __all__ = [
     "detail_body",
     "error_item",
     "event_bytes",
+    "exact_fragment",
     "jsondecode_error",
     "message_event",
     "pending_event",
     "ping_bytes",
+    "plain_json",
     "rest_json",
     "token_event",
     "web_error_body",
@@ -35,6 +39,24 @@ _pydantic_v1 = json.JSONEncoder().encode  # default spacing, ensure_ascii=True
 def rest_json(value: Any) -> bytes:
     """A REST body: compact JSON in UTF-8, as FastAPI's ``JSONResponse`` renders it."""
     return _compact(value).encode("utf-8")
+
+
+_plain = msgspec.json.Encoder().encode
+
+
+def plain_json(value: Any) -> bytes:
+    """:func:`rest_json`'s bytes, rendered by msgspec (several times faster: this is every answer).
+
+    msgspec writes strings, integers (to 64 bits), booleans and null exactly as Python's json does
+    with these settings (a property test holds them equal), but formats some floats differently
+    (``1e16`` for ``1e+16``). So ``value`` must have no float outside an :func:`exact_fragment`.
+    """
+    return _plain(value)
+
+
+def exact_fragment(value: Any) -> msgspec.Raw:
+    """``value`` rendered by :func:`rest_json`, to be spliced whole into :func:`plain_json`."""
+    return msgspec.Raw(rest_json(value))
 
 
 def event_bytes(payload: Mapping[str, Any]) -> bytes:
