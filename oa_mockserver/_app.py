@@ -24,7 +24,7 @@ from ._config import ServerConfig
 from ._context import CONTEXT, ServerContext
 from ._exceptions import FaultSpecError
 from ._faults import FAULT_HEADER, Fault, StatusReply, parse_fault_header, reply_for, total_latency
-from ._journal import Call, StreamLog
+from ._journal import StreamLog
 from ._responses import json_detail, json_web_error
 from ._routes_inference import add_inference_routes
 from ._routes_web import add_web_routes
@@ -149,22 +149,20 @@ def _guard_for(ctx: ServerContext) -> Middleware:
             response = json_detail(
                 500, f"oa_mockserver bug: {type(error).__name__} in the handler of {path}"
             )
-        ctx.journal.record(
-            Call.build(
-                method=method,
-                path=path,
-                query=request.query,
-                headers=request.headers.items(),
-                body=body,
-                status=response.status,
-                matched=route is not None,
-                step=step,
-                started_at=started_at,
-                duration_s=time.monotonic() - clock,
-                faults=[fault.kind for fault in fired] if fired else (),
-                stream=log,
-                content_type=request.headers.get(hdrs.CONTENT_TYPE),
-            )
+        ctx.journal.record_request(
+            method=method,
+            path=path,
+            query=request.query.items(),
+            headers=request.headers.items(),
+            body=body,
+            content_type=request.headers.get(hdrs.CONTENT_TYPE),
+            status=response.status,
+            matched=route is not None,
+            step=step,
+            started_at=started_at,
+            duration_s=time.monotonic() - clock,
+            faults=tuple([fault.kind for fault in fired]) if fired else (),
+            stream=log,
         )
         _announce(response)
         return response

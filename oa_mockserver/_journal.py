@@ -7,16 +7,19 @@ the server did see, as vcrpy and pytest-httpserver do, because "not called" alon
 
 Secrets never leave it: the values of ``Cookie``, ``Authorization``, ``Set-Cookie`` and
 ``Refresh`` headers become ``REDACTED`` (the marker cassettes use too), and tokens inside bodies
-and query strings are replaced by the cassette redactor's rules, before any value of a
-:class:`Call` can be read (the redaction runs on first read, off the request's hot path).
+and query strings are replaced by the cassette redactor's rules when a :class:`Call` is built.
+The server keeps each request as a raw entry and builds its call when the calls are first read,
+so none of that work (and none of its garbage) is on the request's path.
 """
 
 from __future__ import annotations
 
 import difflib
+import functools
 import json
 import threading
 from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 from ._redact import REDACTED, Redactor
@@ -99,6 +102,18 @@ class StreamLog:
         """Set the time the response started (``time.monotonic()``)."""
         self._started = at
 
+    def freeze(self) -> tuple[Any, ...]:
+        """The finished log as plain tuples (see :data:`Entry`)."""
+        return (self._started, tuple(self.written), self.client_disconnected, self.final_written)
+
+    @classmethod
+    def thaw(cls, frozen: tuple[Any, ...]) -> StreamLog:
+        """The log :meth:`freeze` made."""
+        log = cls(frozen[0])
+        log.written = list(frozen[1])
+        log.client_disconnected, log.final_written = frozen[2], frozen[3]
+        return log
+
     @property
     def chunks(self) -> list[ChunkRecord]:
         """Every chunk written, with its offset, time, size and kind."""
@@ -148,11 +163,9 @@ def chunk_kind(chunk: bytes) -> str:
     return "raw"
 
 
-_UNSET: Any = object()
-
-
+@dataclass(frozen=True)
 class Call:
-    """One request and what the server did with it (read-only).
+    """One request and what the server did with it.
 
     Attributes:
         method, path: the request line (path without the query).
@@ -169,47 +182,18 @@ class Call:
         stream: for an event stream, what was written when.
     """
 
-    __slots__ = (
-        "_body",
-        "_headers",
-        "_json",
-        "_query",
-        "_raw",
-        "duration_s",
-        "faults",
-        "matched",
-        "method",
-        "path",
-        "started_at",
-        "status",
-        "step",
-        "stream",
-    )
-
-    def __init__(
-        self,
-        method: str,
-        path: str,
-        query: dict[str, str],
-        headers: dict[str, str],
-        body: bytes,
-        status: int,
-        matched: bool = True,
-        step: str | None = None,
-        started_at: float = 0.0,
-        duration_s: float = 0.0,
-        faults: tuple[str, ...] = (),
-        stream: StreamLog | None = None,
-    ) -> None:
-        """A call from values that are already redacted (tests, tools); the server uses build."""
-        self.method, self.path, self.status = method, path, status
-        self.matched, self.step, self.stream = matched, step, stream
-        self.started_at, self.duration_s, self.faults = started_at, duration_s, tuple(faults)
-        self._query: dict[str, str] | None = query
-        self._headers: dict[str, str] | None = headers
-        self._body: bytes | None = body
-        self._raw: tuple[Any, ...] | None = None
-        self._json = _UNSET
+    method: str
+    path: str
+    query: dict[str, str]
+    headers: dict[str, str]
+    body: bytes
+    status: int
+    matched: bool = True
+    step: str | None = None
+    started_at: float = 0.0
+    duration_s: float = 0.0
+    faults: tuple[str, ...] = ()
+    stream: StreamLog | None = None
 
     @classmethod
     def build(
@@ -229,62 +213,27 @@ class Call:
         stream: StreamLog | None = None,
         content_type: str | None = None,
     ) -> Call:
-        """A call from a request's own values; secrets are redacted before any of them is read.
+        """A call with secrets redacted and the body parsed when it is JSON."""
+        body = _REDACTOR.body(body, content_type) if body else body
+        return cls(
+            method=method,
+            path=path,
+            query={k: _redact_query_value(k, v) for k, v in query.items()},
+            headers=redact_headers(headers),
+            body=body,
+            status=status,
+            matched=matched,
+            step=step,
+            started_at=started_at,
+            duration_s=duration_s,
+            faults=tuple(faults),
+            stream=stream,
+        )
 
-        Why on first read and not here: most calls of a load test are never read, and redacting
-        every header, query value and body was a visible share of each request's cost. The raw
-        values stay private to the call; every way out (attributes, ``describe``, ``to_json``,
-        the admin API) goes through the redacted ones.
-        """
-        call = cls.__new__(cls)
-        call.method, call.path, call.status = method, path, status
-        call.matched, call.step, call.stream = matched, step, stream
-        call.started_at, call.duration_s, call.faults = started_at, duration_s, tuple(faults)
-        call._query = call._headers = call._body = None
-        call._raw = (query, headers, body, content_type)
-        call._json = _UNSET
-        return call
-
-    def _redact(self) -> None:
-        raw = self._raw
-        if raw is None:
-            return  # another reader finished it: every field is set
-        query, headers, body, content_type = raw
-        self._headers = redact_headers(headers)
-        self._body = _REDACTOR.body(body, content_type) if body else body
-        self._query = {k: _redact_query_value(k, v) for k, v in query.items()}
-        self._raw = None  # last: a reader that sees None finds every field set
-
-    @property
-    def query(self) -> dict[str, str]:
-        """Query parameters (the last value of a repeated name), secrets redacted."""
-        if self._query is None:
-            self._redact()
-        assert self._query is not None
-        return self._query
-
-    @property
-    def headers(self) -> dict[str, str]:
-        """Request headers, secrets redacted."""
-        if self._headers is None:
-            self._redact()
-        assert self._headers is not None
-        return self._headers
-
-    @property
-    def body(self) -> bytes:
-        """The request body, secrets redacted."""
-        if self._body is None:
-            self._redact()
-        assert self._body is not None
-        return self._body
-
-    @property
+    @functools.cached_property
     def json(self) -> Any:
         """The body parsed as JSON, or None (parsed on first use: most calls are never asked)."""
-        if self._json is _UNSET:
-            self._json = _parse_json(self.body)
-        return self._json
+        return _parse_json(self.body)
 
     def matches(
         self,
@@ -338,23 +287,63 @@ class Call:
         return f"<Call {self.method} {self.path} -> {self.status}>"
 
 
+#: A request as the middleware saw it, before redaction: (method, path, query items, header
+#: items, body, content type, status, matched, step, started_at, duration_s, fault kinds,
+#: stream). Only tuples of strings, bytes and numbers, so the garbage collector stops tracking
+#: them: a load test's journal of many thousands of calls then costs it nothing.
+Entry = tuple[Any, ...]
+
+
 class Journal:
-    """The calls received so far, oldest first. Thread-safe to read while the server runs."""
+    """The calls received so far, oldest first. Thread-safe to read while the server runs.
+
+    The server appends raw :data:`Entry` tuples (:meth:`record_request`); each becomes a
+    redacted :class:`Call` the first time any reader asks for the calls, and stays one.
+    """
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._calls: list[Call] = []
+        self._calls: list[Call | Entry] = []
 
     @property
     def calls(self) -> list[Call]:
         """A snapshot of every call, oldest first."""
         with self._lock:
-            return list(self._calls)
+            calls = self._calls
+            for index, item in enumerate(calls):
+                if type(item) is tuple:
+                    calls[index] = _call_of(item)
+            return list(calls)  # type: ignore[arg-type]  # every item is a Call now
 
     def record(self, call: Call) -> None:
         """Append one call."""
         with self._lock:
             self._calls.append(call)
+
+    def record_request(
+        self,
+        *,
+        method: str,
+        path: str,
+        query: Iterable[tuple[str, str]],
+        headers: Iterable[tuple[str, str]],
+        body: bytes,
+        content_type: str | None,
+        status: int,
+        matched: bool,
+        step: str | None,
+        started_at: float,
+        duration_s: float,
+        faults: tuple[str, ...],
+        stream: StreamLog | None,
+    ) -> None:
+        """Append one request as the server saw it; secrets are redacted before it is read."""
+        entry = (
+            method, path, tuple(query), tuple(headers), body, content_type, status, matched,
+            step, started_at, duration_s, faults, stream.freeze() if stream is not None else None,
+        )  # fmt: skip
+        with self._lock:
+            self._calls.append(entry)
 
     def clear(self) -> int:
         """Forget every call; return how many there were."""
@@ -377,7 +366,12 @@ class Journal:
     def last(self) -> Call | None:
         """The most recent call, or None."""
         with self._lock:
-            return self._calls[-1] if self._calls else None
+            if not self._calls:
+                return None
+            item = self._calls[-1]
+            if type(item) is tuple:
+                item = self._calls[-1] = _call_of(item)
+            return item  # type: ignore[return-value]  # made a Call just above
 
     def __len__(self) -> int:
         return len(self._calls)
@@ -445,3 +439,23 @@ class Journal:
         nearest = sorted(calls, key=score, reverse=True)[:_NEAREST]
         lines = "\n".join(f"  {call.describe()}" for call in nearest)
         return f"Nearest requests the server received ({len(calls)} in all):\n{lines}"
+
+
+def _call_of(entry: Entry) -> Call:
+    (method, path, query, headers, body, content_type, status, matched, step, started_at,
+     duration_s, faults, stream) = entry  # fmt: skip
+    return Call.build(
+        method=method,
+        path=path,
+        query=dict(query),
+        headers=headers,
+        body=body,
+        content_type=content_type,
+        status=status,
+        matched=matched,
+        step=step,
+        started_at=started_at,
+        duration_s=duration_s,
+        faults=faults,
+        stream=StreamLog.thaw(stream) if stream is not None else None,
+    )
