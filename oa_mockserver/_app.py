@@ -152,8 +152,8 @@ def _guard_for(ctx: ServerContext) -> Middleware:
         ctx.journal.record_request(
             method=method,
             path=path,
-            query=request.query.items(),
-            headers=request.headers.items(),
+            query=request.query if request.query_string else None,
+            headers=request.headers,
             body=body,
             content_type=request.headers.get(hdrs.CONTENT_TYPE),
             status=response.status,

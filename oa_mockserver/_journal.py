@@ -18,6 +18,7 @@ import difflib
 import functools
 import json
 import threading
+from array import array
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, NamedTuple
@@ -86,15 +87,18 @@ class ChunkRecord(NamedTuple):
 class StreamLog:
     """What the server wrote on one event stream, filled in as it writes.
 
-    The writer appends ``(monotonic time, chunk bytes)`` pairs, the cheapest record there is
-    (the bytes are the generation's own, not copies); :attr:`chunks` derives the rest on read.
+    The writer records each chunk's ``time.monotonic()`` in :attr:`times` and the chunk itself
+    (the generation's own bytes, not a copy) in :attr:`data`; :attr:`chunks` derives the rest on
+    read. Why two flat sequences and not a list of pairs: a journal keeps every stream of a load
+    test, and a pair and a float object per chunk made it many times bigger and slower to keep.
     """
 
-    __slots__ = ("_started", "client_disconnected", "final_written", "written")
+    __slots__ = ("_started", "client_disconnected", "data", "final_written", "times")
 
     def __init__(self, started: float = 0.0) -> None:
         self._started = started
-        self.written: list[tuple[float, bytes]] = []
+        self.times = array("d")
+        self.data: list[bytes] = []
         self.client_disconnected = False
         self.final_written = False
 
@@ -102,16 +106,30 @@ class StreamLog:
         """Set the time the response started (``time.monotonic()``)."""
         self._started = at
 
+    def add(self, at: float, chunk: bytes) -> None:
+        """Record one chunk written at ``at``."""
+        self.times.append(at)
+        self.data.append(chunk)
+
+    @property
+    def written(self) -> list[tuple[float, bytes]]:
+        """``(time, chunk)`` for every chunk written, in order."""
+        return list(zip(self.times, self.data, strict=True))
+
     def freeze(self) -> tuple[Any, ...]:
-        """The finished log as plain tuples (see :data:`Entry`)."""
-        return (self._started, tuple(self.written), self.client_disconnected, self.final_written)
+        """The finished log as flat, immutable values (see :data:`Entry`)."""
+        return (
+            self._started, self.times, tuple(self.data), self.client_disconnected,
+            self.final_written,
+        )  # fmt: skip
 
     @classmethod
     def thaw(cls, frozen: tuple[Any, ...]) -> StreamLog:
         """The log :meth:`freeze` made."""
         log = cls(frozen[0])
-        log.written = list(frozen[1])
-        log.client_disconnected, log.final_written = frozen[2], frozen[3]
+        log.times = array("d", frozen[1])
+        log.data = list(frozen[2])
+        log.client_disconnected, log.final_written = frozen[3], frozen[4]
         return log
 
     @property
@@ -119,18 +137,19 @@ class StreamLog:
         """Every chunk written, with its offset, time, size and kind."""
         started = self._started
         return [
-            ChunkRecord(at - started, at, len(data), chunk_kind(data)) for at, data in self.written
+            ChunkRecord(at - started, at, len(data), chunk_kind(data))
+            for at, data in zip(self.times, self.data, strict=True)
         ]
 
     @property
     def tokens_written(self) -> int:
         """How many token events were written."""
-        return sum(1 for _, data in self.written if chunk_kind(data) == "token")
+        return sum(1 for data in self.data if chunk_kind(data) == "token")
 
     @property
     def last_token_at(self) -> float | None:
         """``time.monotonic()`` of the last token written, or None."""
-        for at, data in reversed(self.written):
+        for at, data in zip(reversed(self.times), reversed(self.data), strict=True):
             if chunk_kind(data) == "token":
                 return at
         return None
@@ -325,8 +344,8 @@ class Journal:
         *,
         method: str,
         path: str,
-        query: Iterable[tuple[str, str]],
-        headers: Iterable[tuple[str, str]],
+        query: Mapping[str, str] | None,
+        headers: Mapping[str, str],
         body: bytes,
         content_type: str | None,
         status: int,
@@ -337,10 +356,14 @@ class Journal:
         faults: tuple[str, ...],
         stream: StreamLog | None,
     ) -> None:
-        """Append one request as the server saw it; secrets are redacted before it is read."""
+        """Append one request as the server saw it; secrets are redacted before it is read.
+
+        ``query`` and ``headers`` are kept as given (the request's own read-only multidicts: no
+        copy on the request's path); repeated names survive until the call is built.
+        """
         entry = (
-            method, path, tuple(query), tuple(headers), body, content_type, status, matched,
-            step, started_at, duration_s, faults, stream.freeze() if stream is not None else None,
+            method, path, query, headers, body, content_type, status, matched, step, started_at,
+            duration_s, faults, stream.freeze() if stream is not None else None,
         )  # fmt: skip
         with self._lock:
             self._calls.append(entry)
@@ -447,8 +470,8 @@ def _call_of(entry: Entry) -> Call:
     return Call.build(
         method=method,
         path=path,
-        query=dict(query),
-        headers=headers,
+        query=query if query is not None else {},
+        headers=headers.items(),
         body=body,
         content_type=content_type,
         status=status,

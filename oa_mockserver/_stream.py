@@ -73,7 +73,8 @@ class _Writer:
         log = STREAM_LOG.get()
         self.log: StreamLog = log if log is not None else StreamLog()
         self.log.start(time.monotonic())  # the journal's clock, as the chunk times
-        self.written = self.log.written
+        self.times = self.log.times
+        self.data = self.log.data
         self.chain = StreamChain(faults) if faults else None
         self._done = False
         self.dropped = False
@@ -84,7 +85,7 @@ class _Writer:
 
     async def raw(self, chunk: bytes) -> None:
         await self.response.write(chunk)
-        self.written.append((time.monotonic(), chunk))
+        self.log.add(time.monotonic(), chunk)
 
     async def burst(self, chunks: list[bytes], sent: int) -> int:
         """Write ``chunks[sent:]`` as they are, one HTTP chunk each; return the new index.
@@ -92,12 +93,17 @@ class _Writer:
         The hot path of every unfaulted stream, so it binds what it calls once per burst.
         ``chunks`` may grow while a write waits for the socket: the loop reads its length anew.
         """
-        write, log, now = self.response.write, self.written.append, time.monotonic
+        write, stamp, now = self.response.write, self.times.append, time.monotonic
+        times, data = self.times, self.data
         while sent < len(chunks):
             batch = chunks[sent:]
-            for chunk in batch:
-                await write(chunk)
-                log((now(), chunk))
+            try:
+                for chunk in batch:
+                    await write(chunk)
+                    stamp(now())
+            finally:
+                # the chunks that went out, also when a write failed (the times say how many)
+                data.extend(batch[: len(times) - len(data)])
             sent += len(batch)
         return sent
 
