@@ -152,7 +152,7 @@ def _guard_for(ctx: ServerContext) -> Middleware:
         ctx.journal.record_request(
             method=method,
             path=path,
-            query=request.query if request.query_string else None,
+            query_string=request.query_string,
             headers=request.headers,
             body=body,
             content_type=request.headers.get(hdrs.CONTENT_TYPE),

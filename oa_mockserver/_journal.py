@@ -23,6 +23,8 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
+from yarl import URL
+
 from ._redact import REDACTED, Redactor
 
 __all__ = [
@@ -306,11 +308,13 @@ class Call:
         return f"<Call {self.method} {self.path} -> {self.status}>"
 
 
-#: A request as the middleware saw it, before redaction: (method, path, query items, header
-#: items, body, content type, status, matched, step, started_at, duration_s, fault kinds,
-#: stream). Only tuples of strings, bytes and numbers, so the garbage collector stops tracking
-#: them: a load test's journal of many thousands of calls then costs it nothing.
+#: A request as the middleware saw it, before redaction: (method, path, query string, headers
+#: as ``name: value`` lines, body, content type, status, matched, step, started_at, duration_s,
+#: fault kinds, then the stream's frozen log or Nones). Only strings, bytes, numbers and flat
+#: tuples of them, so the garbage collector stops tracking it: a load test's journal of many
+#: thousands of calls then costs it nothing.
 Entry = tuple[Any, ...]
+_NO_STREAM = (None, None, None, None, None)
 
 
 class Journal:
@@ -344,7 +348,7 @@ class Journal:
         *,
         method: str,
         path: str,
-        query: Mapping[str, str] | None,
+        query_string: str,
         headers: Mapping[str, str],
         body: bytes,
         content_type: str | None,
@@ -356,14 +360,14 @@ class Journal:
         faults: tuple[str, ...],
         stream: StreamLog | None,
     ) -> None:
-        """Append one request as the server saw it; secrets are redacted before it is read.
-
-        ``query`` and ``headers`` are kept as given (the request's own read-only multidicts: no
-        copy on the request's path); repeated names survive until the call is built.
-        """
+        """Append one request as the server saw it; secrets are redacted before it is read."""
+        # Why flat strings: objects the collector tracks (a multidict, a tuple per header) would
+        # each stay in it for the server's life; a load test's journal then made every
+        # collection slower. Header values hold no CR or LF (HTTP parsers reject them).
         entry = (
-            method, path, query, headers, body, content_type, status, matched, step, started_at,
-            duration_s, faults, stream.freeze() if stream is not None else None,
+            method, path, query_string, "\r\n".join(map(": ".join, headers.items())), body,
+            content_type, status, matched, step, started_at, duration_s, faults,
+            *(stream.freeze() if stream is not None else _NO_STREAM),
         )  # fmt: skip
         with self._lock:
             self._calls.append(entry)
@@ -465,13 +469,16 @@ class Journal:
 
 
 def _call_of(entry: Entry) -> Call:
-    (method, path, query, headers, body, content_type, status, matched, step, started_at,
-     duration_s, faults, stream) = entry  # fmt: skip
+    (method, path, query_string, headers, body, content_type, status, matched, step, started_at,
+     duration_s, faults, *stream) = entry  # fmt: skip
     return Call.build(
         method=method,
         path=path,
-        query=query if query is not None else {},
-        headers=headers.items(),
+        query=URL.build(query_string=query_string, encoded=True).query,
+        headers=[
+            (name, value)
+            for name, _, value in (line.partition(": ") for line in headers.split("\r\n") if line)
+        ],
         body=body,
         content_type=content_type,
         status=status,
@@ -480,5 +487,5 @@ def _call_of(entry: Entry) -> Call:
         started_at=started_at,
         duration_s=duration_s,
         faults=faults,
-        stream=StreamLog.thaw(stream) if stream is not None else None,
+        stream=StreamLog.thaw(tuple(stream)) if stream[0] is not None else None,
     )
