@@ -7,6 +7,11 @@ pre-encoded bytes (the stream: the same 64 token events and final event, one chu
 servers run in their own process so their CPU time (from /proc) is theirs alone; the ratio column
 is server CPU per token against the floor's.
 
+Each server first answers a warm-up round (so one-time costs, imports and caches, are not
+counted), then every level runs ``--rounds`` times and the round with the median CPU per token
+is reported. CPU is read in nanoseconds from ``/proc/<pid>/task/*/schedstat`` (clock ticks of
+``/proc/<pid>/stat`` where that is missing).
+
     .venv/bin/python benchmarks/bench_server.py            # C = 1, 100, 1000
     .venv/bin/python benchmarks/bench_server.py --quick    # C = 1, 20, 8 tokens (smoke run)
 """
@@ -130,8 +135,13 @@ def _start(command: list[str]) -> tuple[subprocess.Popen[str], str]:
 
 
 def _cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    """User + system CPU of a process so far: nanoseconds from schedstat, else clock ticks."""
+    tasks = Path(f"/proc/{pid}/task")
+    try:
+        return sum(int((t / "schedstat").read_text().split()[0]) for t in tasks.iterdir()) / 1e9
+    except (OSError, ValueError, IndexError):
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 async def _conversation(
@@ -183,9 +193,24 @@ async def _drive(url: str, concurrency: int) -> dict[str, float]:
     }
 
 
+def _measure(
+    process: subprocess.Popen[str], url: str, concurrency: int, rounds: int
+) -> dict[str, float]:
+    """Run ``rounds`` rounds at ``concurrency``; the round with the median CPU per token."""
+    results = []
+    for _ in range(rounds):
+        before = _cpu_seconds(process.pid)
+        result = asyncio.run(_drive(url, concurrency))
+        result["cpu_per_token"] = (_cpu_seconds(process.pid) - before) / max(1, result["tokens"])
+        results.append(result)
+    results.sort(key=lambda r: r["cpu_per_token"])
+    return results[len(results) // 2]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="smoke run: C = 1, 20 and 8 tokens")
+    parser.add_argument("--rounds", type=int, default=5, help="rounds per level (default 5)")
     parser.add_argument("--serve-floor", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve_floor:
@@ -193,6 +218,7 @@ def main() -> None:
         return
     tokens = 8 if args.quick else 64
     levels = [1, 20] if args.quick else [1, 100, 1000]
+    rounds = 1 if args.quick else max(1, args.rounds)
     servers = {
         "floor (bare aiohttp)": [sys.executable, __file__, "--serve-floor", str(tokens)],
         "oa_mockserver": [sys.executable, "-m", "oa_mockserver", "serve", "--port", "0",
@@ -204,11 +230,10 @@ def main() -> None:
     for name, command in servers.items():
         process, url = _start(command)
         try:
+            asyncio.run(_drive(url, 50))  # warm-up: not measured
             for concurrency in levels:
-                before = _cpu_seconds(process.pid)
-                result = asyncio.run(_drive(url, concurrency))
-                cpu = _cpu_seconds(process.pid) - before
-                per_token = cpu / max(1, result["tokens"])
+                result = _measure(process, url, concurrency, rounds)
+                per_token = result["cpu_per_token"]
                 if name.startswith("floor"):
                     floor_cpu[concurrency] = per_token
                 left = asyncio.run(_chats_left(url))
@@ -222,7 +247,10 @@ def main() -> None:
         finally:
             process.terminate()
             process.wait(timeout=10)
-    print(f"{tokens} tokens per reply, token interval 0; CPU = server process user+system time")
+    print(
+        f"{tokens} tokens per reply, token interval 0, median of {rounds} round(s) after a "
+        "warm-up; CPU = server process user+system time"
+    )
     print_table(
         ["server", "C", "conv/s", "tokens/s", "p50 ms", "p99 ms", "errors", "chats left",
          "server CPU us/token", "CPU/token vs floor"],

@@ -20,11 +20,12 @@ __all__ = [
 ]
 
 
+_JSON_HEADERS = {"content-type": "application/json"}
+
+
 def json_bytes(body: bytes, status: int = 200) -> web.Response:
     """A JSON response from pre-encoded bytes (``content-type: application/json``, no charset)."""
-    response = web.Response(body=body, status=status)
-    response.headers["content-type"] = "application/json"
-    return response
+    return web.Response(body=body, status=status, headers=_JSON_HEADERS)
 
 
 def json_ok(value: Any) -> web.Response:

@@ -46,6 +46,7 @@ SERVER_SOFTWARE = "uvicorn"
 STREAM_FAULTS: ContextVar[Sequence[Fault]] = ContextVar("oa_mockserver.faults", default=())
 STREAM_LOG: ContextVar[StreamLog | None] = ContextVar("oa_mockserver.stream_log", default=None)
 
+_STREAM_HEADERS = {**dict(SSE_HEADERS), "server": SERVER_SOFTWARE}
 _DATA = b"data: "
 
 
@@ -145,10 +146,8 @@ async def stream_events(
     request: web.Request, generation: Generation, engine: Engine, config: ServerConfig
 ) -> web.StreamResponse:
     """Stream ``generation`` to the client until its final event (or cancellation)."""
-    response = web.StreamResponse(status=200)
-    for name, value in SSE_HEADERS:
-        response.headers[name] = value
-    response.headers["server"] = SERVER_SOFTWARE  # prepared here, before the middleware sees it
+    # the Server header too: a stream is prepared here, before the middleware sees it
+    response = web.StreamResponse(status=200, headers=_STREAM_HEADERS)
     response.enable_chunked_encoding()
     await response.prepare(request)
     writer = _Writer(response, request, STREAM_FAULTS.get())
@@ -157,7 +156,8 @@ async def stream_events(
     next_pending = writer.started + config.pending_interval
     sent = 0
     try:
-        await writer.start()
+        if writer.chain is not None:
+            await writer.start()
         while not writer.done():
             chunks = generation.chunks
             if writer.chain is None:
