@@ -16,6 +16,7 @@ from aiohttp import web
 from ._context import CONTEXT
 from ._exceptions import FaultSpecError
 from ._faults import FaultRule, parse_fault_header, rule_from_json, rule_to_json
+from ._routing import RouteTable
 
 __all__ = ["ADMIN_PREFIX", "add_admin_routes", "rules_from_payload"]
 
@@ -99,10 +100,9 @@ async def _health(request: web.Request) -> web.Response:
     )
 
 
-def add_admin_routes(app: web.Application) -> None:
-    """Register the ``/__admin/`` routes on ``app``."""
+def add_admin_routes(app: web.Application, router: RouteTable) -> None:
+    """Register the ``/__admin/`` routes of ``app`` on ``router``."""
     app[_STARTED] = time.monotonic()
-    router = app.router
     router.add_get(ADMIN_PREFIX + "requests", _requests)
     router.add_delete(ADMIN_PREFIX + "requests", _requests)
     router.add_get(ADMIN_PREFIX + "chats", _chats)

@@ -26,6 +26,7 @@ from ._responses import (
     json_plain,
     request_content_type,
 )
+from ._routing import RouteTable
 from ._state import (
     ChatNotFound,
     InvalidCursor,
@@ -394,9 +395,8 @@ async def vote(request: web.Request) -> web.Response:
     return json_ok(None)
 
 
-def add_inference_routes(app: web.Application) -> None:
-    """Register the inference server's routes on ``app``."""
-    router = app.router
+def add_inference_routes(router: RouteTable) -> None:
+    """Register the inference server's routes on ``router``."""
     router.add_get("/auth/providers", auth_providers)
     router.add_get("/auth/callback/debug", auth_debug)
     router.add_get("/auth/check", auth_check)

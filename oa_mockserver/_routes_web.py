@@ -20,6 +20,7 @@ from ._config import ServerConfig
 from ._context import CONTEXT, ServerContext
 from ._responses import empty, json_bytes, json_plain, json_web_error, request_content_type
 from ._routes_inference import create_assistant_message, failure, list_params
+from ._routing import RouteTable
 from ._state import Message, NotStreamable, StateError
 from ._stream import stream_events
 from ._validation import (
@@ -205,9 +206,8 @@ async def vote(request: web.Request) -> web.Response:
     return empty(200)
 
 
-def add_web_routes(app: web.Application) -> None:
-    """Register the web site's routes on ``app``."""
-    router = app.router
+def add_web_routes(router: RouteTable) -> None:
+    """Register the web site's routes on ``router``."""
     for method in ("GET", "POST", "PUT", "DELETE"):
         router.add_route(method, "/api/chat", chat_collection)
     router.add_post("/api/chat/prompter_message", prompter_message)

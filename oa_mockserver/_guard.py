@@ -1,0 +1,222 @@
+"""The guard around every handler of the mock server (both dialects; not the admin API).
+
+For each request it applies the faults that fire (the server's rules and the request's
+``X-OA-Mock-Fault`` header: latency, a replacing status, and stream faults handed to the writer),
+enforces the body limit (413 JSON), turns HTTP errors into FastAPI-shaped JSON (404 and 405
+come from :func:`add_fallback`, the last route), turns any exception escaping a handler into a
+500 JSON that names it as a mock-server bug (and keeps its traceback for
+:meth:`MockServer.problems`), and journals the request with the status it got, its timing and,
+for a stream, what was written when.
+
+Why a wrapper per route and not an aiohttp middleware: a middleware costs two more coroutine
+layers and a route lookup per request, which showed in the server's CPU per token; a wrapper
+knows its route (and so its step) when it is made.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+import traceback
+
+from aiohttp import hdrs, web
+from aiohttp.typedefs import Handler
+
+from ._admin import ADMIN_PREFIX
+from ._context import ServerContext
+from ._exceptions import FaultSpecError
+from ._faults import FAULT_HEADER, Fault, StatusReply, parse_fault_header, reply_for, total_latency
+from ._journal import StreamLog
+from ._responses import json_detail, json_web_error
+from ._routing import WrappedRoutes
+from ._steps import step_of
+from ._stream import SERVER_SOFTWARE, STREAM_FAULTS, STREAM_LOG
+
+__all__ = [
+    "add_fallback",
+    "announce",
+    "announced_routes",
+    "guard",
+    "guarded_routes",
+]
+
+log_ = logging.getLogger("oa_mockserver")
+
+
+def guarded_routes(ctx: ServerContext, router: web.UrlDispatcher) -> WrappedRoutes:
+    """Routes registered inside :func:`guard` (both dialects)."""
+    return WrappedRoutes(router, lambda handler, method, path: guard(ctx, handler, method, path))
+
+
+def announced_routes(router: web.UrlDispatcher) -> WrappedRoutes:
+    """Routes whose answers only get the reference's ``Server`` header (the admin API)."""
+
+    def wrap(handler: Handler, method: str, path: str) -> Handler:
+        async def announced(request: web.Request) -> web.StreamResponse:
+            response = await handler(request)
+            announce(response)
+            return response
+
+        return announced
+
+    return WrappedRoutes(router, wrap)
+
+
+def _too_large(request: web.Request, limit: int) -> web.Response:
+    detail = f"Request body too large: the limit is {limit} bytes; send a smaller body"
+    if request.path.startswith("/api/"):
+        return json_web_error(413, detail)
+    return json_detail(413, detail)
+
+
+def _http_error(request: web.Request, error: web.HTTPException) -> web.Response:
+    if error.status == 404:
+        detail = "Not Found"
+    elif error.status == 405:
+        detail = "Method Not Allowed"
+    else:
+        detail = error.reason
+    if request.path.startswith("/api/"):
+        response = json_web_error(error.status, detail)
+    else:
+        response = json_detail(error.status, detail)
+    allow = error.headers.get("Allow")
+    if allow:
+        response.headers["Allow"] = allow
+    return response
+
+
+def _fault_reply(request: web.Request, reply: StatusReply) -> web.Response:
+    if request.path.startswith("/api/"):
+        response = json_web_error(reply.status, reply.detail)
+    else:
+        response = json_detail(reply.status, reply.detail)
+    response.headers.update(reply.headers)
+    return response
+
+
+def _bad_fault_header(request: web.Request, error: FaultSpecError) -> web.Response:
+    detail = f"invalid {FAULT_HEADER} header: {error}"
+    if request.path.startswith("/api/"):
+        return json_web_error(400, detail)
+    return json_detail(400, detail)
+
+
+def announce(response: web.StreamResponse) -> None:
+    """Set the reference's ``Server`` header on a response not sent yet.
+
+    aiohttp announces itself; the reference is uvicorn, and clients may look. (Streams are sent
+    before the guard sees them and set it themselves. Why not ``on_response_prepare``: a signal
+    per response cost more than this.)
+    """
+    if not response.prepared:
+        response.headers[hdrs.SERVER] = SERVER_SOFTWARE
+
+
+async def _unmatched(request: web.Request) -> web.StreamResponse:
+    """The fallback route: 405 with ``Allow`` when another route has the path, else 404."""
+    allowed: set[str] = set()
+    for resource in request.app.router.resources():
+        if resource.canonical != _FALLBACK:
+            allowed |= (await resource.resolve(request))[1]
+    if allowed:
+        raise web.HTTPMethodNotAllowed(request.method, allowed)
+    raise web.HTTPNotFound()
+
+
+_FALLBACK = "/{path}"
+
+
+def add_fallback(ctx: ServerContext, router: web.UrlDispatcher) -> None:
+    """Register the route that answers every request no other route took (add it last)."""
+    router.add_route("*", _FALLBACK.replace("}", ":.*}"), guard(ctx, _unmatched, "*", None))
+
+
+def guard(ctx: ServerContext, handler: Handler, method: str, route: str | None) -> Handler:
+    """``handler`` inside the guard; ``route`` is its path pattern (None: the fallback)."""
+    fixed_step = step_of(method, route, {}) if (method, route) != ("GET", "/api/chat") else None
+    request_method = method
+
+    async def guarded(request: web.Request) -> web.StreamResponse:
+        path = request.path
+        if route is None and path.startswith(ADMIN_PREFIX):
+            # An unknown admin path: the admin API is never journaled, never faulted.
+            return await handler(request)
+        started_at = time.time()
+        clock = time.monotonic()
+        method = request.method
+        limit = ctx.config.max_body_size
+        step = (
+            fixed_step
+            if method == request_method and fixed_step is not None
+            else step_of(method, route, request.query)
+        )
+        body = b""
+        fired: list[Fault] = []
+        log: StreamLog | None = None
+        response: web.StreamResponse
+        try:
+            header = request.headers.get(FAULT_HEADER)
+            extra = parse_fault_header(header) if header is not None else ()
+            fired = ctx.faults.select(method, path, step, extra)
+            reply: StatusReply | None = None
+            if fired:
+                delay = total_latency(fired)
+                if delay > 0:
+                    await asyncio.sleep(delay)
+                reply = reply_for(fired)
+            declared = request.content_length
+            if declared is not None and declared > limit:
+                response = _too_large(request, limit)
+            elif reply is not None:
+                body = await request.read() if request.body_exists else b""
+                response = _fault_reply(request, reply)
+            else:
+                body = await request.read() if request.body_exists else b""
+                if step != "events":
+                    response = await handler(request)
+                else:
+                    log = StreamLog()
+                    log_token = STREAM_LOG.set(log)
+                    faults_token = STREAM_FAULTS.set(fired)
+                    ctx.open_streams += 1
+                    try:
+                        response = await handler(request)
+                    finally:
+                        ctx.open_streams -= 1
+                        STREAM_FAULTS.reset(faults_token)
+                        STREAM_LOG.reset(log_token)
+        except FaultSpecError as error:
+            response = _bad_fault_header(request, error)
+        except web.HTTPRequestEntityTooLarge:
+            response = _too_large(request, limit)
+        except web.HTTPException as error:
+            response = _http_error(request, error)
+        except Exception as error:  # noqa: BLE001 - any escape is our bug: answer 500 and keep it
+            ctx.handler_errors.append(
+                f"{method} {path}: {''.join(traceback.format_exception(error))}"
+            )
+            log_.error("handler error on %s %s: %s", method, path, type(error).__name__)
+            response = json_detail(
+                500, f"oa_mockserver bug: {type(error).__name__} in the handler of {path}"
+            )
+        ctx.journal.record_request(
+            method=method,
+            path=path,
+            query_string=request.query_string,
+            headers=request.headers,
+            body=body,
+            content_type=request.headers.get(hdrs.CONTENT_TYPE),
+            status=response.status,
+            matched=route is not None,
+            step=step,
+            started_at=started_at,
+            duration_s=time.monotonic() - clock,
+            faults=tuple([fault.kind for fault in fired]) if fired else (),
+            stream=log,
+        )
+        announce(response)
+        return response
+
+    return guarded
