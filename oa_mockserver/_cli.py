@@ -231,6 +231,11 @@ class RedactingAccessLogger(AbstractAccessLogger):
 
     _rules = Redactor.default()
 
+    @property
+    def enabled(self) -> bool:
+        """Whether lines would be shown: when not, aiohttp skips :meth:`log` (and its redaction)."""
+        return self.logger.isEnabledFor(logging.INFO)
+
     def log(self, request: BaseRequest, response: StreamResponse, time: float) -> None:
         self.logger.info(
             '%s "%s %s" %s %s',
