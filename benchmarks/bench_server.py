@@ -7,10 +7,11 @@ pre-encoded bytes (the stream: the same 64 token events and final event, one chu
 servers run in their own process so their CPU time (from /proc) is theirs alone; the ratio column
 is server CPU per token against the floor's.
 
-Each server first answers a warm-up round (so one-time costs, imports and caches, are not
-counted), then every level runs ``--rounds`` times and the round with the median CPU per token
-is reported. CPU is read in nanoseconds from ``/proc/<pid>/task/*/schedstat`` (clock ticks of
-``/proc/<pid>/stat`` where that is missing).
+C is the number of conversations at once; a round holds at least 100 conversations (at C = 1,
+100 in turn). Each server first answers a warm-up round (one-time costs, imports and caches, are
+not counted), then every level runs ``--rounds`` times and the round with the median CPU per
+token is reported. CPU is read in nanoseconds from ``/proc/<pid>/task/*/schedstat`` (clock ticks
+of ``/proc/<pid>/stat`` where that is missing).
 
     .venv/bin/python benchmarks/bench_server.py            # C = 1, 100, 1000
     .venv/bin/python benchmarks/bench_server.py --quick    # C = 1, 20, 8 tokens (smoke run)
@@ -174,18 +175,25 @@ async def _chats_left(url: str) -> int:
                 return left
 
 
-async def _drive(url: str, concurrency: int) -> dict[str, float]:
+async def _drive(url: str, concurrency: int, repeat: int = 1) -> dict[str, float]:
+    """``concurrency`` workers, each holding ``repeat`` conversations one after the other."""
     provider = OpenAssistant(base_url=url, cookies={"next-auth.session-token": USER})
     connector = aiohttp.TCPConnector(limit=0)
+
+    async def worker(index: int) -> list[tuple[float, int, bool]]:
+        return [
+            await _conversation(provider, session, index * repeat + n) for n in range(repeat)
+        ]
+
     async with aiohttp.ClientSession(connector=connector) as session:
         start = time.perf_counter()
-        results = await asyncio.gather(
-            *(_conversation(provider, session, i) for i in range(concurrency))
-        )
+        batches = await asyncio.gather(*(worker(i) for i in range(concurrency)))
         wall = time.perf_counter() - start
+    results = [result for batch in batches for result in batch]
     latencies = sorted(r[0] for r in results)
     return {
         "wall": wall,
+        "conversations": len(results),
         "tokens": sum(r[1] for r in results),
         "errors": sum(1 for r in results if not r[2]),
         "p50": statistics.median(latencies),
@@ -196,11 +204,16 @@ async def _drive(url: str, concurrency: int) -> dict[str, float]:
 def _measure(
     process: subprocess.Popen[str], url: str, concurrency: int, rounds: int
 ) -> dict[str, float]:
-    """Run ``rounds`` rounds at ``concurrency``; the round with the median CPU per token."""
+    """Run ``rounds`` rounds at ``concurrency``; the round with the median CPU per token.
+
+    Below C = 100 each worker holds several conversations in turn, so a round holds at least
+    100 (one conversation at C = 1 is a millisecond of CPU, too little to measure alone).
+    """
+    repeat = max(1, 100 // concurrency)
     results = []
     for _ in range(rounds):
         before = _cpu_seconds(process.pid)
-        result = asyncio.run(_drive(url, concurrency))
+        result = asyncio.run(_drive(url, concurrency, repeat))
         result["cpu_per_token"] = (_cpu_seconds(process.pid) - before) / max(1, result["tokens"])
         results.append(result)
     results.sort(key=lambda r: r["cpu_per_token"])
@@ -239,7 +252,7 @@ def main() -> None:
                 left = asyncio.run(_chats_left(url))
                 ratio = per_token / floor_cpu[concurrency] if floor_cpu.get(concurrency) else 1.0
                 rows.append([
-                    name, str(concurrency), f"{concurrency / result['wall']:.1f}",
+                    name, str(concurrency), f"{result['conversations'] / result['wall']:.1f}",
                     f"{result['tokens'] / result['wall']:.0f}", f"{result['p50'] * 1000:.1f}",
                     f"{result['p99'] * 1000:.1f}", str(int(result["errors"])),
                     "n/a" if left < 0 else str(left), f"{per_token * 1e6:.1f}", f"{ratio:.2f}x",
