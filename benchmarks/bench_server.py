@@ -8,10 +8,11 @@ servers run in their own process so their CPU time (from /proc) is theirs alone;
 is server CPU per token against the floor's.
 
 C is the number of conversations at once; a round holds at least 100 conversations (at C = 1,
-100 in turn). Each server first answers a warm-up round (one-time costs, imports and caches, are
-not counted), then every level runs ``--rounds`` times and the round with the median CPU per
-token is reported. CPU is read in nanoseconds from ``/proc/<pid>/task/*/schedstat`` (clock ticks
-of ``/proc/<pid>/stat`` where that is missing).
+100 in turn). Both servers run at once; each first answers a warm-up round (one-time costs,
+imports and caches, are not counted), then every level runs ``--rounds`` times per server, the
+servers taking turns round by round (so a drift of the machine hits both alike), and the round
+with the median CPU per token is reported. CPU is read in nanoseconds from
+``/proc/<pid>/task/*/schedstat`` (clock ticks of ``/proc/<pid>/stat`` where that is missing).
 
     .venv/bin/python benchmarks/bench_server.py            # C = 1, 100, 1000
     .venv/bin/python benchmarks/bench_server.py --quick    # C = 1, 20, 8 tokens (smoke run)
@@ -201,29 +202,26 @@ async def _drive(url: str, concurrency: int, repeat: int = 1) -> dict[str, float
     }
 
 
-def _measure(
-    process: subprocess.Popen[str], url: str, concurrency: int, rounds: int
-) -> dict[str, float]:
-    """Run ``rounds`` rounds at ``concurrency``; the round with the median CPU per token.
+def _round(process: subprocess.Popen[str], url: str, concurrency: int) -> dict[str, float]:
+    """One round at ``concurrency``, with the server's CPU per token.
 
     Below C = 100 each worker holds several conversations in turn, so a round holds at least
     100 (one conversation at C = 1 is a millisecond of CPU, too little to measure alone).
     """
-    repeat = max(1, 100 // concurrency)
-    results = []
-    for _ in range(rounds):
-        before = _cpu_seconds(process.pid)
-        result = asyncio.run(_drive(url, concurrency, repeat))
-        result["cpu_per_token"] = (_cpu_seconds(process.pid) - before) / max(1, result["tokens"])
-        results.append(result)
-    results.sort(key=lambda r: r["cpu_per_token"])
-    return results[len(results) // 2]
+    before = _cpu_seconds(process.pid)
+    result = asyncio.run(_drive(url, concurrency, max(1, 100 // concurrency)))
+    result["cpu_per_token"] = (_cpu_seconds(process.pid) - before) / max(1, result["tokens"])
+    return result
+
+
+def _median_round(results: list[dict[str, float]]) -> dict[str, float]:
+    return sorted(results, key=lambda r: r["cpu_per_token"])[len(results) // 2]
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="smoke run: C = 1, 20 and 8 tokens")
-    parser.add_argument("--rounds", type=int, default=5, help="rounds per level (default 5)")
+    parser.add_argument("--rounds", type=int, default=7, help="rounds per level (default 7)")
     parser.add_argument("--serve-floor", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve_floor:
@@ -232,32 +230,40 @@ def main() -> None:
     tokens = 8 if args.quick else 64
     levels = [1, 20] if args.quick else [1, 100, 1000]
     rounds = 1 if args.quick else max(1, args.rounds)
-    servers = {
+    commands = {
         "floor (bare aiohttp)": [sys.executable, __file__, "--serve-floor", str(tokens)],
         "oa_mockserver": [sys.executable, "-m", "oa_mockserver", "serve", "--port", "0",
                           "--token-interval", "0", "--first-token-delay", "0",
                           "--reply-tokens", str(tokens), "--log-level", "WARNING"],
     }  # fmt: skip
+    servers = {name: _start(command) for name, command in commands.items()}
     rows = []
-    floor_cpu: dict[int, float] = {}
-    for name, command in servers.items():
-        process, url = _start(command)
-        try:
+    try:
+        for _process, url in servers.values():
             asyncio.run(_drive(url, 50))  # warm-up: not measured
+        measured: dict[tuple[str, int], list[dict[str, float]]] = {}
+        for concurrency in levels:
+            # rounds alternate between the servers, so a drift of the machine hits both alike
+            for _ in range(rounds):
+                for name, (process, url) in servers.items():
+                    measured.setdefault((name, concurrency), []).append(
+                        _round(process, url, concurrency)
+                    )
+        for name, (_process, url) in servers.items():
+            left = asyncio.run(_chats_left(url))
             for concurrency in levels:
-                result = _measure(process, url, concurrency, rounds)
+                result = _median_round(measured[(name, concurrency)])
+                floor = _median_round(measured[(next(iter(servers)), concurrency)])
                 per_token = result["cpu_per_token"]
-                if name.startswith("floor"):
-                    floor_cpu[concurrency] = per_token
-                left = asyncio.run(_chats_left(url))
-                ratio = per_token / floor_cpu[concurrency] if floor_cpu.get(concurrency) else 1.0
                 rows.append([
                     name, str(concurrency), f"{result['conversations'] / result['wall']:.1f}",
                     f"{result['tokens'] / result['wall']:.0f}", f"{result['p50'] * 1000:.1f}",
                     f"{result['p99'] * 1000:.1f}", str(int(result["errors"])),
-                    "n/a" if left < 0 else str(left), f"{per_token * 1e6:.1f}", f"{ratio:.2f}x",
+                    "n/a" if left < 0 else str(left), f"{per_token * 1e6:.1f}",
+                    f"{per_token / floor['cpu_per_token']:.2f}x",
                 ])  # fmt: skip
-        finally:
+    finally:
+        for process, _ in servers.values():
             process.terminate()
             process.wait(timeout=10)
     print(
