@@ -25,7 +25,7 @@ import msgspec
 
 from ._exceptions import MockServerError
 from ._ids import iso, utcnow, uuid7
-from ._wire import exact_fragment
+from ._wire import work_fragment
 
 __all__ = [
     "FINISHED_STATES",
@@ -158,11 +158,11 @@ class Message:
 
     def rest_read(self) -> dict[str, Any]:
         """:meth:`read` for :func:`plain_json`: ``work_parameters``, the one part with floats (the
-        sampling parameters), as an exact fragment, rendered once (it never changes)."""
+        sampling parameters), as a fragment rendered once (it never changes)."""
         body = self.read()
         if self.work_parameters is not None:
             if self._work_fragment is None:
-                self._work_fragment = exact_fragment(self.work_parameters)
+                self._work_fragment = work_fragment(self.work_parameters)
             body["work_parameters"] = self._work_fragment
         return body
 

@@ -150,7 +150,10 @@ async def stream_events(
     response = web.StreamResponse(status=200, headers=_STREAM_HEADERS)
     response.enable_chunked_encoding()
     await response.prepare(request)
-    writer = _Writer(response, request, STREAM_FAULTS.get())
+    faults = STREAM_FAULTS.get()
+    if not faults and generation.final is not None:
+        return await _write_finished(response, generation, generation.final)
+    writer = _Writer(response, request, faults)
     loop = writer.loop
     next_ping = writer.started + config.ping_interval
     next_pending = writer.started + config.pending_interval
@@ -195,4 +198,32 @@ async def stream_events(
     except ConnectionResetError:
         # the client went away mid-stream: nothing left to tell it
         writer.log.client_disconnected = True
+    return response
+
+
+async def _write_finished(
+    response: web.StreamResponse, generation: Generation, final: bytes
+) -> web.StreamResponse:
+    """A reply that was complete before its stream opened, with no fault: every event at once.
+
+    The common case of an unpaced server; it skips the writer's machinery (pings and pending
+    events cannot come: nothing is waited for). Each chunk is still logged with its time.
+    """
+    log = STREAM_LOG.get()
+    if log is None:
+        log = StreamLog()
+    log.start(time.monotonic())
+    write, stamp, now = response.write, log.times.append, time.monotonic
+    chunks = [*generation.chunks, final]
+    try:
+        for chunk in chunks:
+            await write(chunk)
+            stamp(now())
+        generation.delivered = True
+        log.final_written = True
+        await response.write_eof()
+    except ConnectionResetError:
+        log.client_disconnected = True  # the client went away mid-stream
+    finally:
+        log.data.extend(chunks[: len(log.times)])  # the chunks that went out
     return response

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import functools
 import json
+import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -30,6 +31,7 @@ __all__ = [
     "rest_json",
     "token_event",
     "web_error_body",
+    "work_fragment",
 ]
 
 _compact = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
@@ -57,6 +59,42 @@ def plain_json(value: Any) -> bytes:
 def exact_fragment(value: Any) -> msgspec.Raw:
     """``value`` rendered by :func:`rest_json`, to be spliced whole into :func:`plain_json`."""
     return msgspec.Raw(rest_json(value))
+
+
+def work_fragment(work: Mapping[str, Any]) -> msgspec.Raw:
+    """A message's ``work_parameters`` as :func:`exact_fragment` renders it, mostly by msgspec.
+
+    Its floats are the sampling parameters' (the model configs hold none): those are rendered
+    as Python's json does (``float.__repr__``) and spliced in; anything else unusual (plugins,
+    a float elsewhere, an infinity) goes to :func:`exact_fragment`. Why: this is in every
+    assistant message's answer, and Python's json was a visible share of it.
+    """
+    sampling = work.get("sampling_parameters")
+    model = work.get("model_config")
+    if (
+        work.get("plugins")
+        or type(sampling) is not dict
+        or type(model) is not dict
+        or any(type(v) is float for v in work.values())
+        or any(type(v) is float for v in model.values())
+    ):
+        return exact_fragment(work)
+    rendered: dict[str, Any] = {}
+    for name, value in sampling.items():
+        if type(value) is float:
+            if not math.isfinite(value):
+                return exact_fragment(work)
+            value = msgspec.Raw(float.__repr__(value).encode("ascii"))
+        elif type(value) not in _PLAIN_SCALARS:
+            return exact_fragment(work)
+        rendered[name] = value
+    try:
+        return msgspec.Raw(_plain({**work, "sampling_parameters": rendered}))
+    except (msgspec.EncodeError, OverflowError, UnicodeEncodeError):
+        return exact_fragment(work)  # an integer past 64 bits, a lone surrogate: as json does
+
+
+_PLAIN_SCALARS = (int, bool, str, type(None))
 
 
 def event_bytes(payload: Mapping[str, Any]) -> bytes:
