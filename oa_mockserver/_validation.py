@@ -326,8 +326,10 @@ def validate_prompter(body: Any, *, with_chat_id: bool = False) -> PrompterReque
         InvalidBody: 422 with pydantic v1 error items.
     """
     fast = _fast_prompter(body, with_chat_id)
-    if fast is not None:
-        return fast
+    return fast if fast is not None else _full_prompter(body, with_chat_id)
+
+
+def _full_prompter(body: Any, with_chat_id: bool) -> PrompterRequest:
     fields = _Fields(validate_object(body), ["body"])
     chat_id = _chat_id(fields, with_chat_id)
     parent_id = fields.take("parent_id", _str, required=False, optional=True)
@@ -344,8 +346,10 @@ def validate_assistant(body: Any, *, with_chat_id: bool = False) -> AssistantReq
         InvalidBody: 422 with pydantic v1 error items.
     """
     fast = _fast_assistant(body, with_chat_id)
-    if fast is not None:
-        return fast
+    return fast if fast is not None else _full_assistant(body, with_chat_id)
+
+
+def _full_assistant(body: Any, with_chat_id: bool) -> AssistantRequest:
     data = validate_object(body)
     fields = _Fields(data, ["body"])
     chat_id = _chat_id(fields, with_chat_id)

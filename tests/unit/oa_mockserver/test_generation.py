@@ -79,3 +79,20 @@ async def test_unserved_models_wait_with_true_positions() -> None:
     assert messages[0].state == "cancelled"
     assert generations[0].ended
     assert engine.queue_position(generations[2]) == (2, 2)
+
+
+@given(st.integers(1, 300), st.integers(0, 2**32))
+def test_lorem_sentences_have_four_to_nine_words(count: int, seed: int) -> None:
+    tokens = lorem_tokens(random.Random(seed), count)
+    lengths, current = [], 0
+    for token in tokens:
+        current += 1
+        if token.rstrip().endswith("."):
+            lengths.append(current)
+            current = 0
+    assert current == 0  # the reply ends a sentence
+    assert all(4 <= n <= 9 for n in lengths[:-1])
+    assert 1 <= lengths[-1] <= 9  # the last one is cut to fit
+    starts = [0] + [i + 1 for i, t in enumerate(tokens[:-1]) if t.rstrip().endswith(".")]
+    assert all(tokens[i][0].isupper() for i in starts)
+    assert not any(t[0].isupper() for i, t in enumerate(tokens) if i not in starts)

@@ -1,0 +1,162 @@
+"""The journal's raw entries, the calls built from them, and the stream log."""
+
+from __future__ import annotations
+
+import gc
+import json
+from typing import Any, cast
+
+import pytest
+from aiohttp import web
+from multidict import CIMultiDict, CIMultiDictProxy
+
+from oa_mockserver._journal import Journal, StreamLog
+from oa_mockserver._stream import STREAM_LOG, _write_finished, _Writer
+from oa_mockserver._wire import token_event
+
+SECRET = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ1c2VyIn0.c2lnbmF0dXJlLXNpZ25hdHVyZQ"
+
+
+def _record(journal: Journal, **overrides: Any) -> None:
+    headers = CIMultiDictProxy(
+        CIMultiDict(
+            [
+                ("Host", "127.0.0.1"),
+                ("Cookie", f"next-auth.session-token={SECRET}"),
+                ("Authorization", f"Bearer {SECRET}"),
+                ("X-Trace", "a: b"),
+                ("X-Trace", "second"),
+                ("Content-Type", "application/json"),
+            ]
+        )
+    )
+    values: dict[str, Any] = {
+        "method": "POST",
+        "path": "/api/chat/prompter_message",
+        "query_string": f"chat_id=c%2F1&access_token={SECRET}&q=a+b&q=last",
+        "headers": headers,
+        "body": json.dumps({"content": "hi", "refresh_token": SECRET}).encode(),
+        "content_type": "application/json",
+        "status": 200,
+        "matched": True,
+        "step": "prompter_message",
+        "started_at": 1.5,
+        "duration_s": 0.25,
+        "faults": ("latency",),
+        "stream": None,
+    }
+    journal.record_request(**{**values, **overrides})
+
+
+def test_a_raw_entry_becomes_a_redacted_call_when_read() -> None:
+    journal = Journal()
+    _record(journal)
+    (call,) = journal.calls
+    assert (call.method, call.path, call.status, call.step) == (
+        "POST",
+        "/api/chat/prompter_message",
+        200,
+        "prompter_message",
+    )
+    assert call.query == {"chat_id": "c/1", "access_token": "REDACTED", "q": "last"}
+    assert call.headers["Cookie"] == "REDACTED"
+    assert call.headers["Authorization"] == "REDACTED"
+    assert call.headers["X-Trace"] == "a: b, second"  # a value with ": " survives the round trip
+    assert call.json == {"content": "hi", "refresh_token": "REDACTED"}
+    assert (call.started_at, call.duration_s, call.faults) == (1.5, 0.25, ("latency",))
+    assert SECRET not in repr(call.to_json()) + call.describe()
+
+
+def test_a_call_is_built_once_and_kept() -> None:
+    journal = Journal()
+    _record(journal)
+    _record(journal, path="/api/chat", step="create_chat")
+    first = journal.calls
+    assert journal.calls[0] is first[0]
+    assert journal.last is first[1]
+    assert journal.call_count == len(journal) == 2
+    assert journal.clear() == 2
+    assert journal.calls == []
+
+
+def test_entries_leave_the_garbage_collector_alone() -> None:
+    journal = Journal()
+    _record(journal)
+    gc.collect()
+    gc.collect()
+    (entry,) = journal._calls
+    assert not gc.is_tracked(entry)
+
+
+def test_stream_log_freezes_and_thaws() -> None:
+    log = StreamLog(10.0)
+    log.add(10.5, token_event("Hi "))
+    log.add(11.0, b": ping - 2026-11-24 10:00:00.000000\r\n\r\n")
+    log.add(11.5, b'data: {"event_type": "message", "message": {}}\r\n\r\n')
+    log.final_written = True
+    thawed = StreamLog.thaw(log.freeze())
+    assert [(c.offset_s, c.kind) for c in thawed.chunks] == [
+        (0.5, "token"),
+        (1.0, "ping"),
+        (1.5, "message"),
+    ]
+    assert thawed.tokens_written == 1
+    assert thawed.last_token_at == 10.5
+    assert thawed.final_written
+    assert not thawed.client_disconnected
+    assert thawed.written == log.written
+
+
+class _Response:
+    """Accepts ``fail_after`` writes, then the client is gone."""
+
+    def __init__(self, fail_after: int) -> None:
+        self.fail_after = fail_after
+        self.sent: list[bytes] = []
+        self.eof = False
+
+    async def write(self, data: bytes) -> None:
+        if len(self.sent) == self.fail_after:
+            raise ConnectionResetError("gone")
+        self.sent.append(data)
+
+    async def write_eof(self) -> None:
+        self.eof = True
+
+
+@pytest.mark.asyncio
+async def test_a_burst_cut_short_logs_exactly_what_went_out() -> None:
+    response = _Response(fail_after=3)
+    writer = _Writer(cast(web.StreamResponse, response), cast(web.Request, None), ())
+    chunks = [token_event(f"t{i} ") for i in range(6)]
+    with pytest.raises(ConnectionResetError):
+        await writer.burst(chunks, 0)
+    assert writer.log.data == response.sent == chunks[:3]
+    assert len(writer.log.times) == 3
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("fail_after", [0, 4, 100])
+async def test_a_finished_reply_is_written_whole_or_logged_as_cut(fail_after: int) -> None:
+    class _Generation:
+        def __init__(self) -> None:
+            self.chunks = [token_event(f"t{i} ") for i in range(5)]
+            self.final = b'data: {"event_type": "message", "message": {}}\r\n\r\n'
+            self.delivered = False
+
+    generation = _Generation()
+    response = _Response(fail_after)
+    log = StreamLog()
+    token = STREAM_LOG.set(log)
+    try:
+        await _write_finished(
+            cast(web.StreamResponse, response), cast(Any, generation), generation.final
+        )
+    finally:
+        STREAM_LOG.reset(token)
+    complete = fail_after > len(generation.chunks)
+    assert generation.delivered is log.final_written is complete
+    assert response.eof is complete
+    assert log.client_disconnected is not complete
+    assert response.sent == [*generation.chunks, generation.final][:fail_after] == log.data
+    assert len(log.times) == len(log.data)
