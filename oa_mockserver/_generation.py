@@ -24,6 +24,8 @@ from collections import deque
 from collections.abc import Callable, Sequence
 from typing import Any
 
+import msgspec
+
 from ._config import ServerConfig
 from ._replay import RecordedReply, ReplayLibrary, ReplayPlan, plan_reply
 from ._state import ChatStore, Message, transition
@@ -39,12 +41,24 @@ LOREM_WORDS = (
 )  # fmt: skip
 
 
+_SHAKE = hashlib.shake_128()  # copied per reply: no lookup of the algorithm each time
+_KEY = msgspec.json.Encoder(order="sorted").encode
+
+
 def _stream_of(parts: Sequence[Any], size: int) -> bytes:
     """``size`` pseudo-random bytes determined by ``parts`` (an extendable-output hash).
 
-    Why not ``random.Random``: seeding one per reply and drawing from it cost more than the reply.
+    Why not ``random.Random`` or ``repr``: seeding one per reply, or the repr of the sampling
+    floats, cost more than the reply itself. The key is canonical JSON (sorted keys).
     """
-    return hashlib.shake_128(repr(parts).encode("utf-8", "surrogatepass")).digest(size)
+    try:
+        key = _KEY(parts)
+    except (UnicodeEncodeError, msgspec.EncodeError, OverflowError, TypeError):
+        # a lone surrogate in a prompt, say: JSON cannot carry it, repr can
+        key = repr(parts).encode("utf-8", "surrogatepass")
+    digest = _SHAKE.copy()
+    digest.update(key)
+    return digest.digest(size)
 
 
 def _by_byte(words: Sequence[str]) -> tuple[str, ...]:
@@ -121,9 +135,7 @@ def reply_tokens(
         return (
             pieces if len(pieces) <= limit else [*pieces[: limit - 1], "".join(pieces[limit - 1 :])]
         )
-    data = _stream_of(
-        (model, tuple(thread), sorted(sampling.items()), system_prompt), limit + limit // 4 + 1
-    )
+    data = _stream_of([model, thread, sampling, system_prompt], limit + limit // 4 + 1)
     return _lorem(data[:limit], data[limit:])
 
 
