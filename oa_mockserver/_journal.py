@@ -89,18 +89,31 @@ class ChunkRecord(NamedTuple):
 class StreamLog:
     """What the server wrote on one event stream, filled in as it writes.
 
-    The writer records each chunk's ``time.monotonic()`` in :attr:`times` and the chunk itself
-    (the generation's own bytes, not a copy) in :attr:`data`; :attr:`chunks` derives the rest on
-    read. Why two flat sequences and not a list of pairs: a journal keeps every stream of a load
-    test, and a pair and a float object per chunk made it many times bigger and slower to keep.
+    While the stream runs, the writer records each chunk's ``time.monotonic()`` in :attr:`times`
+    and the chunk itself (the generation's own bytes, not a copy) in :attr:`data`. When it ends,
+    :meth:`freeze` keeps only each chunk's size and kind. Why: a journal keeps every stream of a
+    load test, and keeping the chunks (each reply's unique final event among them) made the
+    server measurably slower the longer it ran; :attr:`chunks` needs no more than this.
     """
 
-    __slots__ = ("_started", "client_disconnected", "data", "final_written", "times")
+    __slots__ = (
+        "_codes",
+        "_others",
+        "_sizes",
+        "_started",
+        "client_disconnected",
+        "data",
+        "final_written",
+        "times",
+    )
 
     def __init__(self, started: float = 0.0) -> None:
         self._started = started
         self.times = array("d")
         self.data: list[bytes] = []
+        self._sizes: array[int] | None = None
+        self._codes = b""
+        self._others: dict[int, str] | None = None
         self.client_disconnected = False
         self.final_written = False
 
@@ -113,48 +126,64 @@ class StreamLog:
         self.times.append(at)
         self.data.append(chunk)
 
-    @property
-    def written(self) -> list[tuple[float, bytes]]:
-        """``(time, chunk)`` for every chunk written, in order."""
-        return list(zip(self.times, self.data, strict=True))
-
     def freeze(self) -> tuple[Any, ...]:
-        """The finished log as flat, immutable values (see :data:`Entry`)."""
+        """The finished log as flat, compact values (see :data:`Entry`): no chunk bytes."""
+        sizes, codes, others = self._compact()
         return (
-            self._started, self.times, tuple(self.data), self.client_disconnected,
+            self._started, self.times, sizes, codes, others, self.client_disconnected,
             self.final_written,
         )  # fmt: skip
 
     @classmethod
     def thaw(cls, frozen: tuple[Any, ...]) -> StreamLog:
-        """The log :meth:`freeze` made."""
+        """The log :meth:`freeze` made (read-only: it has sizes and kinds, not chunks)."""
         log = cls(frozen[0])
         log.times = array("d", frozen[1])
-        log.data = list(frozen[2])
-        log.client_disconnected, log.final_written = frozen[3], frozen[4]
+        log._sizes, log._codes, log._others = frozen[2], frozen[3], frozen[4]
+        log.client_disconnected, log.final_written = frozen[5], frozen[6]
         return log
+
+    def _compact(self) -> tuple[array[int], bytes, dict[int, str] | None]:
+        if self._sizes is not None:
+            return self._sizes, self._codes, self._others
+        data = self.data
+        try:  # the common case: every chunk but the last is a token event seen before
+            codes = bytes(map(_CHUNK_CODES.__getitem__, data[:-1]))
+            codes += bytes(map(_code_of, data[-1:]))
+        except KeyError:
+            codes = bytes(map(_code_of, data))
+        others = None
+        if _OTHER in codes:
+            others = {i: chunk_kind(data[i]) for i, code in enumerate(codes) if code == _OTHER}
+        return array("I", map(len, data)), codes, others
+
+    def _kinds(self) -> list[str]:
+        _, codes, others = self._compact()
+        kinds = [_KINDS[code] if code != _OTHER else "" for code in codes]
+        for index, kind in (others or {}).items():
+            kinds[index] = kind
+        return kinds
 
     @property
     def chunks(self) -> list[ChunkRecord]:
         """Every chunk written, with its offset, time, size and kind."""
         started = self._started
+        sizes = self._compact()[0]
         return [
-            ChunkRecord(at - started, at, len(data), chunk_kind(data))
-            for at, data in zip(self.times, self.data, strict=True)
+            ChunkRecord(at - started, at, size, kind)
+            for at, size, kind in zip(self.times, sizes, self._kinds(), strict=True)
         ]
 
     @property
     def tokens_written(self) -> int:
         """How many token events were written."""
-        return sum(1 for data in self.data if chunk_kind(data) == "token")
+        return self._compact()[1].count(_KIND_CODES["token"])
 
     @property
     def last_token_at(self) -> float | None:
         """``time.monotonic()`` of the last token written, or None."""
-        for at, data in zip(reversed(self.times), reversed(self.data), strict=True):
-            if chunk_kind(data) == "token":
-                return at
-        return None
+        index = self._compact()[1].rfind(_KIND_CODES["token"])
+        return self.times[index] if index >= 0 else None
 
     def to_json(self) -> dict[str, Any]:
         """A JSON-ready summary (the admin API's form)."""
@@ -169,6 +198,27 @@ class StreamLog:
 _DATA = b"data: "
 _KIND_AT = len(b'data: {"event_type": "')
 _TOKEN = b'data: {"event_type": "token"'
+
+
+#: The kinds a chunk has most often, as one-byte codes (anything else: _OTHER and its name).
+_KINDS = (
+    "token", "ping", "message", "pending", "error", "safe_prompt", "plugin_intermediate", "raw",
+)  # fmt: skip
+_KIND_CODES = {kind: code for code, kind in enumerate(_KINDS)}
+_OTHER = 255
+#: Codes of token events already seen: replies share their token chunks (see _wire), so after
+#: the first replies most chunks are found here. Bounded: unique chunks are never kept.
+_CHUNK_CODES: dict[bytes, int] = {}
+_CHUNK_CODES_MAX = 8192
+
+
+def _code_of(chunk: bytes) -> int:
+    code = _CHUNK_CODES.get(chunk)
+    if code is None:
+        code = _KIND_CODES.get(chunk_kind(chunk), _OTHER)
+        if code == 0 and len(_CHUNK_CODES) < _CHUNK_CODES_MAX:
+            _CHUNK_CODES[chunk] = code
+    return code
 
 
 def chunk_kind(chunk: bytes) -> str:
@@ -314,7 +364,7 @@ class Call:
 #: tuples of them, so the garbage collector stops tracking it: a load test's journal of many
 #: thousands of calls then costs it nothing.
 Entry = tuple[Any, ...]
-_NO_STREAM = (None, None, None, None, None)
+_NO_STREAM = (None, None, None, None, None, None, None)
 
 
 class Journal:

@@ -88,23 +88,33 @@ def test_entries_leave_the_garbage_collector_alone() -> None:
     assert not gc.is_tracked(entry)
 
 
-def test_stream_log_freezes_and_thaws() -> None:
-    log = StreamLog(10.0)
-    log.add(10.5, token_event("Hi "))
-    log.add(11.0, b": ping - 2026-11-24 10:00:00.000000\r\n\r\n")
-    log.add(11.5, b'data: {"event_type": "message", "message": {}}\r\n\r\n')
-    log.final_written = True
-    thawed = StreamLog.thaw(log.freeze())
-    assert [(c.offset_s, c.kind) for c in thawed.chunks] == [
-        (0.5, "token"),
-        (1.0, "ping"),
-        (1.5, "message"),
+@pytest.mark.parametrize("repeat", [1, 2])  # the second time, the token's code is cached
+def test_stream_log_freezes_to_sizes_and_kinds(repeat: int) -> None:
+    written = [
+        (10.5, token_event("Hi ")),
+        (11.0, b": ping - 2026-11-24 10:00:00.000000\r\n\r\n"),
+        (11.2, b'data: {"event_type": "no_such_kind"}\r\n\r\n'),
+        (11.3, token_event("there")),
+        (11.4, b"data: {broken\r\n\r\n"),
+        (11.5, b'data: {"event_type": "message", "message": {}}\r\n\r\n'),
     ]
-    assert thawed.tokens_written == 1
-    assert thawed.last_token_at == 10.5
+    for _ in range(repeat):
+        log = StreamLog(10.0)
+        for at, chunk in written:
+            log.add(at, chunk)
+        log.final_written = True
+        live = log.chunks
+        thawed = StreamLog.thaw(log.freeze())
+    expected = ["token", "ping", "no_such_kind", "token", "raw", "message"]
+    for chunks in (live, thawed.chunks):
+        assert [c.kind for c in chunks] == expected
+        assert [c.size for c in chunks] == [len(chunk) for _, chunk in written]
+        assert [c.offset_s for c in chunks] == pytest.approx([at - 10.0 for at, _ in written])
+    assert thawed.tokens_written == log.tokens_written == 2
+    assert thawed.last_token_at == log.last_token_at == 11.3
     assert thawed.final_written
     assert not thawed.client_disconnected
-    assert thawed.written == log.written
+    assert StreamLog.thaw(StreamLog().freeze()).last_token_at is None
 
 
 class _Response:
