@@ -358,7 +358,7 @@ class Call:
         return f"<Call {self.method} {self.path} -> {self.status}>"
 
 
-#: A request as the middleware saw it, before redaction: (method, path, query string, headers
+#: A request as the guard saw it, before redaction: (method, path, query string, headers
 #: as ``name: value`` lines, body, content type, status, matched, step, started_at, duration_s,
 #: fault kinds, then the stream's frozen log or Nones). Only strings, bytes, numbers and flat
 #: tuples of them, so the garbage collector stops tracking it: a load test's journal of many

@@ -6,7 +6,7 @@ the response, whatever else is sent; ``pending`` events come every ``pending_int
 first token; after the last token comes the ``message`` event, then the terminating chunk. A stream
 ends early, without a final event, when the chat is deleted or the server shuts down.
 
-Faults (:mod:`._faults`) that touch streams arrive on the request from the middleware; when
+Faults (:mod:`._faults`) that touch streams arrive on the request from the guard; when
 there are none the pre-encoded chunks go out as they are (the fast path), otherwise every event
 passes through the request's :class:`StreamChain` and the writer carries out its actions. What
 was written when goes into the request's :class:`StreamLog`, for the journal.
@@ -41,7 +41,7 @@ SSE_HEADERS = (
 )
 #: The ``Server`` header of every answer: the reference's.
 SERVER_SOFTWARE = "uvicorn"
-#: Set by the middleware around the handler (the handler runs in its task): the faults that
+#: Set by the guard around the handler (the handler runs in its task): the faults that
 #: fired on this request, and the log the writer fills for the journal.
 STREAM_FAULTS: ContextVar[Sequence[Fault]] = ContextVar("oa_mockserver.faults", default=())
 STREAM_LOG: ContextVar[StreamLog | None] = ContextVar("oa_mockserver.stream_log", default=None)
@@ -146,7 +146,7 @@ async def stream_events(
     request: web.Request, generation: Generation, engine: Engine, config: ServerConfig
 ) -> web.StreamResponse:
     """Stream ``generation`` to the client until its final event (or cancellation)."""
-    # the Server header too: a stream is prepared here, before the middleware sees it
+    # the Server header too: a stream is prepared here, before the guard sees it
     response = web.StreamResponse(status=200, headers=_STREAM_HEADERS)
     response.enable_chunked_encoding()
     await response.prepare(request)
