@@ -74,8 +74,6 @@ class _Writer:
         log = STREAM_LOG.get()
         self.log: StreamLog = log if log is not None else StreamLog()
         self.log.start(time.monotonic())  # the journal's clock, as the chunk times
-        self.times = self.log.times
-        self.data = self.log.data
         self.chain = StreamChain(faults) if faults else None
         self._done = False
         self.dropped = False
@@ -91,20 +89,11 @@ class _Writer:
     async def burst(self, chunks: list[bytes], sent: int) -> int:
         """Write ``chunks[sent:]`` as they are, one HTTP chunk each; return the new index.
 
-        The hot path of every unfaulted stream, so it binds what it calls once per burst.
         ``chunks`` may grow while a write waits for the socket: the loop reads its length anew.
         """
-        write, stamp, now = self.response.write, self.times.append, time.monotonic
-        times, data = self.times, self.data
         while sent < len(chunks):
             batch = chunks[sent:]
-            try:
-                for chunk in batch:
-                    await write(chunk)
-                    stamp(now())
-            finally:
-                # the chunks that went out, also when a write failed (the times say how many)
-                data.extend(batch[: len(times) - len(data)])
+            await _write_logged(self.response, batch, self.log)
             sent += len(batch)
         return sent
 
@@ -201,6 +190,23 @@ async def stream_events(
     return response
 
 
+async def _write_logged(
+    response: web.StreamResponse, chunks: Sequence[bytes], log: StreamLog
+) -> None:
+    """Write each chunk as its own HTTP chunk and log its time: the hot path of every stream.
+
+    If a write fails, the log still says exactly which chunks went out.
+    """
+    write, stamp, now = response.write, log.times.append, time.monotonic
+    times, data = log.times, log.data
+    try:
+        for chunk in chunks:
+            await write(chunk)
+            stamp(now())
+    finally:
+        data.extend(chunks[: len(times) - len(data)])
+
+
 async def _write_finished(
     response: web.StreamResponse, generation: Generation, final: bytes
 ) -> web.StreamResponse:
@@ -213,17 +219,11 @@ async def _write_finished(
     if log is None:
         log = StreamLog()
     log.start(time.monotonic())
-    write, stamp, now = response.write, log.times.append, time.monotonic
-    chunks = [*generation.chunks, final]
     try:
-        for chunk in chunks:
-            await write(chunk)
-            stamp(now())
+        await _write_logged(response, [*generation.chunks, final], log)
         generation.delivered = True
         log.final_written = True
         await response.write_eof()
     except ConnectionResetError:
         log.client_disconnected = True  # the client went away mid-stream
-    finally:
-        log.data.extend(chunks[: len(log.times)])  # the chunks that went out
     return response
