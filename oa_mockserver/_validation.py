@@ -88,7 +88,8 @@ def decode_json_body(raw: bytes, content_type: str | None) -> Any:
     content type is not JSON (validation then rejects it), else the decoded JSON.
 
     Raises:
-        InvalidBody: 422 for malformed JSON, 400 for bytes that are not UTF-8.
+        InvalidBody: 422 for malformed JSON, 400 for bytes that are not UTF-8 (or escape a lone
+            surrogate).
     """
     if not raw:
         return None
@@ -106,11 +107,16 @@ def decode_json_body(raw: bytes, content_type: str | None) -> Any:
         # words its errors its own way: the reference's json decides, and words them
         pass
     try:
-        return json.loads(raw)
+        value = json.loads(raw)
+        # A "\ud800" escape decodes to a lone surrogate, which no UTF-8 answer or store can
+        # hold (the reference fails later, with a 500): refuse it as bytes that are not UTF-8.
+        # (msgspec refuses such documents, so only this path can see one.)
+        json.dumps(value, ensure_ascii=False).encode("utf-8")
     except json.JSONDecodeError as error:
         raise InvalidBody(422, [jsondecode_error(error)]) from None
-    except (UnicodeDecodeError, RecursionError):
+    except (UnicodeError, RecursionError):
         raise InvalidBody(400, _PARSE_FAILED) from None
+    return value
 
 
 # -- pydantic v1 field validators: return the coerced value or an error item ------------------

@@ -252,3 +252,39 @@ async def test_pings_and_shutdown_end_an_unserved_stream() -> None:
         seen += await response.content.read()
     assert b'"message"' not in seen
     assert b'"token"' not in seen
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("dialect", ["web", "inference"])
+async def test_a_lone_surrogate_is_refused_before_anything_is_stored(dialect: str) -> None:
+    body = b'{"chat_id": "%s", "content": "a\\ud800b", "parent_id": null}'
+    async with (
+        MockServer(ServerConfig(token_interval=0.0)) as server,
+        _session("alice") as http,
+    ):
+        if dialect == "web":
+            chat = await (await http.post(f"{server.url}/api/chat")).json()
+            url = f"{server.url}/api/chat/prompter_message"
+            headers = {"Content-Type": "application/json"}
+        else:
+            tokens = await (
+                await http.get(f"{server.url}/auth/callback/debug", params={"code": "alice"})
+            ).json()
+            headers = {
+                "Content-Type": "application/json",
+                "Authorization": "Bearer " + tokens["access_token"]["access_token"],
+            }
+            chat = await (await http.post(f"{server.url}/chats", json={}, headers=headers)).json()
+            url = f"{server.url}/chats/{chat['id']}/prompter_message"
+        response = await http.post(url, data=body % chat["id"].encode(), headers=headers)
+        assert response.status == 400
+        answer = await response.json()
+        assert answer == (
+            {"message": "There was an error parsing the body"}
+            if dialect == "web"
+            else {"detail": "There was an error parsing the body"}
+        )
+        assert server.problems() == []
+        (stored,) = server.chats()
+        assert stored.title is None  # nothing was stored
+        assert stored.messages == {}
