@@ -125,12 +125,12 @@ async def _unmatched(request: web.Request) -> web.StreamResponse:
     raise web.HTTPNotFound()
 
 
-_FALLBACK = "/{path}"
+_FALLBACK = "/{path}"  # the fallback route's canonical form (its pattern takes any path)
 
 
 def add_fallback(ctx: ServerContext, router: web.UrlDispatcher) -> None:
     """Register the route that answers every request no other route took (add it last)."""
-    router.add_route("*", _FALLBACK.replace("}", ":.*}"), guard(ctx, _unmatched, "*", None))
+    router.add_route("*", "/{path:.*}", guard(ctx, _unmatched, "*", None))
 
 
 def guard(ctx: ServerContext, handler: Handler, method: str, route: str | None) -> Handler:

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -392,12 +392,15 @@ class Lookup:
     reply: RecordedReply | None = None
 
 
+_GENERATE = Lookup()  # no recorded answer: the generator answers
+
+
 def replay_lookup(
     library: ReplayLibrary | None,
     method: str,
     path_qs: str,
     body: bytes,
-    thread: Sequence[str] | None,
+    thread: Callable[[], Sequence[str] | None],
     *,
     web_site: bool,
 ) -> Lookup:
@@ -405,10 +408,15 @@ def replay_lookup(
 
     Returns a :class:`Lookup` with ``response`` set for a recorded non-200 answer or a strict
     miss, ``reply`` set for a recorded stream to replay, neither when the generator answers.
+    ``thread`` gives the live prompt thread; it is only called when there are cassettes (every
+    assistant message comes here, and most servers have none).
     """
-    if library is None or thread is None:
-        return Lookup()
-    fields = request_fields(method, path_qs, body, thread=thread)
+    if library is None:
+        return _GENERATE
+    prompts = thread()
+    if prompts is None:
+        return _GENERATE
+    fields = request_fields(method, path_qs, body, thread=prompts)
     reply, result = library.match(fields)
     if reply is None:
         if library.settings.strict:

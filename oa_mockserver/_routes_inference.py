@@ -16,7 +16,7 @@ from ._catalog import model_configs_body, model_spec
 from ._config import ServerConfig
 from ._context import CONTEXT, ServerContext
 from ._ids import new_seed
-from ._replay import Lookup, prompt_thread, replay_lookup
+from ._replay import prompt_thread, replay_lookup
 from ._responses import (
     empty,
     internal_error_text,
@@ -304,9 +304,6 @@ async def prompter_message(request: web.Request) -> web.Response:
     return json_plain(message.rest_read())
 
 
-_GENERATE = Lookup()  # no cassettes: every reply is generated
-
-
 async def create_assistant_message(
     request: web.Request,
     ctx: ServerContext,
@@ -318,18 +315,13 @@ async def create_assistant_message(
 ) -> web.Response:
     """Both dialects' assistant message: a recorded answer when a cassette has one, else a new
     message handed to the workers. Raises StateError (each dialect maps it its own way)."""
-    library = ctx.engine.replay
-    lookup = (
-        replay_lookup(
-            library,
-            request.method,
-            request.path_qs,
-            await request.read(),
-            prompt_thread(ctx.store, owner, chat_id, message_request.parent_id),
-            web_site=web_site,
-        )
-        if library is not None
-        else _GENERATE
+    lookup = replay_lookup(
+        ctx.engine.replay,
+        request.method,
+        request.path_qs,
+        await request.read(),
+        lambda: prompt_thread(ctx.store, owner, chat_id, message_request.parent_id),
+        web_site=web_site,
     )
     if lookup.response is not None:
         return lookup.response
