@@ -9,6 +9,7 @@ SIGINT and SIGTERM stop the server cleanly: open streams end, no traceback, exit
 from __future__ import annotations
 
 import argparse
+import gc
 import ipaddress
 import logging
 import sys
@@ -298,6 +299,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (ConfigError, CassetteError) as error:
         print(f"oa-mockserver: {error}", file=sys.stderr)
         return 2
+    # What exists now lives as long as the server: the collector need not walk it again (a
+    # full collection of the startup objects cost ~14 ms; load tests met one every ~1,000 chats).
+    gc.collect()
+    gc.freeze()
     if not _is_loopback(config.host):
         log.warning(
             "binding %s: the mock server is reachable from other machines; "

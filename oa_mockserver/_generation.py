@@ -29,7 +29,7 @@ import msgspec
 from ._config import ServerConfig
 from ._replay import RecordedReply, ReplayLibrary, ReplayPlan, plan_reply
 from ._state import ChatStore, Message, transition
-from ._wire import message_event, token_event
+from ._wire import token_event
 
 __all__ = ["LOREM_WORDS", "Engine", "Generation", "lorem_tokens", "reply_tokens"]
 
@@ -61,17 +61,21 @@ def _stream_of(parts: Sequence[Any], size: int) -> bytes:
     return digest.digest(size)
 
 
-def _by_byte(words: Sequence[str]) -> tuple[str, ...]:
-    # 256 is not a multiple of the 27 words: the first 13 come up 10 times in 256, the others 9.
-    # Near-uniform is enough for filler text, and bytes are what one C call draws cheaply.
-    return tuple(words[b % len(words)] for b in range(256))
-
-
-_PLAIN = _by_byte([word + " " for word in LOREM_WORDS])
-_FIRST = _by_byte([word.capitalize() + " " for word in LOREM_WORDS])
-_LAST = _by_byte([word + ". " for word in LOREM_WORDS])
-_ONLY = _by_byte([word.capitalize() + ". " for word in LOREM_WORDS])
-_LENGTH = tuple(4 + b % 6 for b in range(256))  # sentences of 4 to 9 words
+# 256 is not a multiple of the 27 words: the first 13 come up 10 times in 256, the others 9.
+# Near-uniform is enough for filler text, and bytes are what one C call draws cheaply.
+_WORD_OF = bytes(b % len(LOREM_WORDS) for b in range(256))  # a ``bytes.translate`` table
+_LENGTH_OF = bytes(4 + b % 6 for b in range(256))  # sentences of 4 to 9 words
+_PLAIN = tuple(word + " " for word in LOREM_WORDS)
+_FIRST = tuple(word.capitalize() + " " for word in LOREM_WORDS)
+_LAST = tuple(word + ". " for word in LOREM_WORDS)
+_ONLY = tuple(word.capitalize() + ". " for word in LOREM_WORDS)
+#: The token event of every token :func:`_lorem` makes (the very last has no trailing space).
+_EVENTS = {
+    token: token_event(token)
+    for table in (_PLAIN, _FIRST, _LAST, _ONLY)
+    for word in table
+    for token in (word, word.rstrip(" "))
+}
 
 
 def lorem_tokens(rng: random.Random, count: int) -> list[str]:
@@ -87,18 +91,19 @@ def lorem_tokens(rng: random.Random, count: int) -> list[str]:
 
 def _lorem(picks: bytes, lengths: bytes) -> list[str]:
     """Lorem tokens from random bytes: one per word, and one per sentence (enough for all)."""
-    # Why bytes and tables: this runs for every reply, and per-word ``rng.choice`` calls and
-    # string building were most of an unpaced reply's cost.
-    count = len(picks)
-    tokens = list(map(_PLAIN.__getitem__, picks))
+    # Why bytes and small tables: this runs for every reply, and per-word ``rng.choice`` calls
+    # and string building were most of an unpaced reply's cost.
+    words = picks.translate(_WORD_OF)
+    count = len(words)
+    tokens = list(map(_PLAIN.__getitem__, words))
     start = 0
-    for length in lengths:
-        end = min(start + _LENGTH[length], count) - 1
+    for length in lengths.translate(_LENGTH_OF):
+        end = min(start + length, count) - 1
         if end == start:
-            tokens[start] = _ONLY[picks[start]]
+            tokens[start] = _ONLY[words[start]]
         else:
-            tokens[start] = _FIRST[picks[start]]
-            tokens[end] = _LAST[picks[end]]
+            tokens[start] = _FIRST[words[start]]
+            tokens[end] = _LAST[words[end]]
         start = end + 1
         if start >= count:
             break
@@ -146,7 +151,9 @@ class Generation:
     seen everything.
     """
 
-    __slots__ = ("_waiter", "chunks", "delivered", "ended", "final", "message", "texts")
+    __slots__ = (
+        "_waiter", "chunks", "delivered", "ended", "final", "generated", "message", "texts",
+    )  # fmt: skip
 
     def __init__(self, message: Message) -> None:
         self.message = message
@@ -155,6 +162,8 @@ class Generation:
         self.final: bytes | None = None
         self.ended = False  # cancelled or server closing: streams end without a final event
         self.delivered = False  # a stream has sent the final event: later streams get 204
+        #: True for a generated reply: token events, then the ``message`` event (not a replay).
+        self.generated = True
         self._waiter: asyncio.Future[None] | None = None
 
     @property
@@ -183,13 +192,20 @@ class Generation:
     def extend(self, texts: Sequence[str]) -> None:
         """Append tokens that are all ready at once (an unpaced reply): one wake-up for all."""
         self.texts.extend(texts)
-        self.chunks.extend(map(token_event, texts))
+        chunks = self.chunks
+        before = len(chunks)
+        try:
+            # a generated reply's tokens all have their event made already
+            chunks.extend(map(_EVENTS.__getitem__, texts))
+        except KeyError:  # echoed or recorded tokens
+            del chunks[before:]
+            chunks.extend(map(token_event, texts))
         self.wake()
 
     def finish(self) -> None:
         """Complete the message with the joined tokens and build the final ``message`` event."""
         transition(self.message, "finish", content="".join(self.texts))
-        self.final = message_event(self.message.read())
+        self.final = self.message.event()
         self.wake()
 
     def end(self) -> None:
@@ -267,6 +283,7 @@ class Engine:
         generation = Generation(message)
         self._generations[message.id] = generation
         if recorded is not None and self.replay is not None:
+            generation.generated = False
             self._replay(generation, recorded, self.replay)
             return generation
         model = self._model(message)

@@ -127,26 +127,44 @@ class StreamLog:
         self.data.append(chunk)
 
     def freeze(self) -> tuple[Any, ...]:
-        """The finished log as flat, compact values (see :data:`Entry`): no chunk bytes."""
+        """The finished log as flat, compact values (see :data:`Entry`): no chunk bytes.
+
+        Times and sizes are kept as the bytes of their arrays: an entry of bytes, numbers and
+        strings is one the garbage collector stops tracking (arrays are tracked for life).
+        """
         sizes, codes, others = self._compact()
         return (
-            self._started, self.times, sizes, codes, others, self.client_disconnected,
-            self.final_written,
+            self._started, self.times.tobytes(), sizes.tobytes(), codes, others,
+            self.client_disconnected, self.final_written,
         )  # fmt: skip
 
     @classmethod
     def thaw(cls, frozen: tuple[Any, ...]) -> StreamLog:
         """The log :meth:`freeze` made (read-only: it has sizes and kinds, not chunks)."""
         log = cls(frozen[0])
-        log.times = array("d", frozen[1])
-        log._sizes, log._codes, log._others = frozen[2], frozen[3], frozen[4]
+        log.times.frombytes(frozen[1])
+        sizes = array("I")
+        sizes.frombytes(frozen[2])
+        log._sizes, log._codes, log._others = sizes, frozen[3], frozen[4]
         log.client_disconnected, log.final_written = frozen[5], frozen[6]
         return log
+
+    def tokens_then_message(self) -> None:
+        """Declare the stream token events, then (if :attr:`final_written`) one ``message``.
+
+        What a generated reply's stream is; it spares :meth:`freeze` looking at each chunk.
+        """
+        self._codes = _TOKENS_THEN_MESSAGE
 
     def _compact(self) -> tuple[array[int], bytes, dict[int, str] | None]:
         if self._sizes is not None:
             return self._sizes, self._codes, self._others
         data = self.data
+        sizes = array("I", map(len, data))
+        if self._codes is _TOKENS_THEN_MESSAGE:
+            if self.final_written:
+                return sizes, bytes(len(data) - 1) + _MESSAGE_CODE, None
+            return sizes, bytes(len(data)), None  # cut short: the message never went out
         try:  # the common case: every chunk but the last is a token event seen before
             codes = bytes(map(_CHUNK_CODES.__getitem__, data[:-1]))
             codes += bytes(map(_code_of, data[-1:]))
@@ -155,7 +173,7 @@ class StreamLog:
         others = None
         if _OTHER in codes:
             others = {i: chunk_kind(data[i]) for i, code in enumerate(codes) if code == _OTHER}
-        return array("I", map(len, data)), codes, others
+        return sizes, codes, others
 
     def _kinds(self) -> list[str]:
         _, codes, others = self._compact()
@@ -206,6 +224,8 @@ _KINDS = (
 )  # fmt: skip
 _KIND_CODES = {kind: code for code, kind in enumerate(_KINDS)}
 _OTHER = 255
+_MESSAGE_CODE = bytes([_KIND_CODES["message"]])
+_TOKENS_THEN_MESSAGE = b"tokens, then message"  # a marker, compared by identity
 #: Codes of token events already seen: replies share their token chunks (see _wire), so after
 #: the first replies most chunks are found here. Bounded: unique chunks are never kept.
 _CHUNK_CODES: dict[bytes, int] = {}

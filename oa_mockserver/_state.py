@@ -25,7 +25,7 @@ import msgspec
 
 from ._exceptions import MockServerError
 from ._ids import iso, utcnow, uuid7
-from ._wire import work_fragment
+from ._wire import message_read_event, work_fragment
 
 __all__ = [
     "FINISHED_STATES",
@@ -120,7 +120,7 @@ class InvalidCursor(StateError):
     detail = "Invalid cursor"
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class Message:
     """One message; :meth:`read` is its MessageRead JSON shape."""
 
@@ -156,6 +156,20 @@ class Message:
             "used_plugin": None,
         }
 
+    def event(self) -> bytes:
+        """The ``message`` event of :meth:`read` (as :func:`~._wire.message_event` makes it)."""
+        return message_read_event(
+            id=self.id,
+            parent_id=self.parent_id,
+            content=self.content,
+            chat_id=self.chat_id,
+            created_at=iso(self.created_at),
+            role=self.role,
+            state=self.state,
+            score=self.score,
+            work_parameters=self.work_parameters,
+        )
+
     def rest_read(self) -> dict[str, Any]:
         """:meth:`read` for :func:`plain_json`: ``work_parameters``, the one part with floats (the
         sampling parameters), as a fragment rendered once (it never changes)."""
@@ -172,7 +186,7 @@ class Message:
         return self.state in FINISHED_STATES
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class Chat:
     """One chat of one owner."""
 

@@ -219,6 +219,8 @@ async def _write_finished(
     if log is None:
         log = StreamLog()
     log.start(time.monotonic())
+    if generation.generated:
+        log.tokens_then_message()
     try:
         await _write_logged(response, [*generation.chunks, final], log)
         generation.delivered = True

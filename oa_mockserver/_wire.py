@@ -25,6 +25,7 @@ __all__ = [
     "exact_fragment",
     "jsondecode_error",
     "message_event",
+    "message_read_event",
     "pending_event",
     "ping_bytes",
     "plain_json",
@@ -120,6 +121,56 @@ def pending_event(position: int, size: int) -> bytes:
 def message_event(message: Mapping[str, Any]) -> bytes:
     """The final ``message`` event carrying the complete MessageRead."""
     return event_bytes({"event_type": "message", "message": message})
+
+
+def message_read_event(
+    *,
+    id: str,
+    parent_id: str | None,
+    content: str | None,
+    chat_id: str,
+    created_at: str,
+    role: str,
+    state: str,
+    score: int,
+    work_parameters: Mapping[str, Any] | None,
+) -> bytes:
+    """:func:`message_event` of a MessageRead with these fields, its other fields null or empty.
+
+    The same bytes, from a template: only the values go through the JSON encoder. Why: this
+    is the one event rendered anew for every reply.
+    """
+    return b"".join(
+        (
+            b'data: {"event_type": "message", "message": {"id": ',
+            _v1_text(id),
+            b', "parent_id": ',
+            _v1_text(parent_id),
+            b', "content": ',
+            _v1_text(content),
+            b', "chat_id": ',
+            _v1_text(chat_id),
+            b', "created_at": ',
+            _v1_text(created_at),
+            b', "role": ',
+            _v1_text(role),
+            b', "state": ',
+            _v1_text(state),
+            b', "score": ',
+            _pydantic_v1(score).encode("ascii"),
+            b', "reports": [], "work_parameters": ',
+            _pydantic_v1(work_parameters).encode("ascii"),
+            b', "safe_content": null, "safety_level": null, "safety_label": null,'
+            b' "safety_rots": null, "used_plugin": null}}\r\n\r\n',
+        )
+    )
+
+
+_text_ascii = json.encoder.encode_basestring_ascii  # what json does with a str, ensure_ascii
+
+
+def _v1_text(text: str | None) -> bytes:
+    return b"null" if text is None else _text_ascii(text).encode("ascii")
 
 
 def ping_bytes(stamp: str) -> bytes:

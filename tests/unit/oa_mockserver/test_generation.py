@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+from datetime import datetime
 from typing import Any
 
 import pytest
@@ -10,8 +11,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from oa_mockserver import ServerConfig
-from oa_mockserver._generation import LOREM_WORDS, Engine, lorem_tokens, reply_tokens
+from oa_mockserver._generation import LOREM_WORDS, Engine, Generation, lorem_tokens, reply_tokens
 from oa_mockserver._state import ChatStore, Message
+from oa_mockserver._wire import token_event
 
 
 @given(st.integers(1, 300), st.integers(0, 2**32))
@@ -22,6 +24,25 @@ def test_lorem_tokens_shape(count: int, seed: int) -> None:
     assert not tokens[-1].endswith(" ")
     assert tokens[-1].endswith(".")
     assert all(t.strip().rstrip(".").lower() in LOREM_WORDS for t in tokens)
+
+
+@given(
+    st.lists(st.integers(1, 40), min_size=1, max_size=3),
+    st.integers(0, 2**32),
+    st.lists(st.text(max_size=5), max_size=4),
+)
+def test_extend_gives_each_token_its_event(counts: list[int], seed: int, other: list[str]) -> None:
+    """Generated tokens take the table of made events, any other text the encoder: same bytes."""
+    message = Message("m", "p", "c", "assistant", "in_progress", datetime(2026, 1, 1))
+    generation = Generation(message)
+    texts: list[str] = []
+    for count in counts:
+        batch = lorem_tokens(random.Random(seed), count)
+        generation.extend(batch)
+        generation.extend(other)
+        texts += [*batch, *other]
+    assert generation.texts == texts
+    assert generation.chunks == [token_event(text) for text in texts]
 
 
 def test_reply_is_deterministic_and_capped() -> None:

@@ -146,13 +146,17 @@ async def test_a_burst_cut_short_logs_exactly_what_went_out() -> None:
 
 
 @pytest.mark.asyncio
-@pytest.mark.parametrize("fail_after", [0, 4, 100])
-async def test_a_finished_reply_is_written_whole_or_logged_as_cut(fail_after: int) -> None:
+@pytest.mark.parametrize("fail_after", [0, 4, 5, 100])
+@pytest.mark.parametrize("generated", [True, False])
+async def test_a_finished_reply_is_written_whole_or_logged_as_cut(
+    fail_after: int, generated: bool
+) -> None:
     class _Generation:
         def __init__(self) -> None:
             self.chunks = [token_event(f"t{i} ") for i in range(5)]
             self.final = b'data: {"event_type": "message", "message": {}}\r\n\r\n'
             self.delivered = False
+            self.generated = generated  # True: the log is told the kinds, not made to look
 
     generation = _Generation()
     response = _Response(fail_after)
@@ -170,3 +174,7 @@ async def test_a_finished_reply_is_written_whole_or_logged_as_cut(fail_after: in
     assert log.client_disconnected is not complete
     assert response.sent == [*generation.chunks, generation.final][:fail_after] == log.data
     assert len(log.times) == len(log.data)
+    kinds = ["token"] * min(fail_after, 5) + ["message"] * complete
+    assert [chunk.kind for chunk in log.chunks] == kinds
+    assert [chunk.kind for chunk in StreamLog.thaw(log.freeze()).chunks] == kinds
+    assert [chunk.size for chunk in log.chunks] == [len(chunk) for chunk in log.data]
