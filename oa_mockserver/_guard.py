@@ -166,14 +166,16 @@ def guard(ctx: ServerContext, handler: Handler, method: str, route: str | None) 
                 if delay > 0:
                     await asyncio.sleep(delay)
                 reply = reply_for(fired)
-            declared = request.content_length
+            # no body (GET, DELETE): no Content-Length to read, nothing to read
+            has_body = request.body_exists
+            declared = request.content_length if has_body else None
             if declared is not None and declared > limit:
                 response = _too_large(request, limit)
             elif reply is not None:
-                body = await request.read() if request.body_exists else b""
+                body = await request.read() if has_body else b""
                 response = _fault_reply(request, reply)
             else:
-                body = await request.read() if request.body_exists else b""
+                body = await request.read() if has_body else b""
                 if step != "events":
                     response = await handler(request)
                 else:

@@ -17,6 +17,7 @@ _random_bits = _RANDOM.getrandbits
 os.register_at_fork(after_in_child=_RANDOM.seed)
 _last_stamp = 0
 _counter = 0
+_clock = time.time_ns  # nanoseconds since the epoch (tests stop it)
 
 
 def uuid7() -> str:
@@ -28,11 +29,8 @@ def uuid7() -> str:
     look like the recorded ``06b04969-bd73-740d-8000-792f29c174a4`` and sort by creation.
     """
     global _last_stamp, _counter
-    ns = time.time_ns()
-    t1, rest1 = divmod(ns, _SIXTEEN_SECONDS)
-    t2, rest2 = divmod(rest1 << 16, _SIXTEEN_SECONDS)
-    t3 = (rest2 << 12) // _SIXTEEN_SECONDS
-    stamp = (t1 << 28) | (t2 << 12) | t3
+    # the time in 1/2**28ths of 16 seconds (60 bits): the package's three divmods as one
+    stamp = (_clock() << 28) // _SIXTEEN_SECONDS
     if stamp <= _last_stamp:
         _counter += 1
         if _counter > 0x3FFF:  # counter exhausted: move to the next timestamp tick
@@ -42,12 +40,10 @@ def uuid7() -> str:
     else:
         _last_stamp = stamp
         _counter = 0
-    t1, t2, t3 = stamp >> 28, (stamp >> 12) & 0xFFFF, stamp & 0xFFF
     value = (
-        (t1 << 96)
-        | (t2 << 80)
-        | ((0x7000 | t3) << 64)
-        | ((0x8000 | _counter) << 48)
+        (stamp >> 12) << 80
+        | (0x7000 | (stamp & 0xFFF)) << 64
+        | (0x8000 | _counter) << 48
         | _random_bits(48)
     )
     digits = f"{value:032x}"
