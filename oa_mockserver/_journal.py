@@ -392,6 +392,11 @@ class Journal:
 
     The server appends raw :data:`Entry` tuples (:meth:`record_request`); each becomes a
     redacted :class:`Call` the first time any reader asks for the calls, and stays one.
+
+    Why the server appends without the lock: ``list.append`` is atomic, and the list only grows
+    between two :meth:`clear` calls. Readers take the lock among themselves, fix the length they
+    read first, and touch items by index below it, so an append racing them is simply not seen
+    until the next read.
     """
 
     def __init__(self) -> None:
@@ -403,10 +408,12 @@ class Journal:
         """A snapshot of every call, oldest first."""
         with self._lock:
             calls = self._calls
-            for index, item in enumerate(calls):
+            count = len(calls)
+            for index in range(count):
+                item = calls[index]
                 if type(item) is tuple:
                     calls[index] = _call_of(item)
-            return list(calls)  # type: ignore[arg-type]  # every item is a Call now
+            return calls[:count]  # type: ignore[return-value]  # each a Call now
 
     def record(self, call: Call) -> None:
         """Append one call."""
@@ -439,8 +446,7 @@ class Journal:
             content_type, status, matched, step, started_at, duration_s, faults,
             *(stream.freeze() if stream is not None else _NO_STREAM),
         )  # fmt: skip
-        with self._lock:
-            self._calls.append(entry)
+        self._calls.append(entry)  # no lock: see the class
 
     def clear(self) -> int:
         """Forget every call; return how many there were."""
@@ -463,11 +469,13 @@ class Journal:
     def last(self) -> Call | None:
         """The most recent call, or None."""
         with self._lock:
-            if not self._calls:
+            calls = self._calls
+            index = len(calls) - 1  # fixed first: an append may come while we convert
+            if index < 0:
                 return None
-            item = self._calls[-1]
+            item = calls[index]
             if type(item) is tuple:
-                item = self._calls[-1] = _call_of(item)
+                item = calls[index] = _call_of(item)
             return item  # type: ignore[return-value]  # made a Call just above
 
     def __len__(self) -> int:

@@ -15,12 +15,14 @@ from typing import Any
 
 import msgspec
 import pytest
+from aiohttp.test_utils import make_mocked_request
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from oa_mockserver import _wire
 from oa_mockserver._catalog import model_spec
 from oa_mockserver._generation import Generation
+from oa_mockserver._routes_web import query_of
 from oa_mockserver._state import ChatStore, Message, transition
 from oa_mockserver._validation import (
     InvalidBody,
@@ -289,3 +291,23 @@ def test_the_made_once_event_encoder_is_pydantic_v1_json(value: Any) -> None:
 def test_the_made_once_event_encoder_is_taken() -> None:
     # CPython has the C encoder: the fast path must not silently fall back to the slow one
     assert _wire._pydantic_v1_fast is not _wire._pydantic_v1
+
+
+_query_text = st.text(alphabet="ab_.~-=&%+;2F0 é", max_size=24)
+
+
+@given(_query_text)
+def test_the_plain_query_split_is_yarls_query(raw: str) -> None:
+    request = make_mocked_request("GET", "/api/chat/events?" + raw)
+    ours, theirs = query_of(request), request.query
+    assert set(ours) == set(theirs)
+    assert {name: ours.get(name) for name in theirs} == {name: theirs.get(name) for name in theirs}
+
+
+def test_the_web_sites_queries_take_the_plain_split() -> None:
+    request = make_mocked_request(
+        "GET", "/api/chat/events?chat_id=06b04969-bd73-740d&message_id=06b04969-bd73-741d"
+    )
+    query = query_of(request)
+    assert type(query) is dict  # not yarl's MultiDictProxy: the fast path was taken
+    assert query == {"chat_id": "06b04969-bd73-740d", "message_id": "06b04969-bd73-741d"}

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import gc
 import json
+import threading
 from typing import Any, cast
 
 import pytest
 from aiohttp import web
 from multidict import CIMultiDict, CIMultiDictProxy
 
-from oa_mockserver._journal import Journal, StreamLog
+from oa_mockserver._journal import Call, Journal, StreamLog
 from oa_mockserver._stream import STREAM_LOG, _write_finished, _Writer
 from oa_mockserver._wire import token_event
 
@@ -82,10 +83,40 @@ def test_a_call_is_built_once_and_kept() -> None:
 def test_entries_leave_the_garbage_collector_alone() -> None:
     journal = Journal()
     _record(journal)
+    log = StreamLog(1.0)
+    log.add(1.5, token_event("a "))
+    log.add(2.0, b'data: {"event_type": "message", "message": {}}\r\n\r\n')
+    _record(journal, step="events", stream=log)
     gc.collect()
     gc.collect()
-    (entry,) = journal._calls
-    assert not gc.is_tracked(entry)
+    assert [gc.is_tracked(entry) for entry in journal._calls] == [False, False]
+    (_, call) = journal.calls
+    assert call.stream is not None
+    assert [(c.at, c.kind) for c in call.stream.chunks] == [(1.5, "token"), (2.0, "message")]
+
+
+def test_readers_see_whole_calls_while_the_server_appends() -> None:
+    journal = Journal()
+    total = 3000
+    seen: list[int] = []
+
+    def server() -> None:
+        for index in range(total):
+            _record(journal, status=200 + index % 2)
+
+    writer = threading.Thread(target=server)
+    writer.start()
+    while writer.is_alive() or len(seen) < 2:
+        calls = journal.calls
+        assert all(isinstance(call, Call) for call in calls)
+        last = journal.last
+        assert last is None or isinstance(last, Call)
+        seen.append(len(calls))
+    writer.join()
+    assert seen == sorted(seen)  # a snapshot never shrinks while only the server writes
+    calls = journal.calls
+    assert len(calls) == total
+    assert [call.status for call in calls] == [200 + index % 2 for index in range(total)]
 
 
 @pytest.mark.parametrize("repeat", [1, 2])  # the second time, the token's code is cached
