@@ -22,6 +22,7 @@ import traceback
 
 from aiohttp import hdrs, web
 from aiohttp.typedefs import Handler
+from multidict import istr
 
 from ._admin import ADMIN_PREFIX
 from ._context import ServerContext
@@ -42,6 +43,7 @@ __all__ = [
 ]
 
 log_ = logging.getLogger("oa_mockserver")
+_FAULT_HEADER = istr(FAULT_HEADER)  # multidict looks an istr up without folding its case again
 
 
 def guarded_routes(ctx: ServerContext, router: web.UrlDispatcher) -> WrappedRoutes:
@@ -146,18 +148,18 @@ def guard(ctx: ServerContext, handler: Handler, method: str, route: str | None) 
         started_at = time.time()
         clock = time.monotonic()
         method = request.method
-        limit = ctx.config.max_body_size
         step = (
             fixed_step
             if method == request_method and fixed_step is not None
             else step_of(method, route, request.query)
         )
+        headers = request.headers
         body = b""
         fired: list[Fault] = []
         log: StreamLog | None = None
         response: web.StreamResponse
         try:
-            header = request.headers.get(FAULT_HEADER)
+            header = headers.get(_FAULT_HEADER)
             extra = parse_fault_header(header) if header is not None else ()
             fired = ctx.faults.select(method, path, step, extra)
             reply: StatusReply | None = None
@@ -169,8 +171,8 @@ def guard(ctx: ServerContext, handler: Handler, method: str, route: str | None) 
             # no body (GET, DELETE): no Content-Length to read, nothing to read
             has_body = request.body_exists
             declared = request.content_length if has_body else None
-            if declared is not None and declared > limit:
-                response = _too_large(request, limit)
+            if declared is not None and declared > ctx.config.max_body_size:
+                response = _too_large(request, ctx.config.max_body_size)
             elif reply is not None:
                 body = await request.read() if has_body else b""
                 response = _fault_reply(request, reply)
@@ -192,7 +194,7 @@ def guard(ctx: ServerContext, handler: Handler, method: str, route: str | None) 
         except FaultSpecError as error:
             response = _bad_fault_header(request, error)
         except web.HTTPRequestEntityTooLarge:
-            response = _too_large(request, limit)
+            response = _too_large(request, ctx.config.max_body_size)
         except web.HTTPException as error:
             response = _http_error(request, error)
         except Exception as error:  # noqa: BLE001 - any escape is our bug: answer 500 and keep it
@@ -206,10 +208,10 @@ def guard(ctx: ServerContext, handler: Handler, method: str, route: str | None) 
         ctx.journal.record_request(
             method=method,
             path=path,
-            query_string=request.query_string,
-            headers=request.headers,
+            query_string=request.rel_url.raw_query_string,
+            headers=headers,
             body=body,
-            content_type=request.headers.get(hdrs.CONTENT_TYPE),
+            content_type=headers.get(hdrs.CONTENT_TYPE),
             status=response.status,
             matched=route is not None,
             step=step,
@@ -218,7 +220,8 @@ def guard(ctx: ServerContext, handler: Handler, method: str, route: str | None) 
             faults=tuple([fault.kind for fault in fired]) if fired else (),
             stream=log,
         )
-        announce(response)
+        if not response.prepared:  # announce(), inline: this is every request
+            response.headers[hdrs.SERVER] = SERVER_SOFTWARE
         return response
 
     return guarded
