@@ -109,8 +109,9 @@ def query_of(request: web.Request) -> Mapping[str, str]:
 _NO_QUERY: Mapping[str, str] = MappingProxyType({})
 
 
-def _param(request: web.Request, name: str, body: Any = None) -> str:
-    value = query_of(request).get(name)
+def _param(query: Mapping[str, str], name: str, body: Any = None) -> str:
+    """A parameter from the query, else from a JSON body (as the web site reads them)."""
+    value = query.get(name)
     if value is None and isinstance(body, dict) and isinstance(body.get(name), str):
         value = body[name]
     return value or ""
@@ -128,7 +129,7 @@ async def chat_collection(request: web.Request) -> web.StreamResponse:
         if method == "POST":
             return json_plain(ctx.store.create_chat(owner).list_read())
         if method == "DELETE":
-            chat = ctx.store.delete_chat(owner, _param(request, "chat_id"))
+            chat = ctx.store.delete_chat(owner, _param(query_of(request), "chat_id"))
             ctx.engine.cancel(list(chat.messages))
             return empty(200)
         if method == "PUT":
@@ -173,8 +174,9 @@ async def assistant_message(request: web.Request) -> web.Response:
 
 
 def _message(request: web.Request, body: Any = None) -> Message:
+    query = query_of(request)
     return _ctx(request).store.message(
-        _owner(request), _param(request, "chat_id", body), _param(request, "message_id", body)
+        _owner(request), _param(query, "chat_id", body), _param(query, "message_id", body)
     )
 
 
@@ -226,8 +228,9 @@ async def vote(request: web.Request) -> web.Response:
         owner = _owner(request)
         body = validate_object(await _body(request))
         score = validate_vote(body)
+        query = query_of(request)
         ctx.store.vote(
-            owner, _param(request, "chat_id", body), _param(request, "message_id", body), score
+            owner, _param(query, "chat_id", body), _param(query, "message_id", body), score
         )
     except (InvalidBody, AuthError, StateError) as exc:
         return web_failure(exc, "vote", ctx.config)
