@@ -9,6 +9,7 @@ from typing import Any
 import aiohttp
 import pytest
 import pytest_asyncio
+from yarl import URL
 
 from oa_mockserver import MockServer, ServerConfig
 
@@ -184,6 +185,19 @@ async def test_journal_redacts_and_records_rejected_requests(server: MockServer)
     assert calls[1].matched is False
     server.reset()
     assert server.journal.calls == []
+
+
+@pytest.mark.asyncio
+async def test_journal_decodes_each_query_value_once(server: MockServer) -> None:
+    """The query is journaled as sent and decoded when read: ``%2525`` is ``%25``, not ``%``."""
+    async with _session("a") as http:
+        url = URL(f"{server.url}/api/chat").with_query(
+            {"chat_id": "a%25b&c", "q": "x y+z/é"}
+        )
+        response = await http.get(url)
+        assert response.status == 404  # no such chat; the request is journaled all the same
+    (call,) = server.journal.calls
+    assert call.query == {"chat_id": "a%25b&c", "q": "x y+z/é"}
 
 
 @pytest.mark.asyncio
