@@ -39,15 +39,23 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _util import print_table
 
-from oa_provider import OpenAssistant
+from oa_provider import DEFAULT_SAMPLING_PARAMETERS, OpenAssistant
 
 USER = "bench"
 
 
 def _floor_app(tokens: int) -> web.Application:
-    """The floor: canned answers, and the stream as pre-encoded chunks (no state, no logic)."""
+    """The floor: canned answers, and the stream as pre-encoded chunks (no state, no logic).
+
+    Its bytes are the mock server's for the same conversation: the same JSON shapes and sizes
+    (the assistant message and the final event carry the work parameters the provider's request
+    leads to), the reference's stream headers, and ``Server: uvicorn`` on every answer. So the
+    ratio measures what the mock server does, not what it sends.
+    """
+    from oa_mockserver._catalog import model_spec
     from oa_mockserver._generation import reply_tokens
     from oa_mockserver._ids import uuid7
+    from oa_mockserver._stream import SERVER_SOFTWARE, SSE_HEADERS
     from oa_mockserver._wire import message_event, rest_json, token_event
 
     texts = reply_tokens(
@@ -66,7 +74,7 @@ def _floor_app(tokens: int) -> web.Application:
     message: dict[str, Any] = {
         "id": uuid7(),
         "parent_id": None,
-        "content": "x",
+        "content": "question 1",
         "chat_id": chat["id"],
         "created_at": "2026-01-01T00:00:00.000001",
         "role": "prompter",
@@ -80,23 +88,44 @@ def _floor_app(tokens: int) -> web.Application:
         "safety_rots": None,
         "used_plugin": None,
     }
+    work = {
+        "model_config": model_spec(OpenAssistant.model),
+        "sampling_parameters": dict(DEFAULT_SAMPLING_PARAMETERS),
+        "do_sample": True,
+        "seed": 13_835_058_055_282_163_712,
+        "system_prompt": None,
+        "user_profile": None,
+        "user_response_instructions": None,
+        "plugins": [],
+        "plugin_max_depth": 4,
+    }
+    assistant = {**message, "id": uuid7(), "parent_id": message["id"], "role": "assistant"}
     chat_body, message_body = rest_json(chat), rest_json(message)
-    final = message_event(
-        {**message, "role": "assistant", "state": "complete", "content": "".join(texts)}
+    assistant_body = rest_json(
+        {**assistant, "content": None, "state": "pending", "work_parameters": work}
     )
+    final = message_event(
+        {**assistant, "state": "complete", "content": "".join(texts), "work_parameters": work}
+    )
+    json_headers = {"content-type": "application/json", "server": SERVER_SOFTWARE}
+    stream_headers = {**dict(SSE_HEADERS), "server": SERVER_SOFTWARE}
 
     async def create(request: web.Request) -> web.Response:
-        return web.Response(body=chat_body, content_type="application/json")
+        return web.Response(body=chat_body, headers=json_headers)
 
-    async def post_message(request: web.Request) -> web.Response:
+    async def prompter_message(request: web.Request) -> web.Response:
         await request.read()
-        return web.Response(body=message_body, content_type="application/json")
+        return web.Response(body=message_body, headers=json_headers)
+
+    async def assistant_message(request: web.Request) -> web.Response:
+        await request.read()
+        return web.Response(body=assistant_body, headers=json_headers)
 
     async def delete(request: web.Request) -> web.Response:
-        return web.Response(body=b"")
+        return web.Response(body=b"", headers={"server": SERVER_SOFTWARE})
 
     async def events(request: web.Request) -> web.StreamResponse:
-        response = web.StreamResponse(headers={"content-type": "text/event-stream; charset=utf-8"})
+        response = web.StreamResponse(headers=stream_headers)
         response.enable_chunked_encoding()
         await response.prepare(request)
         for chunk in chunks:
@@ -108,8 +137,8 @@ def _floor_app(tokens: int) -> web.Application:
     app = web.Application()
     app.router.add_post("/api/chat", create)
     app.router.add_delete("/api/chat", delete)
-    app.router.add_post("/api/chat/prompter_message", post_message)
-    app.router.add_post("/api/chat/assistant_message", post_message)
+    app.router.add_post("/api/chat/prompter_message", prompter_message)
+    app.router.add_post("/api/chat/assistant_message", assistant_message)
     app.router.add_route("*", "/api/chat/events", events)
     return app
 

@@ -18,13 +18,12 @@ import base64
 import binascii
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any
 
 import msgspec
 
 from ._exceptions import MockServerError
-from ._ids import iso, utcnow, uuid7
+from ._ids import now_iso, uuid7
 from ._wire import message_read_event, work_fragment
 
 __all__ = [
@@ -129,7 +128,7 @@ class Message:
     chat_id: str
     role: str
     state: str
-    created_at: datetime
+    created_at: str  # ISO 8601, naive UTC (see now_iso)
     content: str | None = None
     work_parameters: dict[str, Any] | None = None
     score: int = 0
@@ -143,7 +142,7 @@ class Message:
             "parent_id": self.parent_id,
             "content": self.content,
             "chat_id": self.chat_id,
-            "created_at": iso(self.created_at),
+            "created_at": self.created_at,
             "role": self.role,
             "state": self.state,
             "score": self.score,
@@ -163,7 +162,7 @@ class Message:
             parent_id=self.parent_id,
             content=self.content,
             chat_id=self.chat_id,
-            created_at=iso(self.created_at),
+            created_at=self.created_at,
             role=self.role,
             state=self.state,
             score=self.score,
@@ -192,8 +191,8 @@ class Chat:
 
     id: str
     owner: str
-    created_at: datetime
-    modified_at: datetime
+    created_at: str  # ISO 8601, naive UTC (see now_iso)
+    modified_at: str
     title: str | None = None
     hidden: bool = False
     allow_data_use: bool = True
@@ -204,8 +203,8 @@ class Chat:
         """The ChatListRead object."""
         return {
             "id": self.id,
-            "created_at": iso(self.created_at),
-            "modified_at": iso(self.modified_at),
+            "created_at": self.created_at,
+            "modified_at": self.modified_at,
             "title": self.title,
             "hidden": self.hidden,
             "allow_data_use": self.allow_data_use,
@@ -269,8 +268,7 @@ class ChatStore:
 
     def create_chat(self, owner: str) -> Chat:
         """A new empty chat owned by ``owner``."""
-        now = utcnow()
-        chat = Chat(id=uuid7(), owner=owner, created_at=now, modified_at=utcnow())
+        chat = Chat(id=uuid7(), owner=owner, created_at=now_iso(), modified_at=now_iso())
         self._chats[chat.id] = chat
         return chat
 
@@ -402,7 +400,7 @@ class ChatStore:
             chat_id=chat.id,
             role=PROMPTER,
             state="manual",
-            created_at=utcnow(),
+            created_at=now_iso(),
             content=content,
         )
         chat.messages[message.id] = message
@@ -436,7 +434,7 @@ class ChatStore:
             chat_id=chat.id,
             role=ASSISTANT,
             state="pending",
-            created_at=utcnow(),
+            created_at=now_iso(),
             work_parameters=work_parameters,
             model=model,
         )

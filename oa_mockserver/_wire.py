@@ -201,7 +201,14 @@ _text_ascii = json.encoder.encode_basestring_ascii  # what json does with a str,
 
 
 def _v1_text(text: str | None) -> bytes:
-    return b"null" if text is None else _text_ascii(text).encode("ascii")
+    if text is None:
+        return b"null"
+    # json (ensure_ascii) leaves " " to "~" alone, except the quote and the backslash
+    if text.isascii() and text.isprintable() and '"' not in text and "\\" not in text:
+        # nothing to escape (a reply's text, an id): quoted as it is. Why: json's escaping
+        # walks every character, and the reply's content is the longest text of the event.
+        return b'"' + text.encode("ascii") + b'"'
+    return _text_ascii(text).encode("ascii")
 
 
 def ping_bytes(stamp: str) -> bytes:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import math
-from datetime import datetime
 from typing import Any
 
 import msgspec
@@ -260,7 +259,7 @@ def test_the_message_event_template_is_the_encoded_message(
         chat_id="06b04969-bd73-740d-8000-792f29c174a4",
         role=role,
         state=state,
-        created_at=datetime(2026, 11, 24, 12, 0, 0, 123456),
+        created_at="2026-11-24T12:00:00.123456",
         content=content,
         work_parameters=work,
         score=score,

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import random
-from datetime import datetime
 from typing import Any
 
 import pytest
@@ -33,7 +32,7 @@ def test_lorem_tokens_shape(count: int, seed: int) -> None:
 )
 def test_extend_gives_each_token_its_event(counts: list[int], seed: int, other: list[str]) -> None:
     """Generated tokens take the table of made events, any other text the encoder: same bytes."""
-    message = Message("m", "p", "c", "assistant", "in_progress", datetime(2026, 1, 1))
+    message = Message("m", "p", "c", "assistant", "in_progress", "2026-01-01T00:00:00")
     generation = Generation(message)
     texts: list[str] = []
     for count in counts:

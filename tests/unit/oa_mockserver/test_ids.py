@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import uuid
+from datetime import datetime, timedelta
 
 import pytest
 from hypothesis import given
@@ -56,3 +57,26 @@ def test_a_clock_that_stands_still_still_gives_increasing_ids(
     ids = [_ids.uuid7() for _ in range(0x4000 + 10)]  # past the 14-bit counter
     assert ids == sorted(ids)
     assert len(set(ids)) == len(ids)
+
+
+@given(st.integers(0, 2**62))
+def test_now_iso_is_utcnow_isoformat(ns: int) -> None:
+    """The text of the naive UTC datetime at that instant, as ``isoformat()`` renders it."""
+    clock = _ids._clock
+    try:
+        _ids._clock = lambda: ns
+        text = _ids.now_iso()
+        again = _ids.now_iso()  # the second's text, now cached
+    finally:
+        _ids._clock = clock
+    moment = datetime(1970, 1, 1) + timedelta(microseconds=ns // 1000)
+    assert text == again == moment.isoformat()
+
+
+def test_now_iso_leaves_out_a_zero_fraction_as_isoformat_does() -> None:
+    clock = _ids._clock
+    try:
+        _ids._clock = lambda: 1_700_000_000 * 10**9
+        assert _ids.now_iso() == "2023-11-14T22:13:20"
+    finally:
+        _ids._clock = clock
