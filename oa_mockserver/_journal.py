@@ -17,9 +17,10 @@ from __future__ import annotations
 import difflib
 import functools
 import json
+import struct
 import threading
 from array import array
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
@@ -109,9 +110,10 @@ class StreamLog:
 
     def __init__(self, started: float = 0.0) -> None:
         self._started = started
-        self.times = array("d")
+        # a list while the stream runs: appending a float to an array("d") parses it each time
+        self.times: list[float] = []
         self.data: list[bytes] = []
-        self._sizes: array[int] | None = None
+        self._sizes: Sequence[int] | None = None
         self._codes = b""
         self._others: dict[int, str] | None = None
         self.client_disconnected = False
@@ -129,23 +131,25 @@ class StreamLog:
     def freeze(self) -> tuple[Any, ...]:
         """The finished log as flat, compact values (see :data:`Entry`): no chunk bytes.
 
-        Times and sizes are kept as the bytes of their arrays: an entry of bytes, numbers and
-        strings is one the garbage collector stops tracking (arrays are tracked for life).
+        Times and sizes are packed as C doubles and unsigned ints: an entry of bytes, numbers and
+        strings is one the garbage collector stops tracking (lists and arrays are tracked).
         """
         sizes, codes, others = self._compact()
+        count = len(sizes)
         return (
-            self._started, self.times.tobytes(), sizes.tobytes(), codes, others,
-            self.client_disconnected, self.final_written,
+            self._started, struct.pack(f"{count}d", *self.times), struct.pack(f"{count}I", *sizes),
+            codes, others, self.client_disconnected, self.final_written,
         )  # fmt: skip
 
     @classmethod
     def thaw(cls, frozen: tuple[Any, ...]) -> StreamLog:
         """The log :meth:`freeze` made (read-only: it has sizes and kinds, not chunks)."""
         log = cls(frozen[0])
-        log.times.frombytes(frozen[1])
-        sizes = array("I")
+        times, sizes = array("d"), array("I")
+        times.frombytes(frozen[1])
         sizes.frombytes(frozen[2])
-        log._sizes, log._codes, log._others = sizes, frozen[3], frozen[4]
+        log.times = times.tolist()
+        log._sizes, log._codes, log._others = sizes.tolist(), frozen[3], frozen[4]
         log.client_disconnected, log.final_written = frozen[5], frozen[6]
         return log
 
@@ -156,11 +160,11 @@ class StreamLog:
         """
         self._codes = _TOKENS_THEN_MESSAGE
 
-    def _compact(self) -> tuple[array[int], bytes, dict[int, str] | None]:
+    def _compact(self) -> tuple[Sequence[int], bytes, dict[int, str] | None]:
         if self._sizes is not None:
             return self._sizes, self._codes, self._others
         data = self.data
-        sizes = array("I", map(len, data))
+        sizes = list(map(len, data))
         if self._codes is _TOKENS_THEN_MESSAGE:
             if self.final_written:
                 return sizes, bytes(len(data) - 1) + _MESSAGE_CODE, None

@@ -198,16 +198,19 @@ def message_read_event(
 
 
 _text_ascii = json.encoder.encode_basestring_ascii  # what json does with a str, ensure_ascii
+#: The bytes json leaves alone (with ensure_ascii): " " to "~" but the quote and the backslash.
+_UNESCAPED = bytes(c for c in range(0x20, 0x7F) if c not in b'"\\')
 
 
 def _v1_text(text: str | None) -> bytes:
     if text is None:
         return b"null"
-    # json (ensure_ascii) leaves " " to "~" alone, except the quote and the backslash
-    if text.isascii() and text.isprintable() and '"' not in text and "\\" not in text:
-        # nothing to escape (a reply's text, an id): quoted as it is. Why: json's escaping
-        # walks every character, and the reply's content is the longest text of the event.
-        return b'"' + text.encode("ascii") + b'"'
+    if text.isascii():
+        raw = text.encode("ascii")
+        if not raw.translate(None, _UNESCAPED):
+            # nothing to escape (a reply's text, an id): quoted as it is. Why: json's escaping
+            # walks every character, and the reply's content is the longest text of the event.
+            return b'"' + raw + b'"'
     return _text_ascii(text).encode("ascii")
 
 
