@@ -107,8 +107,8 @@ def work_fragment(work: Mapping[str, Any]) -> msgspec.Raw:
         work.get("plugins")
         or type(sampling) is not dict
         or type(model) is not dict
-        or any(type(v) is float for v in work.values())
-        or any(type(v) is float for v in model.values())
+        or float in map(type, work.values())  # a C loop, not a generator
+        or float in map(type, model.values())
     ):
         return exact_fragment(work)
     rendered: dict[str, Any] = {}

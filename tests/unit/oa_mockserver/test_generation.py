@@ -10,7 +10,14 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from oa_mockserver import ServerConfig
-from oa_mockserver._generation import LOREM_WORDS, Engine, Generation, lorem_tokens, reply_tokens
+from oa_mockserver._generation import (
+    LOREM_WORDS,
+    Engine,
+    Generation,
+    _lorem,
+    lorem_tokens,
+    reply_tokens,
+)
 from oa_mockserver._state import ChatStore, Message
 from oa_mockserver._wire import token_event
 
@@ -23,6 +30,31 @@ def test_lorem_tokens_shape(count: int, seed: int) -> None:
     assert not tokens[-1].endswith(" ")
     assert tokens[-1].endswith(".")
     assert all(t.strip().rstrip(".").lower() in LOREM_WORDS for t in tokens)
+
+
+def _lorem_by_loop(picks: bytes, lengths: bytes) -> list[str]:
+    """The generator's rules written as a plain loop over the sentences (the reference)."""
+    words = [LOREM_WORDS[b % len(LOREM_WORDS)] for b in picks]
+    tokens = [word + " " for word in words]
+    start = 0
+    for byte in lengths:
+        end = min(start + 4 + byte % 6, len(words)) - 1
+        if end == start:
+            tokens[start] = words[start].capitalize() + ". "
+        else:
+            tokens[start] = words[start].capitalize() + " "
+            tokens[end] = words[end] + ". "
+        start = end + 1
+        if start >= len(words):
+            break
+    tokens[-1] = tokens[-1].rstrip(" ")
+    return tokens
+
+
+@given(st.binary(min_size=1, max_size=300), st.integers(0, 2**32))
+def test_lorem_is_the_plain_loop(picks: bytes, seed: int) -> None:
+    lengths = random.Random(seed).randbytes(len(picks) // 4 + 1)
+    assert _lorem(picks, lengths) == _lorem_by_loop(picks, lengths)
 
 
 @given(
