@@ -20,10 +20,8 @@ import asyncio
 import hashlib
 import random
 import re
-from bisect import bisect_left
 from collections import deque
-from collections.abc import Callable, Iterable, Sequence
-from itertools import accumulate
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import msgspec
@@ -93,27 +91,24 @@ def lorem_tokens(rng: random.Random, count: int) -> list[str]:
 
 def _lorem(picks: bytes, lengths: bytes) -> list[str]:
     """Lorem tokens from random bytes: one per word, and one per sentence (enough for all)."""
-    # Why bytes, small tables and maps: this runs for every reply; per-word ``rng.choice`` calls,
-    # then a Python loop over the sentences, were most of an unpaced reply's cost.
+    # Why bytes and small tables: this runs for every reply, and per-word ``rng.choice`` calls
+    # and string building were most of an unpaced reply's cost.
     words = picks.translate(_WORD_OF)
     count = len(words)
     tokens = list(map(_PLAIN.__getitem__, words))
-    ends = list(accumulate(lengths.translate(_LENGTH_OF)))  # where each sentence ends
-    del ends[bisect_left(ends, count) :]
-    ends.append(count)  # the last sentence is cut short to fit
-    starts = [0, *ends[:-1]]
-    lasts = list(map((-1).__add__, ends))
-    _set_all(tokens, starts, map(_FIRST.__getitem__, map(words.__getitem__, starts)))
-    _set_all(tokens, lasts, map(_LAST.__getitem__, map(words.__getitem__, lasts)))
-    if starts[-1] == lasts[-1]:  # a last sentence of one word (the others have 4 or more)
-        tokens[-1] = _ONLY[words[-1]]
+    start = 0
+    for length in lengths.translate(_LENGTH_OF):
+        end = min(start + length, count) - 1
+        if end == start:
+            tokens[start] = _ONLY[words[start]]
+        else:
+            tokens[start] = _FIRST[words[start]]
+            tokens[end] = _LAST[words[end]]
+        start = end + 1
+        if start >= count:
+            break
     tokens[-1] = tokens[-1].rstrip(" ")
     return tokens
-
-
-def _set_all(target: list[str], indexes: Iterable[int], values: Iterable[str]) -> None:
-    """``target[i] = v`` for each pair, in one C loop."""
-    deque(map(target.__setitem__, indexes, values), maxlen=0)
 
 
 _ECHO_PIECES = re.compile(r"\s*\S+\s*|\s+")
