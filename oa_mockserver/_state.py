@@ -155,8 +155,11 @@ class Message:
             "used_plugin": None,
         }
 
-    def event(self) -> bytes:
-        """The ``message`` event of :meth:`read` (as :func:`~._wire.message_event` makes it)."""
+    def event(self, *, plain_content: bool = False) -> bytes:
+        """The ``message`` event of :meth:`read` (as :func:`~._wire.message_event` makes it).
+
+        ``plain_content``: the content is known to need no JSON escape (generated lorem).
+        """
         return message_read_event(
             id=self.id,
             parent_id=self.parent_id,
@@ -167,6 +170,7 @@ class Message:
             state=self.state,
             score=self.score,
             work_parameters=self.work_parameters,
+            plain_content=plain_content,
         )
 
     def rest_read(self) -> dict[str, Any]:

@@ -165,11 +165,14 @@ def message_read_event(
     state: str,
     score: int,
     work_parameters: Mapping[str, Any] | None,
+    plain_content: bool = False,
 ) -> bytes:
     """:func:`message_event` of a MessageRead with these fields, its other fields null or empty.
 
     The same bytes, from a template: only the values go through the JSON encoder. Why: this
-    is the one event rendered anew for every reply.
+    is the one event rendered anew for every reply. ``plain_content``: the caller knows the
+    content has nothing JSON escapes (printable ASCII, no quote or backslash), so it is not
+    looked at again.
     """
     return b"".join(
         (
@@ -178,7 +181,9 @@ def message_read_event(
             b', "parent_id": ',
             _v1_text(parent_id),
             b', "content": ',
-            _v1_text(content),
+            b'"' + content.encode("ascii") + b'"'
+            if plain_content and content is not None
+            else _v1_text(content),
             b', "chat_id": ',
             _v1_text(chat_id),
             b', "created_at": ',

@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 
 from oa_mockserver import ServerConfig
 from oa_mockserver._generation import (
+    _EVENTS,
     LOREM_WORDS,
     Engine,
     Generation,
@@ -19,7 +20,7 @@ from oa_mockserver._generation import (
     reply_tokens,
 )
 from oa_mockserver._state import ChatStore, Message
-from oa_mockserver._wire import token_event
+from oa_mockserver._wire import message_event, token_event
 
 
 @given(st.integers(1, 300), st.integers(0, 2**32))
@@ -148,3 +149,31 @@ def test_lorem_sentences_have_four_to_nine_words(count: int, seed: int) -> None:
     starts = [0] + [i + 1 for i, t in enumerate(tokens[:-1]) if t.rstrip().endswith(".")]
     assert all(tokens[i][0].isupper() for i in starts)
     assert not any(t[0].isupper() for i, t in enumerate(tokens) if i not in starts)
+
+
+def test_every_lorem_token_is_plain_json_text() -> None:
+    """What lets a lorem reply's content skip the escape check in its final event."""
+    for token in _EVENTS:
+        assert token.isascii()
+        assert token.isprintable()
+        assert '"' not in token
+        assert "\\" not in token
+
+
+@pytest.mark.parametrize("paced", [False, True])
+@pytest.mark.parametrize(
+    "texts", [["Ipsum ", "dolor."], ['Say "hi" ', "\\n\u00e9\U0001f600"], ["Ipsum ", "\t"]]
+)
+def test_the_final_event_is_the_encoded_message_for_any_tokens(
+    paced: bool, texts: list[str]
+) -> None:
+    message = Message("m", "p", "c", "assistant", "in_progress", "2026-01-01T00:00:00")
+    generation = Generation(message)
+    if paced:
+        for text in texts:
+            generation.push(text)
+    else:
+        generation.extend(texts)
+    generation.finish()
+    assert generation.lorem is (texts == ["Ipsum ", "dolor."])
+    assert generation.final == message_event(message.read())
