@@ -65,10 +65,12 @@ def _stream_of(parts: Sequence[Any], size: int) -> bytes:
 # Near-uniform is enough for filler text, and bytes are what one C call draws cheaply.
 _WORD_OF = bytes(b % len(LOREM_WORDS) for b in range(256))  # a ``bytes.translate`` table
 _LENGTH_OF = bytes(4 + b % 6 for b in range(256))  # sentences of 4 to 9 words
-_PLAIN = tuple(word + " " for word in LOREM_WORDS)
-_FIRST = tuple(word.capitalize() + " " for word in LOREM_WORDS)
-_LAST = tuple(word + ". " for word in LOREM_WORDS)
-_ONLY = tuple(word.capitalize() + ". " for word in LOREM_WORDS)
+# Lists, not tuples: a list's __getitem__ is called directly by map(), a tuple's through a
+# wrapper that packs each argument into a new tuple.
+_PLAIN = [word + " " for word in LOREM_WORDS]
+_FIRST = [word.capitalize() + " " for word in LOREM_WORDS]
+_LAST = [word + ". " for word in LOREM_WORDS]
+_ONLY = [word.capitalize() + ". " for word in LOREM_WORDS]
 #: The token event of every token :func:`_lorem` makes (the very last has no trailing space).
 _EVENTS = {
     token: token_event(token)
@@ -97,8 +99,11 @@ def _lorem(picks: bytes, lengths: bytes) -> list[str]:
     count = len(words)
     tokens = list(map(_PLAIN.__getitem__, words))
     start = 0
+    last = count - 1
     for length in lengths.translate(_LENGTH_OF):
-        end = min(start + length, count) - 1
+        end = start + length - 1
+        if end > last:
+            end = last
         if end == start:
             tokens[start] = _ONLY[words[start]]
         else:
