@@ -171,6 +171,7 @@ class Message:
             score=self.score,
             work_parameters=self.work_parameters,
             plain_content=plain_content,
+            work_compact=bytes(self._work_fragment) if self._work_fragment is not None else None,
         )
 
     def rest_read(self) -> dict[str, Any]:
