@@ -75,7 +75,8 @@ class ChunkRecord(NamedTuple):
     Attributes:
         offset_s: seconds since the response started.
         at: ``time.monotonic()`` when it was written (comparable with the client's clock in
-            the same process, e.g. under the pytest fixtures).
+            the same process, e.g. under the pytest fixtures). Chunks written in one go, with
+            no wait for the socket between them, share the time of that go.
         size: bytes written.
         kind: ``token``, ``pending``, ``message``, ``ping``, ``error``, ``safe_prompt``,
             ``plugin_intermediate``, or ``raw`` (a malformed event of a fault).

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import json
 import threading
@@ -174,6 +175,47 @@ async def test_a_burst_cut_short_logs_exactly_what_went_out() -> None:
         await writer.burst(chunks, 0)
     assert writer.log.data == response.sent == chunks[:3]
     assert len(writer.log.times) == 3
+
+
+class _SlowResponse(_Response):
+    """Makes the writer wait (as for a full socket) on the writes numbered in ``waits``."""
+
+    def __init__(self, fail_after: int, waits: set[int]) -> None:
+        super().__init__(fail_after)
+        self.waits = waits
+
+    async def write(self, data: bytes) -> None:
+        if len(self.sent) in self.waits:
+            await asyncio.sleep(0.002)
+        await super().write(data)
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("fail_after", [4, 100])
+@pytest.mark.parametrize("waits", [set(), {0}, {2}, {2, 4}])
+async def test_a_burst_shares_one_time_until_a_write_waits(
+    fail_after: int, waits: set[int]
+) -> None:
+    response = _SlowResponse(fail_after, waits)
+    writer = _Writer(cast(web.StreamResponse, response), cast(web.Request, None), ())
+    writer.log.add(1.0, token_event("before "))  # an earlier burst's chunk stays as it was
+    chunks = [token_event(f"t{i} ") for i in range(6)]
+    try:
+        await writer.burst(chunks, 0)
+    except ConnectionResetError:
+        assert fail_after < len(chunks)
+    sent = min(fail_after, len(chunks))
+    times = writer.log.times
+    assert writer.log.data[1:] == response.sent == chunks[:sent]
+    assert len(times) == 1 + sent
+    assert times[0] == 1.0
+    first_wait = min(waits, default=sent)
+    burst = times[1 : 1 + min(first_wait, sent)]
+    assert len(set(burst)) <= 1  # written in one go: one time
+    later = times[1 + first_wait :]
+    assert later == sorted(later)
+    if first_wait < sent:  # the write that waited is timed after its wait, not before
+        assert times[1 + first_wait] >= (burst[0] if burst else 0) + 0.002
 
 
 @pytest.mark.asyncio
