@@ -225,7 +225,7 @@ async def _write_logged(
         missing = len(data) + sent - len(times)
         if missing > 0:  # a write failed before this burst's times were logged
             times.extend(repeat(at, missing))
-        data.extend(chunks[:sent])
+        data.extend(chunks if sent == len(chunks) else chunks[:sent])
 
 
 async def _write_finished(
