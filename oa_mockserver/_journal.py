@@ -385,11 +385,10 @@ class Call:
 
 #: A request as the guard saw it, before redaction: (method, path, query string, headers
 #: as ``name: value`` lines, body, content type, status, matched, step, started_at, duration_s,
-#: fault kinds, then the stream's frozen log or Nones). Only strings, bytes, numbers and flat
-#: tuples of them, so the garbage collector stops tracking it: a load test's journal of many
-#: thousands of calls then costs it nothing.
+#: fault kinds, then the stream's frozen log, a tuple, or None). Only strings, bytes, numbers
+#: and tuples of them, so the garbage collector stops tracking it: a load test's journal of
+#: many thousands of calls then costs it nothing.
 Entry = tuple[Any, ...]
-_NO_STREAM = (None, None, None, None, None, None, None)
 
 
 class Journal:
@@ -449,7 +448,7 @@ class Journal:
         entry = (
             method, path, query_string, "\r\n".join(map(": ".join, headers.items())), body,
             content_type, status, matched, step, started_at, duration_s, faults,
-            *(stream.freeze() if stream is not None else _NO_STREAM),
+            stream.freeze() if stream is not None else None,
         )  # fmt: skip
         self._calls.append(entry)  # no lock: see the class
 
@@ -553,7 +552,7 @@ class Journal:
 
 def _call_of(entry: Entry) -> Call:
     (method, path, query_string, headers, body, content_type, status, matched, step, started_at,
-     duration_s, faults, *stream) = entry  # fmt: skip
+     duration_s, faults, stream) = entry  # fmt: skip
     return Call.build(
         method=method,
         path=path,
@@ -570,5 +569,5 @@ def _call_of(entry: Entry) -> Call:
         started_at=started_at,
         duration_s=duration_s,
         faults=faults,
-        stream=StreamLog.thaw(tuple(stream)) if stream[0] is not None else None,
+        stream=StreamLog.thaw(stream) if stream is not None else None,
     )
