@@ -100,6 +100,7 @@ class StreamLog:
 
     __slots__ = (
         "_codes",
+        "_generated",
         "_others",
         "_sizes",
         "_started",
@@ -116,6 +117,7 @@ class StreamLog:
         self.data: list[bytes] = []
         self._sizes: Sequence[int] | None = None
         self._codes = b""
+        self._generated = False  # see tokens_then_message
         self._others: dict[int, str] | None = None
         self.client_disconnected = False
         self.final_written = False
@@ -159,14 +161,14 @@ class StreamLog:
 
         What a generated reply's stream is; it spares :meth:`freeze` looking at each chunk.
         """
-        self._codes = _TOKENS_THEN_MESSAGE
+        self._generated = True
 
     def _compact(self) -> tuple[Sequence[int], bytes, dict[int, str] | None]:
         if self._sizes is not None:
             return self._sizes, self._codes, self._others
         data = self.data
         sizes = list(map(len, data))
-        if self._codes is _TOKENS_THEN_MESSAGE:
+        if self._generated:
             if self.final_written:
                 return sizes, bytes(len(data) - 1) + _MESSAGE_CODE, None
             return sizes, bytes(len(data)), None  # cut short: the message never went out
@@ -230,7 +232,6 @@ _KINDS = (
 _KIND_CODES = {kind: code for code, kind in enumerate(_KINDS)}
 _OTHER = 255
 _MESSAGE_CODE = bytes([_KIND_CODES["message"]])
-_TOKENS_THEN_MESSAGE = b"tokens, then message"  # a marker, compared by identity
 #: Codes of token events already seen: replies share their token chunks (see _wire), so after
 #: the first replies most chunks are found here. Bounded: unique chunks are never kept.
 _CHUNK_CODES: dict[bytes, int] = {}

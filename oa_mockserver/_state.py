@@ -171,18 +171,23 @@ class Message:
             score=self.score,
             work_parameters=self.work_parameters,
             plain_content=plain_content,
-            work_compact=bytes(self._work_fragment) if self._work_fragment is not None else None,
+            work_compact=bytes(work) if (work := self._work()) is not None else None,
         )
 
     def rest_read(self) -> dict[str, Any]:
         """:meth:`read` for :func:`plain_json`: ``work_parameters``, the one part with floats (the
         sampling parameters), as a fragment rendered once (it never changes)."""
         body = self.read()
-        if self.work_parameters is not None:
-            if self._work_fragment is None:
-                self._work_fragment = work_fragment(self.work_parameters)
-            body["work_parameters"] = self._work_fragment
+        work = self._work()
+        if work is not None:
+            body["work_parameters"] = work
         return body
+
+    def _work(self) -> msgspec.Raw | None:
+        """``work_parameters`` as compact JSON, rendered the first time it is asked for."""
+        if self._work_fragment is None and self.work_parameters is not None:
+            self._work_fragment = work_fragment(self.work_parameters)
+        return self._work_fragment
 
     @property
     def finished(self) -> bool:

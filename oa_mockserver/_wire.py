@@ -13,7 +13,7 @@ from __future__ import annotations
 import functools
 import json
 import math
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import msgspec
@@ -38,37 +38,6 @@ __all__ = [
 
 _compact = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
 _pydantic_v1 = json.JSONEncoder().encode  # default spacing, ensure_ascii=True
-
-
-def _v1_encoder() -> Callable[[Any], str]:
-    """:data:`_pydantic_v1` as json's C encoder, made once instead of at every call.
-
-    Why: ``JSONEncoder.encode`` runs Python code (and makes a C encoder) per call; the final
-    event of every reply needs it, and at one request at a time that cold code showed. Where
-    the C encoder is missing or its signature differs, the plain method serves.
-    """
-    reference = json.JSONEncoder()
-    make = getattr(json.encoder, "c_make_encoder", None)
-    if make is None:
-        return reference.encode
-    try:
-        # what JSONEncoder().iterencode passes, with no circular-reference check (a reply's
-        # values come from JSON, they hold no cycles)
-        iterencode = make(
-            None, reference.default, json.encoder.encode_basestring_ascii, None, ": ", ", ",
-            False, False, True,
-        )  # fmt: skip
-    except TypeError:
-        return reference.encode
-    join = "".join
-
-    def encode(value: Any) -> str:
-        return join(iterencode(value, 0))
-
-    return encode
-
-
-_pydantic_v1_fast = _v1_encoder()
 
 
 def rest_json(value: Any) -> bytes:
@@ -179,7 +148,7 @@ def message_read_event(
     """
     work = spaced_json(work_compact) if work_compact is not None else None
     if work is None:
-        work = _pydantic_v1_fast(work_parameters).encode("ascii")
+        work = _pydantic_v1(work_parameters).encode("ascii")
     return b"".join(
         (
             b'data: {"event_type": "message", "message": {"id": ',

@@ -282,16 +282,6 @@ def test_a_generated_reply_ends_with_the_template_event() -> None:
     assert json.loads(generation.final[len(b"data: ") :])["message"]["content"] == "Ipsum dolor."
 
 
-@given(json_values)
-def test_the_made_once_event_encoder_is_pydantic_v1_json(value: Any) -> None:
-    assert _wire._pydantic_v1_fast(value) == _wire._pydantic_v1(value)
-
-
-def test_the_made_once_event_encoder_is_taken() -> None:
-    # CPython has the C encoder: the fast path must not silently fall back to the slow one
-    assert _wire._pydantic_v1_fast is not _wire._pydantic_v1
-
-
 _query_text = st.text(alphabet="ab_.~-=&%+;2F0 é", max_size=24)
 
 
