@@ -43,7 +43,15 @@ from ._faults import (
     TruncateAfter,
     parse_fault_header,
 )
-from ._journal import Call, ChunkRecord, Journal, StreamLog
+from ._journal import (
+    TRUNCATED_MARKER,
+    Call,
+    ChunkRecord,
+    Journal,
+    JournalPage,
+    JournalPageError,
+    StreamLog,
+)
 from ._lint import Finding, lint_main, run_lint
 from ._match import FieldDiff, MatchResult, MatchRules, diff_fields, find_match, request_fields
 from ._proxy import RecordingProxy, create_proxy_app
@@ -83,6 +91,8 @@ __all__ = [
     "Finding",
     "Interaction",
     "Journal",
+    "JournalPage",
+    "JournalPageError",
     "Latency",
     "library_path",
     "lint_main",
@@ -117,5 +127,6 @@ __all__ = [
     "ThreadedMockServer",
     "Timing",
     "TruncateAfter",
+    "TRUNCATED_MARKER",
     "use_cassette",
 ]

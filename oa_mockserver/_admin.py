@@ -7,7 +7,9 @@ command line) or a client in another language. Answers are JSON; a bad request i
 
 from __future__ import annotations
 
+import asyncio
 import json
+import re
 import time
 from typing import Any
 
@@ -16,12 +18,18 @@ from aiohttp import web
 from ._context import CONTEXT
 from ._exceptions import FaultSpecError
 from ._faults import FaultRule, parse_fault_header, rule_from_json, rule_to_json
+from ._journal import DEFAULT_PAGE_SIZE, JournalPageError, call_of
 from ._routing import RouteTable
 
 __all__ = ["ADMIN_PREFIX", "add_admin_routes", "rules_from_payload"]
 
 ADMIN_PREFIX = "/__admin/"
 _STARTED = web.AppKey("oa_mockserver.started", float)
+#: Calls serialized between two yields to the loop while a journal page is built: each call
+#: costs some tens of microseconds (redaction, JSON), so a slice keeps other requests waiting
+#: no more than a few milliseconds, even for a page of the most calls.
+_SLICE = 25
+_DIGITS = re.compile(r"[0-9]{1,18}")
 
 
 def _json(data: Any, status: int = 200) -> web.Response:
@@ -53,11 +61,46 @@ def rules_from_payload(payload: Any) -> list[FaultRule]:
     )
 
 
+def _query_int(request: web.Request, name: str, default: int) -> int:
+    value = request.query.get(name)
+    if value is None:
+        return default
+    if not _DIGITS.fullmatch(value):
+        raise JournalPageError(f"{name} must be a whole number, got {value!r}")
+    return int(value)
+
+
 async def _requests(request: web.Request) -> web.Response:
+    """A page of the journal: ``?after=SEQ`` (default 0) and ``?limit=N`` (default 100)."""
     journal = request.app[CONTEXT].journal
     if request.method == "DELETE":
         return _json({"cleared": journal.clear()})
-    return _json({"requests": [call.to_json() for call in journal.calls]})
+    try:
+        window = journal.window(
+            _query_int(request, "after", 0), _query_int(request, "limit", DEFAULT_PAGE_SIZE)
+        )
+    except JournalPageError as error:
+        return _json({"detail": str(error)}, status=400)
+    items = window.items
+    parts: list[str] = []
+    for start in range(0, len(items), _SLICE):
+        if start:
+            await asyncio.sleep(0)  # let other requests run: a big page must not stall them
+        parts.extend(
+            json.dumps(call_of(seq, item).to_json(), ensure_ascii=False)
+            for seq, item in items[start : start + _SLICE]
+        )
+    rest = json.dumps(
+        {
+            "next_after": window.next_after,
+            "has_more": window.has_more,
+            "missed": window.missed,
+            "dropped": window.dropped,
+        }
+    )
+    body = '{"requests": [' + ", ".join(parts) + "], " + rest[1:]
+    # "replace": a header's undecodable bytes reach us as lone surrogates, never as an error
+    return web.Response(body=body.encode("utf-8", "replace"), content_type="application/json")
 
 
 async def _chats(request: web.Request) -> web.Response:
@@ -94,6 +137,8 @@ async def _health(request: web.Request) -> web.Response:
             "uptime_s": round(time.monotonic() - request.app[_STARTED], 3),
             "chats": len(ctx.store.chats()),
             "requests": ctx.journal.call_count,
+            "requests_dropped": ctx.journal.dropped,
+            "journal_limit": ctx.journal.limit,
             "faults": len(ctx.faults.rules),
             "handler_errors": len(ctx.handler_errors),
         }

@@ -107,6 +107,22 @@ def build_parser() -> argparse.ArgumentParser:
         help="largest request body; larger ones get 413 (default: %(default)s)",
     )
     serve.add_argument(
+        "--journal-limit",
+        type=int,
+        default=defaults.journal_limit,
+        metavar="N",
+        help="requests the journal keeps; the oldest are dropped and counted past it "
+        "(0: keep all; default: %(default)s)",
+    )
+    serve.add_argument(
+        "--journal-body-limit",
+        type=int,
+        default=defaults.journal_body_limit,
+        metavar="BYTES",
+        help="bytes of a body the journal keeps; a longer one is kept cut, with a marker "
+        "(0: keep whole; default: %(default)s)",
+    )
+    serve.add_argument(
         "--fix-server-bugs",
         action="store_true",
         help="answer proper 404/400 JSON where the real server answered 500 or 401",
@@ -212,6 +228,8 @@ def config_from_args(args: argparse.Namespace) -> ServerConfig:
         pending_interval=args.pending_interval,
         ping_interval=args.ping_interval,
         max_body_size=args.max_body_size,
+        journal_limit=args.journal_limit,
+        journal_body_limit=args.journal_body_limit,
         fix_server_bugs=args.fix_server_bugs,
         unserved_models=frozenset(args.unserved_model),
         faults=tuple(args.fault),

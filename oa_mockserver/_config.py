@@ -70,6 +70,12 @@ class ServerConfig:
             the nearest recording and each differing field, instead of a generated reply.
         match_ignore: request fields left out of matching (``"sampling.*"`` patterns work).
         match_tolerance: ``{field: absolute tolerance}`` for numeric fields.
+        journal_limit: the most requests the journal keeps; past it the oldest are dropped
+            and counted (0: keep every one, for tests that need them all). The default keeps
+            the server's memory flat under load (a few MB of journal) while holding the last
+            ~1,000 conversations.
+        journal_body_limit: the most bytes of a request body the journal keeps (the header
+            block too); a longer one is kept cut, ending with a marker (0: keep it whole).
     """
 
     host: str = "127.0.0.1"
@@ -94,6 +100,8 @@ class ServerConfig:
     strict_replay: bool = False
     match_ignore: frozenset[str] = field(default_factory=frozenset)
     match_tolerance: tuple[tuple[str, float], ...] = ()
+    journal_limit: int = 5000
+    journal_body_limit: int = 4096
 
     def __post_init__(self) -> None:
         if not isinstance(self.host, str) or not self.host:
@@ -109,6 +117,8 @@ class ServerConfig:
         _check_int("reply_tokens", self.reply_tokens, minimum=1)
         _check_int("workers", self.workers, minimum=1, optional=True)
         _check_int("max_body_size", self.max_body_size, minimum=1)
+        _check_int("journal_limit", self.journal_limit, minimum=0)
+        _check_int("journal_body_limit", self.journal_body_limit, minimum=0)
         if self.reply_mode not in REPLY_MODES:
             raise ConfigError(
                 f"reply_mode must be one of {', '.join(REPLY_MODES)}, got {self.reply_mode!r}"

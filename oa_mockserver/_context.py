@@ -40,7 +40,7 @@ class ServerContext:
             store=store,
             engine=Engine(config, store),
             auth=TokenAuthority(),
-            journal=Journal(),
+            journal=Journal(config.journal_limit, body_limit=config.journal_body_limit),
             faults=_startup_faults(config),
         )
 

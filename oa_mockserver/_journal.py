@@ -10,10 +10,17 @@ Secrets never leave it: the values of ``Cookie``, ``Authorization``, ``Set-Cooki
 and query strings are replaced by the cassette redactor's rules when a :class:`Call` is built.
 The server keeps each request as a raw entry and builds its call when the calls are first read,
 so none of that work (and none of its garbage) is on the request's path.
+
+Bounded: a journal keeps at most ``limit`` entries (the oldest are dropped and counted), and a
+body longer than ``body_limit`` bytes is kept cut, ending with :data:`TRUNCATED_MARKER` (its
+call says ``body_truncated`` and the original ``body_size``). Every entry has a sequence id
+(1, 2, 3, ... in arrival order) that drops and clears never change: :meth:`Journal.page` reads
+the journal a page at a time after a given id.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import functools
 import json
@@ -26,15 +33,23 @@ from typing import Any, NamedTuple
 
 from yarl import URL
 
+from ._exceptions import ConfigError, MockServerError
 from ._redact import REDACTED, Redactor
 
 __all__ = [
+    "DEFAULT_PAGE_SIZE",
+    "MAX_PAGE_SIZE",
     "REDACTED",
     "SECRET_HEADERS",
+    "TRUNCATED_MARKER",
     "Call",
     "ChunkRecord",
     "Journal",
+    "JournalPage",
+    "JournalPageError",
+    "JournalWindow",
     "StreamLog",
+    "call_of",
     "chunk_kind",
     "redact_headers",
 ]
@@ -44,18 +59,35 @@ _REDACTOR = Redactor.default()
 SECRET_HEADERS = _REDACTOR.headers
 _NEAREST = 5
 
+#: What ends a body (or header block) the journal kept cut: ``{kept}`` bytes of ``{size}``.
+#: The call's ``body_truncated`` flag is the sure sign; the marker is for people reading it.
+TRUNCATED_MARKER = "…[truncated by oa-mockserver: kept {kept} of {size} bytes]"
+#: The header line that ends a header block the journal kept cut (whole lines are kept).
+_HEADERS_MARKER = "X-OA-Mock-Journal: headers truncated, kept {kept} of {size} bytes"
+#: Page sizes of :meth:`Journal.page` (and ``GET /__admin/requests``): the default, the most.
+DEFAULT_PAGE_SIZE = 100
+MAX_PAGE_SIZE = 1000
+# The dead slots before the oldest entry are compacted away once they are this many (and half
+# the list): dropping the oldest entry is then O(1) amortized, whatever the limit.
+_COMPACT_AT = 1024
+
+
+class JournalPageError(MockServerError, ValueError):
+    """A page of the journal was asked with a bad ``after`` or ``limit``; the message says why."""
+
 
 def redact_headers(headers: Iterable[tuple[str, str]]) -> dict[str, str]:
     """Headers as a dict with secret values replaced (repeated names joined with ``, ``)."""
     result: dict[str, str] = {}
     for name, value in headers:
-        shown = REDACTED if name.lower() in SECRET_HEADERS else value
+        # by name (the families, not only SECRET_HEADERS), then secret formats in any value
+        shown = REDACTED if _REDACTOR.secret_header(name) else _REDACTOR.header_value(name, value)
         result[name] = f"{result[name]}, {shown}" if name in result else shown
     return result
 
 
 def _redact_query_value(name: str, value: str) -> str:
-    if name.lower() in _REDACTOR.query_params:
+    if _REDACTOR.secret_param(name):
         return REDACTED
     return _REDACTOR.text(value)
 
@@ -277,6 +309,11 @@ class Call:
         duration_s: seconds until the response (for a stream: until it ended).
         faults: the kinds of the faults that fired on this request.
         stream: for an event stream, what was written when.
+        seq: the journal's sequence id of this call (1 for the first request; 0 when the call
+            was made outside a journal). Dropping old calls never changes it.
+        body_size: the length in bytes of the body as received.
+        body_truncated: the journal kept only the start of the body, ending with
+            :data:`TRUNCATED_MARKER` (see ``Journal(body_limit=...)``).
     """
 
     method: str
@@ -291,6 +328,9 @@ class Call:
     duration_s: float = 0.0
     faults: tuple[str, ...] = ()
     stream: StreamLog | None = None
+    seq: int = 0
+    body_size: int = 0
+    body_truncated: bool = False
 
     @classmethod
     def build(
@@ -309,8 +349,15 @@ class Call:
         faults: Iterable[str] = (),
         stream: StreamLog | None = None,
         content_type: str | None = None,
+        seq: int = 0,
+        body_size: int | None = None,
+        body_truncated: bool = False,
     ) -> Call:
-        """A call with secrets redacted and the body parsed when it is JSON."""
+        """A call with secrets redacted and the body parsed when it is JSON.
+
+        ``body_size`` is the length received (default: ``len(body)``), for a body kept cut.
+        """
+        size = len(body) if body_size is None else body_size
         body = _REDACTOR.body(body, content_type) if body else body
         return cls(
             method=method,
@@ -325,6 +372,9 @@ class Call:
             duration_s=duration_s,
             faults=tuple(faults),
             stream=stream,
+            seq=seq,
+            body_size=size,
+            body_truncated=body_truncated,
         )
 
     @functools.cached_property
@@ -365,11 +415,14 @@ class Call:
     def to_json(self) -> dict[str, Any]:
         """A JSON-ready form (the admin API's ``GET /__admin/requests``)."""
         return {
+            "seq": self.seq,
             "method": self.method,
             "path": self.path,
             "query": self.query,
             "headers": self.headers,
             "body": self.body.decode("utf-8", "replace"),
+            "body_size": self.body_size,
+            "body_truncated": self.body_truncated,
             "json": self.json,
             "status": self.status,
             "matched": self.matched,
@@ -386,44 +439,95 @@ class Call:
 
 #: A request as the guard saw it, before redaction: (method, path, query string, headers
 #: as ``name: value`` lines, body, content type, status, matched, step, started_at, duration_s,
-#: fault kinds, then the stream's frozen log, a tuple, or None). Only strings, bytes, numbers
-#: and tuples of them, so the garbage collector stops tracking it: a load test's journal of
-#: many thousands of calls then costs it nothing.
+#: fault kinds, the stream's frozen log (a tuple) or None, then the size of a body kept cut or
+#: None). Only strings, bytes, numbers and tuples of them, so the garbage collector stops
+#: tracking it: a load test's journal of many thousands of calls then costs it nothing.
 Entry = tuple[Any, ...]
+_MATCHED = 7  # where an entry keeps ``matched``
+
+
+class JournalWindow(NamedTuple):
+    """Raw items of one page (see :meth:`Journal.window`): build each with :func:`call_of`."""
+
+    items: list[tuple[int, Call | Entry]]
+    next_after: int
+    has_more: bool
+    missed: int
+    dropped: int
+
+
+class JournalPage(NamedTuple):
+    """One page of the journal (:meth:`Journal.page`).
+
+    Attributes:
+        calls: up to ``limit`` calls, oldest first, each after the ``after`` asked.
+        next_after: the ``after`` of the next page: the last call's ``seq``, or (no call) the
+            newest id the journal has given, so polling with it sees only new calls.
+        has_more: more calls are retained after this page (fetch again at once).
+        missed: calls after ``after`` that were dropped (or cleared) before this read.
+        dropped: calls dropped by the journal's limit since it was last cleared.
+    """
+
+    calls: list[Call]
+    next_after: int
+    has_more: bool
+    missed: int
+    dropped: int
+
+
+def _check_limit(name: str, value: int) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ConfigError(f"{name} must be an integer >= 0 (0: no limit), got {value!r}")
 
 
 class Journal:
-    """The calls received so far, oldest first. Thread-safe to read while the server runs.
+    """The calls received, oldest first, at most ``limit`` of them. Thread-safe to read.
+
+    Args:
+        limit: the most entries kept (0: no limit); past it the oldest is dropped and counted
+            in :attr:`dropped`.
+        body_limit: the most bytes of a body kept (0: no limit); a longer body is kept cut,
+            ending with :data:`TRUNCATED_MARKER`. The header block is held to it too (whole
+            lines, then an ``X-OA-Mock-Journal`` line saying so).
 
     The server appends raw :data:`Entry` tuples (:meth:`record_request`); each becomes a
-    redacted :class:`Call` the first time any reader asks for the calls, and stays one.
+    redacted :class:`Call` the first time :attr:`calls` (or :attr:`last`) asks, and stays one.
+    Pages (:meth:`page`, the admin API) build their calls afresh and keep none: a journal read
+    over HTTP leaves the journal as compact as it was.
 
-    Why the server appends without the lock: ``list.append`` is atomic, and the list only grows
-    between two :meth:`clear` calls. Readers take the lock among themselves, fix the length they
-    read first, and touch items by index below it, so an append racing them is simply not seen
-    until the next read.
+    Why a list with dead slots in front: dropping the oldest entry sets its slot to None and
+    moves :attr:`_head`; the slots are cut away in one go once they are many, so a drop costs
+    O(1) whatever the limit, and a page is found by index from its sequence id.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, limit: int = 0, *, body_limit: int = 0) -> None:
+        _check_limit("journal limit", limit)
+        _check_limit("journal body limit", body_limit)
+        self.limit = limit
+        self.body_limit = body_limit
         self._lock = threading.Lock()
-        self._calls: list[Call | Entry] = []
+        self._items: list[Call | Entry | None] = []
+        self._head = 0  # index of the oldest entry kept
+        self._first_seq = 1  # the sequence id of _items[_head]
+        self._dropped = 0
+        self._dropped_unmatched = 0
 
     @property
     def calls(self) -> list[Call]:
-        """A snapshot of every call, oldest first."""
+        """A snapshot of every call kept, oldest first."""
         with self._lock:
-            calls = self._calls
-            count = len(calls)
-            for index in range(count):
-                item = calls[index]
+            items, seq = self._items, self._first_seq - self._head
+            for index in range(self._head, len(items)):
+                item = items[index]
                 if type(item) is tuple:
-                    calls[index] = _call_of(item)
-            return calls[:count]  # type: ignore[return-value]  # each a Call now
+                    items[index] = _call_of(item, seq + index)
+            return items[self._head :]  # type: ignore[return-value]  # each a Call now
 
     def record(self, call: Call) -> None:
-        """Append one call."""
+        """Append one call (its ``seq`` becomes the journal's next id)."""
         with self._lock:
-            self._calls.append(call)
+            seq = self._first_seq + len(self._items) - self._head
+            self._append(dataclasses.replace(call, seq=seq))
 
     def record_request(
         self,
@@ -446,45 +550,144 @@ class Journal:
         # Why flat strings: objects the collector tracks (a multidict, a tuple per header) would
         # each stay in it for the server's life; a load test's journal then made every
         # collection slower. Header values hold no CR or LF (HTTP parsers reject them).
+        header_text = "\r\n".join(map(": ".join, headers.items()))
+        body_size = None
+        limit = self.body_limit
+        if limit:
+            if len(body) > limit:
+                body_size = len(body)
+                body = _cut_body(body, limit, content_type)
+            if len(header_text) > limit:
+                header_text = _cut_headers(header_text, limit)
         entry = (
-            method, path, query_string, "\r\n".join(map(": ".join, headers.items())), body,
-            content_type, status, matched, step, started_at, duration_s, faults,
-            stream.freeze() if stream is not None else None,
+            method, path, query_string, header_text, body, content_type, status, matched, step,
+            started_at, duration_s, faults, stream.freeze() if stream is not None else None,
+            body_size,
         )  # fmt: skip
-        self._calls.append(entry)  # no lock: see the class
+        with self._lock:
+            self._append(entry)
+
+    def _append(self, item: Call | Entry) -> None:
+        items = self._items
+        items.append(item)
+        if self.limit and len(items) - self._head > self.limit:
+            head = self._head
+            oldest = items[head]
+            items[head] = None
+            self._head = head = head + 1
+            self._first_seq += 1
+            self._dropped += 1
+            if not _is_matched(oldest):
+                self._dropped_unmatched += 1
+            if head >= _COMPACT_AT and 2 * head >= len(items):
+                del items[:head]
+                self._head = 0
 
     def clear(self) -> int:
-        """Forget every call; return how many there were."""
+        """Forget every call and the drop counts; return how many calls were kept.
+
+        Sequence ids go on from where they were, so a reader's ``after`` stays meaningful.
+        """
         with self._lock:
-            count = len(self._calls)
-            self._calls.clear()
+            count = len(self._items) - self._head
+            self._first_seq += count
+            self._items = []
+            self._head = self._dropped = self._dropped_unmatched = 0
             return count
 
     @property
     def call_count(self) -> int:
-        """How many calls were recorded."""
-        return len(self._calls)
+        """How many calls are kept now (recorded since the last clear, less :attr:`dropped`)."""
+        with self._lock:
+            return len(self._items) - self._head
+
+    @property
+    def dropped(self) -> int:
+        """How many calls the limit dropped (oldest first) since the journal was last cleared."""
+        return self._dropped
+
+    @property
+    def dropped_unmatched(self) -> int:
+        """How many of the :attr:`dropped` calls were requests no route matched."""
+        return self._dropped_unmatched
+
+    @property
+    def last_seq(self) -> int:
+        """The sequence id of the newest call recorded (0 before the first)."""
+        with self._lock:
+            return self._first_seq + len(self._items) - self._head - 1
 
     @property
     def called(self) -> bool:
-        """Whether any call was recorded."""
-        return bool(self._calls)
+        """Whether any call is kept."""
+        return len(self) > 0
 
     @property
     def last(self) -> Call | None:
         """The most recent call, or None."""
         with self._lock:
-            calls = self._calls
-            index = len(calls) - 1  # fixed first: an append may come while we convert
-            if index < 0:
+            items = self._items
+            index = len(items) - 1
+            if index < self._head:
                 return None
-            item = calls[index]
+            item = items[index]
             if type(item) is tuple:
-                item = calls[index] = _call_of(item)
+                item = items[index] = _call_of(item, self._first_seq + index - self._head)
             return item  # type: ignore[return-value]  # made a Call just above
 
+    def unmatched(self) -> list[Call]:
+        """The calls kept that no route matched, oldest first (only those are built)."""
+        with self._lock:
+            seq = self._first_seq - self._head
+            return [
+                call_of(seq + index, item)
+                for index, item in enumerate(self._items)
+                if item is not None and not _is_matched(item)
+            ]
+
+    def window(self, after: int = 0, limit: int = DEFAULT_PAGE_SIZE) -> JournalWindow:
+        """The raw items of :meth:`page` (no call built yet: build them with :func:`call_of`).
+
+        Raises:
+            JournalPageError: ``after`` or ``limit`` is out of range.
+        """
+        _check_page(after, limit)
+        with self._lock:
+            kept = len(self._items) - self._head
+            last_seq = self._first_seq + kept - 1
+            if after > last_seq:
+                raise JournalPageError(
+                    f"after={after} is past the newest sequence id, {last_seq}: use the "
+                    "next_after of the last page (after=0 reads from the oldest call kept)"
+                )
+            first = max(after + 1, self._first_seq)
+            start = self._head + first - self._first_seq
+            stop = min(start + limit, len(self._items))
+            picked = self._items[start:stop]
+            dropped = self._dropped
+        items = [(first + i, item) for i, item in enumerate(picked) if item is not None]
+        next_after = items[-1][0] if items else last_seq
+        missed = (items[0][0] if items else last_seq + 1) - after - 1
+        return JournalWindow(items, next_after, next_after < last_seq, missed, dropped)
+
+    def page(self, after: int = 0, limit: int = DEFAULT_PAGE_SIZE) -> JournalPage:
+        """Up to ``limit`` calls with a sequence id above ``after``, oldest first.
+
+        Read the whole journal page by page, or poll it for new calls::
+
+            page = journal.page()
+            while page.has_more:
+                page = journal.page(after=page.next_after)
+
+        ``limit`` is 1 to :data:`MAX_PAGE_SIZE`. Raises JournalPageError for a bad ``after``
+        (below 0, or past the newest id: a cursor from an earlier server) or ``limit``.
+        """
+        window = self.window(after, limit)
+        calls = [call_of(seq, item) for seq, item in window.items]
+        return JournalPage(calls, *window[1:])
+
     def __len__(self) -> int:
-        return len(self._calls)
+        return self.call_count
 
     def __iter__(self) -> Iterator[Call]:
         return iter(self.calls)
@@ -551,9 +754,60 @@ class Journal:
         return f"Nearest requests the server received ({len(calls)} in all):\n{lines}"
 
 
-def _call_of(entry: Entry) -> Call:
+def _check_page(after: int, limit: int) -> None:
+    if isinstance(after, bool) or not isinstance(after, int) or after < 0:
+        raise JournalPageError(f"after must be a sequence id >= 0 (0: the start), got {after!r}")
+    if (
+        isinstance(limit, bool)
+        or not isinstance(limit, int)
+        or not 1 <= limit <= MAX_PAGE_SIZE
+    ):
+        raise JournalPageError(f"limit must be an integer in 1..{MAX_PAGE_SIZE}, got {limit!r}")
+
+
+def _is_matched(item: Call | Entry | None) -> bool:
+    if type(item) is tuple:
+        return bool(item[_MATCHED])
+    return item is None or item.matched  # type: ignore[union-attr]  # a Call
+
+
+def _cut_body(body: bytes, limit: int, content_type: str | None) -> bytes:
+    """The first ``limit`` bytes of ``body``, secrets redacted, then the marker.
+
+    Redacted whole before the cut: cut short, a JSON document no longer parses, and a secret
+    key's value that is not a string would no longer be found by its key. Rare (a body over the
+    limit), so its cost stays off the common path.
+    """
+    redacted = _REDACTOR.body(body, content_type)
+    if len(redacted) <= limit:
+        return redacted
+    cut = limit
+    while cut > 0 and redacted[cut] & 0xC0 == 0x80:  # never inside a UTF-8 sequence
+        cut -= 1
+    return redacted[:cut] + TRUNCATED_MARKER.format(kept=cut, size=len(body)).encode()
+
+
+def _cut_headers(text: str, limit: int) -> str:
+    """Whole header lines up to ``limit`` characters, then a line saying the rest was cut.
+
+    Whole lines: a name cut short would no longer be recognised as a secret header's.
+    """
+    end = text.rfind("\r\n", 0, limit + 1)
+    kept = text[: max(end, 0)]
+    marker = _HEADERS_MARKER.format(kept=len(kept), size=len(text))
+    return f"{kept}\r\n{marker}" if kept else marker
+
+
+def call_of(seq: int, item: Call | Entry) -> Call:
+    """The :class:`Call` of a journal item (a raw entry is built, redacted; a call is itself)."""
+    if type(item) is tuple:
+        return _call_of(item, seq)
+    return item  # type: ignore[return-value]  # a Call
+
+
+def _call_of(entry: Entry, seq: int) -> Call:
     (method, path, query_string, headers, body, content_type, status, matched, step, started_at,
-     duration_s, faults, stream) = entry  # fmt: skip
+     duration_s, faults, stream, body_size) = entry  # fmt: skip
     return Call.build(
         method=method,
         path=path,
@@ -571,4 +825,7 @@ def _call_of(entry: Entry) -> Call:
         duration_s=duration_s,
         faults=faults,
         stream=StreamLog.thaw(stream) if stream is not None else None,
+        seq=seq,
+        body_size=body_size,
+        body_truncated=body_size is not None,
     )

@@ -249,9 +249,14 @@ class MockServer:
         if include_unmatched:
             found += [
                 f"no route matched {call.method} {call.path} (answered {call.status})"
-                for call in self.journal.calls
-                if not call.matched
+                for call in self.journal.unmatched()
             ]
+            dropped = self.journal.dropped_unmatched
+            if dropped:  # the journal's limit dropped them, but they were misses all the same
+                found.append(
+                    f"no route matched {dropped} more request(s), dropped from the journal by "
+                    f"its limit ({self.journal.limit}; journal_limit=0 keeps them all)"
+                )
         return found
 
     def __repr__(self) -> str:

@@ -83,13 +83,20 @@ def _check(server: ThreadedMockServer, *, allow_unmatched: bool) -> None:
 def oa_mockserver_config() -> ServerConfig:
     """The settings every server of these fixtures starts from: no pacing, as fast as it goes.
 
+    The journal keeps every request, bodies whole (``journal_limit=0``,
+    ``journal_body_limit=0``): a test's assertions must see all it sent, and a fixture's
+    journal lives one test (the session server's is cleared before each). A test that drives a
+    long load can set a bound with ``@pytest.mark.oa_mockserver(journal_limit=5000)``.
+
     Override in your conftest.py::
 
         @pytest.fixture(scope="session")
         def oa_mockserver_config():
             return ServerConfig(token_interval=0.0, reply_tokens=8)
     """
-    return ServerConfig(token_interval=0.0, first_token_delay=0.0)
+    return ServerConfig(
+        token_interval=0.0, first_token_delay=0.0, journal_limit=0, journal_body_limit=0
+    )
 
 
 @pytest.fixture(scope="session")

@@ -90,7 +90,7 @@ def test_entries_leave_the_garbage_collector_alone() -> None:
     _record(journal, step="events", stream=log)
     gc.collect()
     gc.collect()
-    assert [gc.is_tracked(entry) for entry in journal._calls] == [False, False]
+    assert [gc.is_tracked(entry) for entry in journal._items] == [False, False]
     (_, call) = journal.calls
     assert call.stream is not None
     assert [(c.at, c.kind) for c in call.stream.chunks] == [(1.5, "token"), (2.0, "message")]
