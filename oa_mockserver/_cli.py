@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import argparse
 import gc
-import ipaddress
 import logging
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -21,6 +21,7 @@ from aiohttp.abc import AbstractAccessLogger
 from aiohttp.web_request import BaseRequest
 from aiohttp.web_response import StreamResponse
 
+from ._admin_access import ADMIN_TOKEN_ENV, is_loopback_host
 from ._app import create_app
 from ._config import REPLY_MODES, ServerConfig
 from ._exceptions import CassetteError, ConfigError
@@ -28,6 +29,7 @@ from ._lint import lint_main
 from ._proxy import create_proxy_app, default_cassette_name
 from ._redact import Redactor
 from ._replay import REPLAY_TIMINGS
+from ._server import with_admin_token
 
 __all__ = ["build_parser", "config_from_args", "main"]
 
@@ -49,6 +51,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     serve.add_argument(
         "--port", type=int, default=8080, help="TCP port, 0 for a free one (default: %(default)s)"
+    )
+    serve.add_argument(
+        "--admin-token",
+        default=None,
+        metavar="TOKEN",
+        help="token the admin API (/__admin/) requires, as 'Authorization: Bearer TOKEN' "
+        f"(default: ${ADMIN_TOKEN_ENV}; else none on loopback, and one made and printed "
+        "on stderr when --host binds wider)",
     )
     serve.add_argument(
         "--token-interval",
@@ -220,6 +230,8 @@ def config_from_args(args: argparse.Namespace) -> ServerConfig:
     return ServerConfig(
         host=args.host,
         port=args.port,
+        # the environment keeps the token out of `ps`; an empty variable counts as unset
+        admin_token=args.admin_token or os.environ.get(ADMIN_TOKEN_ENV) or None,
         token_interval=args.token_interval,
         first_token_delay=args.first_token_delay,
         reply_tokens=args.reply_tokens,
@@ -267,12 +279,7 @@ class RedactingAccessLogger(AbstractAccessLogger):
 
 
 def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
+    return is_loopback_host(host)
 
 
 def _announce(text: str) -> None:
@@ -289,6 +296,13 @@ def _record(args: argparse.Namespace) -> int:
         print(f"oa-mockserver record: {error}", file=sys.stderr)
         return 2
     _announce(f"recording {args.upstream} into {target}")
+    if not _is_loopback(args.host):
+        log.warning(
+            "binding %s: the recording proxy is reachable from other machines, and whatever "
+            "they send goes to %s and into the cassette; use --host 127.0.0.1 unless you mean it",
+            args.host,
+            args.upstream,
+        )
     try:
         web.run_app(app, host=args.host, port=args.port, print=_announce, access_log=None)
     except OSError as error:
@@ -312,7 +326,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "record":
         return _record(args)
     try:
-        config = config_from_args(args)
+        given = config_from_args(args)
+        config = with_admin_token(given)
         app = create_app(config)
     except (ConfigError, CassetteError) as error:
         print(f"oa-mockserver: {error}", file=sys.stderr)
@@ -326,6 +341,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             "binding %s: the mock server is reachable from other machines; "
             "use --host 127.0.0.1 unless you mean it",
             config.host,
+        )
+    if config.admin_token is not None and given.admin_token is None:
+        # made for this run: shown once, here only (never logged), for whoever started it
+        print(
+            "oa-mockserver: the admin API (/__admin/) requires this token, made for this run; "
+            f"send 'Authorization: Bearer <token>': {config.admin_token}",
+            file=sys.stderr,
+            flush=True,
         )
     try:
         web.run_app(

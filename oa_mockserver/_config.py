@@ -10,6 +10,7 @@ import math
 import os
 from dataclasses import dataclass, field
 
+from ._admin_access import token_error
 from ._exceptions import ConfigError, FaultSpecError
 from ._faults import parse_fault_header
 from ._match import MatchRules
@@ -45,6 +46,9 @@ class ServerConfig:
     Attributes:
         host: interface to bind; 127.0.0.1 unless you mean to expose the server.
         port: TCP port; 0 picks a free one.
+        admin_token: the token the admin API (``/__admin/``) then requires, as
+            ``Authorization: Bearer <token>``. None: none on loopback; bound wider,
+            :class:`MockServer` makes one (``server.admin_token``). Never shown in the repr.
         token_interval: seconds between two tokens of a reply (the reference worker: 0.2).
         first_token_delay: seconds from the worker taking a message to its first token.
         reply_tokens: number of tokens of a generated reply (capped by ``max_new_tokens``).
@@ -80,6 +84,7 @@ class ServerConfig:
 
     host: str = "127.0.0.1"
     port: int = 0
+    admin_token: str | None = field(default=None, repr=False)
     token_interval: float = 0.2
     first_token_delay: float = 0.2
     reply_tokens: int = 40
@@ -107,6 +112,9 @@ class ServerConfig:
         if not isinstance(self.host, str) or not self.host:
             raise ConfigError(f"host must be a non-empty interface address, got {self.host!r}")
         _check_int("port", self.port, minimum=0)
+        token_problem = token_error(self.admin_token)
+        if token_problem is not None:
+            raise ConfigError(token_problem)
         if self.port > 65535:
             raise ConfigError(f"port must be in 0..65535 (0: a free port), got {self.port!r}")
         _check_interval("token_interval", self.token_interval)

@@ -25,7 +25,8 @@ from aiohttp.typedefs import Handler
 from multidict import istr
 
 from ._admin import ADMIN_PREFIX
-from ._context import ServerContext
+from ._admin_access import AdminAccess, body_to_check, form_body_refusal
+from ._context import CONTEXT, ServerContext
 from ._exceptions import FaultSpecError
 from ._faults import FAULT_HEADER, Fault, StatusReply, parse_fault_header, reply_for, total_latency
 from ._journal import StreamLog
@@ -36,6 +37,7 @@ from ._stream import SERVER_SOFTWARE, STREAM_FAULTS, STREAM_LOG
 
 __all__ = [
     "add_fallback",
+    "admin_refusal",
     "announce",
     "announced_routes",
     "guard",
@@ -52,17 +54,48 @@ def guarded_routes(ctx: ServerContext, router: web.UrlDispatcher) -> WrappedRout
 
 
 def announced_routes(router: web.UrlDispatcher) -> WrappedRoutes:
-    """Routes whose answers only get the reference's ``Server`` header (the admin API)."""
+    """Routes of the admin API: each request access-checked (:func:`admin_refusal`), each answer
+    with the reference's ``Server`` header."""
 
     def wrap(handler: Handler, method: str, path: str) -> Handler:
         async def announced(request: web.Request) -> web.StreamResponse:
-            response = await handler(request)
+            refused = await admin_refusal(request)
+            response = refused if refused is not None else await handler(request)
             announce(response)
             return response
 
         return announced
 
     return WrappedRoutes(router, wrap)
+
+
+async def admin_refusal(request: web.Request) -> web.Response | None:
+    """The answer refusing an admin request (401, 403, 415 JSON), or None to serve it.
+
+    The rules are :class:`AdminAccess`'s; they cost nothing on the chat routes, which never
+    come here.
+    """
+    config = request.app[CONTEXT].config
+    headers = request.headers
+    method = request.method
+    content_type = headers.get(hdrs.CONTENT_TYPE)
+    has_body = request.body_exists
+    refusal = AdminAccess(config.host, config.admin_token).refusal(
+        method=method,
+        host=headers.get(hdrs.HOST),
+        origin=headers.get(hdrs.ORIGIN),
+        fetch_site=headers.get("Sec-Fetch-Site"),
+        authorization=headers.get(hdrs.AUTHORIZATION),
+        content_type=content_type,
+        has_body=has_body,
+    )
+    if refusal is None and body_to_check(method, content_type, has_body):
+        refusal = form_body_refusal(await request.read())
+    if refusal is None:
+        return None
+    response = json_detail(refusal.status, refusal.detail)
+    response.headers.extend(refusal.headers)
+    return response
 
 
 def _too_large(request: web.Request, limit: int) -> web.Response:
@@ -143,8 +176,10 @@ def guard(ctx: ServerContext, handler: Handler, method: str, route: str | None) 
     async def guarded(request: web.Request) -> web.StreamResponse:
         path = request.path
         if route is None and path.startswith(ADMIN_PREFIX):
-            # An unknown admin path: the admin API is never journaled, never faulted.
-            return await handler(request)
+            # An unknown admin path: the admin API is never journaled, never faulted, and a
+            # stranger learns no more of it from a 404 than from a known path.
+            refused = await admin_refusal(request)
+            return refused if refused is not None else await handler(request)
         started_at = time.time()
         clock = time.monotonic()
         method = request.method

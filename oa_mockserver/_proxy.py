@@ -2,9 +2,10 @@
 
 ``oa-mockserver record --upstream URL --cassettes DIR [--name NAME]`` (or :class:`RecordingProxy`)
 forwards every request, whatever the dialect, to ``URL`` with its method, path, query, headers
-(hop-by-hop ones dropped) and body. Streamed answers (``text/event-stream`` or chunked) go to the
-client HTTP chunk by HTTP chunk as they arrive, never buffered whole, and each chunk is kept with
-its offset after the upstream's headers. A stream that breaks (the upstream disconnects, or the
+(hop-by-hop ones dropped) and body; never the admin API (``/__admin/...``: 403, not recorded).
+Streamed answers (``text/event-stream`` or chunked) go to the client HTTP chunk by HTTP chunk as
+they arrive, never buffered whole, and each chunk is kept with its offset after the upstream's
+headers. A stream that breaks (the upstream disconnects, or the
 client goes away) is kept as far as it got, its index listed under ``metadata.disconnected``, and
 the client's connection is dropped too, as the upstream's was.
 
@@ -25,6 +26,7 @@ import aiohttp
 from aiohttp import web
 from multidict import CIMultiDict
 
+from ._admin_access import is_admin_path
 from ._cassette import (
     Cassette,
     Chunk,
@@ -175,6 +177,14 @@ async def _stream_through(
 
 
 async def _forward(request: web.Request) -> web.StreamResponse:
+    if is_admin_path(request.path):
+        # the upstream's admin API (a mock's journal, faults, reset) is not the proxy's to
+        # lend: whoever reaches the proxy would reach it, and its answers would be recorded
+        detail = (
+            "the recording proxy does not forward the admin API (/__admin/...); "
+            f"call it on the upstream directly: {request.app[_UPSTREAM]}/__admin/..."
+        )
+        return web.json_response({"detail": detail}, status=403)
     recorder = request.app[_RECORDER]
     session = request.app[_SESSION]
     upstream_url = request.app[_UPSTREAM]

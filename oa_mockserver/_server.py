@@ -9,6 +9,7 @@ from typing import Any
 
 from aiohttp import web
 
+from ._admin_access import is_loopback_host, new_admin_token
 from ._app import context_of, create_app
 from ._config import ServerConfig
 from ._exceptions import MockServerError
@@ -16,7 +17,14 @@ from ._faults import Fault, FaultRule, FaultSet, parse_fault_header
 from ._journal import Journal, StreamLog
 from ._state import Chat
 
-__all__ = ["MockServer"]
+__all__ = ["MockServer", "with_admin_token"]
+
+
+def with_admin_token(config: ServerConfig) -> ServerConfig:
+    """``config``, with an admin token made for it when it binds wider than loopback."""
+    if config.admin_token is None and not is_loopback_host(config.host):
+        return dataclasses.replace(config, admin_token=new_admin_token())
+    return config
 
 
 class MockServer:
@@ -27,10 +35,12 @@ class MockServer:
             server.journal.calls, server.chats(), server.reset()
 
     It binds ``config.host`` (127.0.0.1 by default) on ``config.port`` (0: a free port).
+    Bound wider than loopback with no ``config.admin_token``, it makes one for its admin API
+    (:attr:`admin_token`).
     """
 
     def __init__(self, config: ServerConfig | None = None) -> None:
-        self.config = config if config is not None else ServerConfig()
+        self.config = with_admin_token(config if config is not None else ServerConfig())
         self.app = create_app(self.config)
         self._context = context_of(self.app)
         self._runner: web.AppRunner | None = None
@@ -90,6 +100,11 @@ class MockServer:
         if self._url is None or self._runner is None:
             raise MockServerError("the server is not running: use it inside `async with`")
         return self._url
+
+    @property
+    def admin_token(self) -> str | None:
+        """The token the admin API requires (``Authorization: Bearer <token>``), or None."""
+        return self.config.admin_token
 
     @property
     def journal(self) -> Journal:

@@ -19,7 +19,7 @@ from ._config import ServerConfig
 from ._exceptions import MockServerError
 from ._faults import Fault, FaultRule, FaultSet
 from ._journal import Journal
-from ._server import MockServer
+from ._server import MockServer, with_admin_token
 from ._state import Chat
 
 __all__ = ["ThreadedMockServer"]
@@ -40,7 +40,8 @@ class ThreadedMockServer:
     """
 
     def __init__(self, config: ServerConfig | None = None) -> None:
-        self.config = config if config is not None else ServerConfig()
+        # the token made now (bound wider than loopback) is the one the server will require
+        self.config = with_admin_token(config if config is not None else ServerConfig())
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
         self._server: MockServer | None = None
@@ -113,6 +114,11 @@ class ThreadedMockServer:
     def url(self) -> str:
         """The base URL, ``http://127.0.0.1:PORT``."""
         return self.server.url
+
+    @property
+    def admin_token(self) -> str | None:
+        """See :attr:`MockServer.admin_token` (known before the server starts)."""
+        return self.config.admin_token
 
     def call(self, function: Callable[..., Coroutine[Any, Any, _T]], *args: Any) -> _T:
         """Run ``function(*args)`` (a coroutine function) on the server's loop and wait for it."""

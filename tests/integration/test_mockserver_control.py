@@ -329,7 +329,9 @@ async def test_admin_api(server: MockServer) -> None:
         async with http.post(f"{base}/faults", json={"faults": [{"kind": "nope"}]}) as response:
             assert response.status == 400
             assert "unknown fault 'nope'" in (await response.json())["detail"]
-        async with http.post(f"{base}/faults", data=b"{not json") as response:
+        async with http.post(
+            f"{base}/faults", data=b"{not json", headers={"Content-Type": "application/json"}
+        ) as response:
             assert response.status == 400
         rule = {"kind": "status", "status": 503, "step": "assistant_message", "times": 1}
         async with http.post(f"{base}/faults", json={"faults": [rule]}) as response:
