@@ -136,6 +136,38 @@ def test_a_token_stands_for_the_host() -> None:
     assert status(WIDE, host="mock:8080") == 401
 
 
+@given(
+    st.sampled_from([LOOPBACK, WIDE, AdminAccess("::")]),
+    st.sampled_from(["GET", "POST", "DELETE", "OPTIONS"]),
+    st.none() | st.text(max_size=40),
+    st.none() | st.text(max_size=40),
+    st.none() | st.text(max_size=20),
+    st.none() | st.text(max_size=40),
+    st.none() | st.text(max_size=40),
+    st.booleans(),
+)
+def test_any_headers_get_an_answer_never_an_error(
+    access: AdminAccess,
+    method: str,
+    host: str | None,
+    origin: str | None,
+    fetch_site: str | None,
+    authorization: str | None,
+    content_type: str | None,
+    has_body: bool,
+) -> None:
+    refusal = access.refusal(
+        method=method,
+        host=host,
+        origin=origin,
+        fetch_site=fetch_site,
+        authorization=authorization,
+        content_type=content_type,
+        has_body=has_body,
+    )
+    assert refusal is None or (refusal.status in (401, 403, 415) and refusal.detail)
+
+
 # -- pages of other sites -------------------------------------------------------------------------
 
 
