@@ -89,3 +89,26 @@ async def test_the_client_closes_the_stream_when_it_stops_early(
     [events] = oa_mockserver.journal.iter_matching("GET", "/api/chat/events")
     assert events.stream is not None
     assert events.stream.client_disconnected
+
+
+@pytest.mark.oa_mockserver(journal_limit=6, journal_body_limit=64)
+@pytest.mark.asyncio
+async def test_a_bounded_journal_read_page_by_page(oa_mockserver: ThreadedMockServer) -> None:
+    # The fixtures keep everything (journal_limit=0); `oa-mockserver serve` keeps the last 5,000
+    # requests, bodies cut at 4,096 bytes. Here: 6 requests, bodies cut at 64 bytes.
+    for _ in range(2):  # two conversations: 10 requests
+        async with aclosing(stream(oa_mockserver.url)) as tokens:
+            _ = [token async for token in tokens]
+
+    journal = oa_mockserver.journal
+    assert (journal.call_count, journal.dropped) == (6, 4)  # the 4 oldest were dropped
+    seqs, page = [], journal.page(limit=4)
+    while True:
+        seqs += [call.seq for call in page.calls]  # ids stay put when older calls drop
+        if not page.has_more:
+            break
+        page = journal.page(after=page.next_after, limit=4)
+    assert seqs == [5, 6, 7, 8, 9, 10]
+    [asked] = journal.iter_matching("POST", "/api/chat/assistant_message")
+    assert asked.body_truncated  # its work parameters make it longer than 64 bytes
+    assert asked.body.endswith(f"of {asked.body_size} bytes]".encode())
