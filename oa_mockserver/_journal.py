@@ -23,6 +23,7 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import functools
+import itertools
 import json
 import struct
 import threading
@@ -505,7 +506,8 @@ class Journal:
         _check_limit("journal body limit", body_limit)
         self.limit = limit
         self.body_limit = body_limit
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()  # held briefly: the server appends under it
+        self._read_lock = threading.Lock()
         self._items: list[Call | Entry | None] = []
         self._head = 0  # index of the oldest entry kept
         self._first_seq = 1  # the sequence id of _items[_head]
@@ -515,13 +517,21 @@ class Journal:
     @property
     def calls(self) -> list[Call]:
         """A snapshot of every call kept, oldest first."""
-        with self._lock:
-            items, seq = self._items, self._first_seq - self._head
-            for index in range(self._head, len(items)):
-                item = items[index]
-                if type(item) is tuple:
-                    items[index] = _call_of(item, seq + index)
-            return items[self._head :]  # type: ignore[return-value]  # each a Call now
+        # Built outside the lock the server appends under: building thousands of calls takes
+        # seconds, and a server on another thread (ThreadedMockServer) must not wait for it.
+        with self._read_lock:  # readers in turn, so each call is built once
+            with self._lock:
+                first, kept = self._first_seq, self._items[self._head :]
+            calls = [call_of(first + i, item) for i, item in enumerate(kept)]  # type: ignore[arg-type]
+            with self._lock:  # keep what was built, where its entry still is
+                items, offset = self._items, self._head - self._first_seq
+                for seq, entry, call in zip(itertools.count(first), kept, calls):
+                    index = seq + offset
+                    if entry is not call and self._head <= index < len(items) and (
+                        items[index] is entry
+                    ):
+                        items[index] = call
+            return calls
 
     def record(self, call: Call) -> None:
         """Append one call (its ``seq`` becomes the journal's next id)."""
@@ -638,12 +648,13 @@ class Journal:
     def unmatched(self) -> list[Call]:
         """The calls kept that no route matched, oldest first (only those are built)."""
         with self._lock:
-            seq = self._first_seq - self._head
-            return [
-                call_of(seq + index, item)
-                for index, item in enumerate(self._items)
-                if item is not None and not _is_matched(item)
+            first = self._first_seq
+            missed = [
+                (first + index, item)
+                for index, item in enumerate(self._items[self._head :])
+                if not _is_matched(item)
             ]
+        return [call_of(seq, item) for seq, item in missed]  # type: ignore[arg-type]
 
     def window(self, after: int = 0, limit: int = DEFAULT_PAGE_SIZE) -> JournalWindow:
         """The raw items of :meth:`page` (no call built yet: build them with :func:`call_of`).

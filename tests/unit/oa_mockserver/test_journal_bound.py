@@ -270,3 +270,36 @@ def test_the_admin_read_leaves_other_tasks_run_before_it_ends() -> None:
         return order
 
     assert asyncio.run(scenario()) == ["other", "read"]
+
+
+def test_a_reader_building_calls_does_not_hold_up_the_server(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A test thread reading ``calls`` must not block the server thread's appends meanwhile."""
+    import threading
+
+    from oa_mockserver import _journal
+
+    journal = Journal(3)
+    _record(journal, 0)
+    building, appended = threading.Event(), threading.Event()
+    waited: list[bool] = []
+    real = _journal._call_of
+
+    def slow(entry: Any, seq: int) -> Any:
+        building.set()
+        waited.append(appended.wait(timeout=10))  # the timeout only guards against a hang
+        return real(entry, seq)
+
+    monkeypatch.setattr(_journal, "_call_of", slow)
+    seen: list[Any] = []
+    reader = threading.Thread(target=lambda: seen.extend(journal.calls))
+    reader.start()
+    assert building.wait(timeout=10)
+    for index in range(1, 5):  # drops the entry being built, too
+        _record(journal, index)
+    appended.set()
+    reader.join(timeout=10)
+    assert waited == [True]  # the appends went through while the call was being built
+    assert [call.path for call in seen] == ["/api/chat/0"]  # the snapshot it began with
+    assert [call.seq for call in journal.calls] == [3, 4, 5]
