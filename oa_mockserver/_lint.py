@@ -1,27 +1,35 @@
 """``oa-mockserver lint DIR``: check cassettes' schema and version, and look for secrets.
 
-A finding names ``file:line``, a code and what to do; it never repeats the secret it found.
-Checks: the file parses as a version-1 cassette (:func:`parse_cassette`); secret headers
-(cookies, ``Authorization``, ``Refresh``, ...) hold only redacted values; no token sits in a query
-string, a JSON body (``access_token``, ``refresh_token``, ...) or anywhere in JWT/JWE shape; and no
-high-entropy value sits in an auth-like field (a key named like token, secret, session, password,
-auth, cookie or api key). :func:`run_lint` is the logic; :func:`lint_main` is the CLI entry.
+A finding names ``file:line``, a code, the interaction (its index in the file) and field when
+known, and what to do; it never repeats the secret it found. Checks: the file parses as a
+version-1 cassette (:func:`parse_cassette`); then, for every interaction, whatever the recorder's
+:class:`Redactor` would have redacted and is still there: a header by name (``secret-header``),
+a query parameter by name or a userinfo password in the URI or a ``Location`` header
+(``secret-query``), a JSON value at any depth of any type or a form field by name
+(``secret-body``), a well-known secret format anywhere, prompt text and streamed events included
+(``secret-format``). A line scan adds what the structure does not explain (``token-shape``: a
+secret format on a line no other finding names, e.g. in a file that does not parse) and
+high-entropy values in auth-like fields (``high-entropy``). :func:`run_lint` is the logic;
+:func:`lint_main` is the CLI entry.
 """
 
 from __future__ import annotations
 
 import argparse
+import bisect
 import math
 import re
 import sys
 from collections import Counter
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
+from urllib.parse import unquote_plus, urlsplit
 
 from ._cassette import Cassette, Interaction, parse_cassette
 from ._exceptions import CassetteError
 from ._redact import REDACTED, Redactor
+from ._secret_formats import is_placeholder
 
 __all__ = ["Finding", "lint_main", "lint_text", "run_lint"]
 
@@ -38,15 +46,22 @@ _MIN_ENTROPY_BITS = 3.3
 
 @dataclass(frozen=True, slots=True)
 class Finding:
-    """One problem: where (``path:line``), a short code, and a message saying what to do."""
+    """One problem: where (``path:line``, the interaction and field when known), a short code,
+    and a message saying what to do. It never holds the secret it found."""
 
     path: str
     line: int
     code: str
     message: str
+    interaction: int | None = None
+    field: str = ""
 
     def __str__(self) -> str:
-        return f"{self.path}:{self.line}: {self.code}: {self.message}"
+        where = ""
+        if self.interaction is not None:
+            where = f"interaction {self.interaction}"
+            where += f", {self.field}: " if self.field else ": "
+        return f"{self.path}:{self.line}: {self.code}: {where}{self.message}"
 
 
 def _entropy(value: str) -> float:
@@ -73,21 +88,21 @@ def _line_of(lines: Sequence[str], needle: str, start: int) -> int:
 
 
 def _scan_lines(path: str, lines: Sequence[str], redactor: Redactor) -> list[Finding]:
+    """Line by line, whatever the structure: secret formats and high-entropy auth-like values."""
     findings: list[Finding] = []
     for number, line in enumerate(lines, 1):
         raw = line.encode("utf-8", "surrogateescape")
-        for regex in redactor.patterns:
-            if any(m.group() != REDACTED.encode() for m in regex.finditer(raw)):
-                findings.append(
-                    Finding(
-                        path,
-                        number,
-                        "token-shape",
-                        "a value shaped like a token (JWT/JWE or a configured pattern) is "
-                        "stored; re-record with redaction on, or replace it with REDACTED",
-                    )
+        kinds = sorted({s.what for s in redactor.secret_spans(raw) if not s.by_name})
+        if kinds:
+            findings.append(
+                Finding(
+                    path,
+                    number,
+                    "token-shape",
+                    f"a value shaped like a secret ({', '.join(kinds)}) is stored; "
+                    f"re-record with redaction on, or replace it with {REDACTED}",
                 )
-                break
+            )
         for match in _AUTH_KEY.finditer(line):
             if _looks_secret(match.group("value")):
                 findings.append(
@@ -96,67 +111,77 @@ def _scan_lines(path: str, lines: Sequence[str], redactor: Redactor) -> list[Fin
                         number,
                         "high-entropy",
                         f"auth-like field {match.group('key')!r} holds a high-entropy value; "
-                        "replace it with REDACTED",
+                        f"replace it with {REDACTED}",
                     )
                 )
     return findings
 
 
+def _uri_problems(rules: Redactor, uri: str) -> list[tuple[str, str]]:
+    """``(code, what)`` for each secret left in a URI: a query parameter by name, a userinfo
+    password, a well-known format."""
+    problems: list[tuple[str, str]] = []
+    parts = urlsplit(uri)
+    userinfo = parts.netloc.rpartition("@")[0]
+    if ":" in userinfo and userinfo.partition(":")[2] != REDACTED:
+        problems.append(("secret-query", "a password in its userinfo"))
+    for piece in parts.query.split("&") if parts.query else ():
+        name, sep, value = piece.partition("=")
+        plain = unquote_plus(name)
+        if sep and value and not is_placeholder(value.encode()) and rules.secret_param(plain):
+            problems.append(("secret-query", f"query parameter {plain!r}"))
+    kinds = {s.what for s in rules.secret_spans(uri.encode()) if not s.by_name}
+    problems += [("secret-format", f"a {kind}") for kind in sorted(kinds)]
+    return problems
+
+
 def _interaction_findings(
-    path: str, lines: Sequence[str], interaction: Interaction, redactor: Redactor
+    path: str, lines: Sequence[str], index: int, interaction: Interaction, redactor: Redactor
 ) -> list[Finding]:
     findings: list[Finding] = []
     start = interaction.line or 1
     req, resp = interaction.request, interaction.response
+
+    def add(needle: str, code: str, field: str, message: str) -> None:
+        line = _line_of(lines, needle, start)
+        findings.append(Finding(path, line, code, message, index, field))
+
     for where, headers in (("request", req.headers), ("response", resp.headers)):
         for name, value in headers:
-            if redactor.header_value(name, value) != value:
-                findings.append(
-                    Finding(
-                        path,
-                        _line_of(lines, value, start),
-                        "secret-header",
-                        f"{where} header {name!r} is not redacted; replace its value "
-                        f"with {REDACTED} (cookies: name={REDACTED})",
-                    )
-                )
-            elif _AUTH_NAME.search(name) and _looks_secret(value.rpartition(" ")[2]):
-                findings.append(
-                    Finding(
-                        path,
-                        _line_of(lines, value, start),
+            field = f"{where}.headers.{name}"
+            if redactor.header_value(name, value) == value:
+                if _AUTH_NAME.search(name) and _looks_secret(value.rpartition(" ")[2]):
+                    add(
+                        value,
                         "high-entropy",
-                        f"{where} header {name!r} is auth-like and holds a high-entropy value; "
-                        f"replace it with {REDACTED}",
+                        field,
+                        f"an auth-like header holds a high-entropy value; replace it with "
+                        f"{REDACTED}",
                     )
+            elif redactor.secret_header(name):
+                add(
+                    value,
+                    "secret-header",
+                    field,
+                    f"the header is not redacted; replace its value with {REDACTED} "
+                    f'(cookies: name="{REDACTED}")',
                 )
-    if redactor.uri(req.uri) != req.uri:
-        findings.append(
-            Finding(
-                path,
-                _line_of(lines, req.uri, start),
-                "secret-query",
-                "the request URI carries a token in its query string; replace the value "
-                f"with {REDACTED}",
-            )
-        )
+            else:
+                for code, what in _uri_problems(redactor, value):
+                    add(value, code, field, f"the header holds {what}; replace it with {REDACTED}")
+    for code, what in _uri_problems(redactor, req.uri):
+        add(req.uri, code, "request.uri", f"the URI holds {what}; replace it with {REDACTED}")
     for where, body, ctype in (
         ("request", req.body or b"", req.header("Content-Type")),
         ("response", resp.body, resp.header("Content-Type")),
     ):
-        for begin, end in redactor.body_spans(body, ctype):
-            secret = body[begin:end].decode("utf-8", "replace")
-            if secret == REDACTED:
-                continue
-            findings.append(
-                Finding(
-                    path,
-                    _line_of(lines, secret, start),
-                    "secret-body",
-                    f"the {where} body holds a token (a secret JSON key or a token shape); "
-                    f"replace it with {REDACTED}",
-                )
-            )
+        for secret in redactor.secret_spans(body, ctype):
+            needle = body[secret.start : secret.end].decode("utf-8", "replace")
+            if secret.by_name:
+                code, what = "secret-body", f"the value of {secret.what}"
+            else:
+                code, what = "secret-format", f"a {secret.what}"
+            add(needle, code, f"{where}.body", f"{what} is stored; replace it with {REDACTED}")
     return findings
 
 
@@ -166,18 +191,30 @@ def lint_text(
     """All findings for one cassette's text, sorted by line."""
     rules = redactor if redactor is not None else Redactor.default()
     lines = text.splitlines()
-    findings = _scan_lines(path, lines, rules)
     cassette: Cassette | None = None
+    findings: list[Finding] = []
     try:
         cassette = parse_cassette(text, path)
     except CassetteError as exc:
         message = str(exc).split(": ", 1)[-1]
         findings.append(Finding(path, exc.line or 1, "schema", message))
+    starts: list[int] = []
     if cassette is not None:
-        for interaction in cassette.interactions:
-            findings.extend(_interaction_findings(path, lines, interaction, rules))
-    unique = {(f.line, f.code, f.message): f for f in findings}
-    return sorted(unique.values(), key=lambda f: (f.line, f.code))
+        for index, interaction in enumerate(cassette.interactions):
+            findings.extend(_interaction_findings(path, lines, index, interaction, rules))
+            starts.append(interaction.line or 1)
+    # The line scan adds what the structure did not explain (a token outside any interaction,
+    # a file that does not parse), with the interaction its line falls in.
+    flagged = {f.line for f in findings}
+    for finding in _scan_lines(path, lines, rules):
+        if finding.line in flagged:
+            continue
+        index = bisect.bisect_right(starts, finding.line) - 1
+        if index >= 0:
+            finding = replace(finding, interaction=index)
+        findings.append(finding)
+    unique = {(f.line, f.code, f.message, f.field): f for f in findings}
+    return sorted(unique.values(), key=lambda f: (f.line, f.code, f.field))
 
 
 def _cassette_files(paths: Iterable[str | Path]) -> list[Path]:
