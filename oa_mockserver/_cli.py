@@ -257,7 +257,9 @@ def config_from_args(args: argparse.Namespace) -> ServerConfig:
 class RedactingAccessLogger(AbstractAccessLogger):
     """One INFO line per request: client, method, path with secrets redacted, status, size.
 
-    aiohttp's default format logs the request line as sent, query tokens included.
+    aiohttp's default format logs the request line as sent, query tokens included. Here query
+    parameters named like secrets and well-known secret formats anywhere in the path and query
+    show as the journal and cassettes show them (:class:`Redactor`).
     """
 
     _rules = Redactor.default()
@@ -271,6 +273,11 @@ class RedactingAccessLogger(AbstractAccessLogger):
         self.logger.info(
             '%s "%s %s" %s %s',
             request.remote,
+    @classmethod
+    def prepare(cls) -> None:
+        """Load the secret-format detectors now, so the first request does not wait for them."""
+        cls._rules.uri("/")
+
             request.method,
             self._rules.uri(request.path_qs),
             response.status,
@@ -350,6 +357,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             file=sys.stderr,
             flush=True,
         )
+    if logging.getLogger("aiohttp.access").isEnabledFor(logging.INFO):
+        RedactingAccessLogger.prepare()
     try:
         web.run_app(
             app,

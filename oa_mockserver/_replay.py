@@ -37,6 +37,7 @@ from ._cassette import Cassette, Interaction, RecordedResponse, load_cassette
 from ._exceptions import CassetteError
 from ._match import FieldDiff, MatchResult, MatchRules, find_match, request_fields, route_of
 from ._rechunk import rechunk
+from ._redact import REDACTED, Redactor
 from ._state import ChatStore, StateError
 from ._timing import Timing
 
@@ -55,6 +56,8 @@ __all__ = [
     "replay_lookup",
     "rewrite_ids",
 ]
+
+_RULES = Redactor.default()  # what the recording proxy redacts with
 
 #: Values of ``ServerConfig.replay_timing``.
 REPLAY_TIMINGS = ("exact", "instant", "rechunk")
@@ -206,6 +209,8 @@ class ReplayLibrary:
         self.settings = settings
         self._fields = [r.fields for r in self.replies]
         self._used: set[int] = set()
+        #: Some recorded request holds a redacted value (see replay_lookup).
+        self.redacted = any(REDACTED in repr(f) for f in self._fields)
 
     @classmethod
     def from_cassettes(
@@ -418,6 +423,17 @@ def replay_lookup(
         return _GENERATE
     fields = request_fields(method, path_qs, body, thread=prompts)
     reply, result = library.match(fields)
+    if reply is None and library.redacted:
+        # The recordings hold secrets as placeholders (a key typed into a prompt): the live
+        # request redacted by the same rules gets the same ones. Only on a miss, so a library
+        # without secrets never pays for the detectors.
+        fields = request_fields(
+            method,
+            _RULES.uri(path_qs),
+            _RULES.body(body, "application/json"),
+            thread=[_RULES.text(p) for p in prompts],
+        )
+        reply, result = library.match(fields)
     if reply is None:
         if library.settings.strict:
             return Lookup(response=miss_response(result, library, web_site=web_site))

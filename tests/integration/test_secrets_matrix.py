@@ -8,12 +8,15 @@ flags the case's interaction and field without printing the secret.
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
-from _secrets_cases import CASES, Case, Gathered, gather
+from _secrets_cases import AWS, CASES, GITHUB, Case, Gathered, gather
 
-from oa_mockserver import REDACTED, run_lint
+from oa_mockserver import REDACTED, MockServer, ServerConfig, oa_vcr, run_lint, use_cassette
+from oa_mockserver._proxy import RecordingProxy
+from oa_provider import OAError, OpenAssistant
 
 
 @pytest.fixture(scope="module")
@@ -51,3 +54,48 @@ def test_the_redacted_recordings_lint_clean(gathered: Gathered, tmp_path: Path) 
         path = tmp_path / f"{response_side}.yaml"
         path.write_text(text, encoding="utf-8")
         assert run_lint([path]) == []
+
+
+async def _chat(url: str, prompt: str) -> list[str]:
+    gen = OpenAssistant().create_async_generator(
+        messages=[{"role": "user", "content": prompt}],
+        base_url=url,
+        cookies={"next-auth.session-token": "replay-user-session-4417"},
+    )
+    return [token async for token in gen]
+
+
+@pytest.mark.asyncio
+async def test_a_prompt_with_a_secret_replays_from_its_placeholder(tmp_path: Path) -> None:
+    """The cassette holds a placeholder; the live prompt, redacted the same way, matches it."""
+    path = tmp_path / "secret-prompt.yaml"
+    prompt = f"my token is {GITHUB}, what now?"
+    config = ServerConfig(token_interval=0.0, first_token_delay=0.0, reply_tokens=5)
+    async with MockServer(config) as upstream, RecordingProxy(upstream.url, path) as proxy:
+        recorded = await _chat(proxy.url, prompt)
+    text = path.read_text(encoding="utf-8")
+    assert GITHUB not in text
+    assert "replay-user-session-4417" not in text
+    assert re.search(r"my token is REDACTED-[0-9a-f]{12}, what now", text)
+    replay = ServerConfig(
+        cassettes=str(path), strict_replay=True, reply_tokens=40, token_interval=0.0
+    )
+    async with MockServer(replay) as server:
+        assert await _chat(server.url, prompt) == recorded  # strict: a miss would be a 409
+        with pytest.raises(OAError):
+            await _chat(server.url, f"my token is {GITHUB[:-1]}X, what now?")  # another secret
+
+
+@pytest.mark.asyncio
+async def test_vcrpy_replays_a_prompt_with_a_secret(tmp_path: Path) -> None:
+    """vcrpy redacts the live request with the recording hook before matching: same placeholder."""
+    path = tmp_path / "vcr-secret.yaml"
+    prompt = f"deploy with {AWS} please"
+    config = ServerConfig(token_interval=0.0, first_token_delay=0.0, reply_tokens=4)
+    async with MockServer(config) as upstream:
+        with oa_vcr(record_mode="once").use_cassette(str(path)):
+            recorded = await _chat(upstream.url, prompt)
+        url = upstream.url
+    assert AWS not in path.read_text(encoding="utf-8")
+    with use_cassette(path):  # the server is gone: replay only
+        assert await _chat(url, prompt) == recorded
