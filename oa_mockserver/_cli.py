@@ -264,6 +264,11 @@ class RedactingAccessLogger(AbstractAccessLogger):
 
     _rules = Redactor.default()
 
+    @classmethod
+    def prepare(cls) -> None:
+        """Load the secret-format detectors now, so the first request does not wait for them."""
+        cls._rules.uri("/")
+
     @property
     def enabled(self) -> bool:
         """Whether lines would be shown: when not, aiohttp skips :meth:`log` (and its redaction)."""
@@ -273,11 +278,6 @@ class RedactingAccessLogger(AbstractAccessLogger):
         self.logger.info(
             '%s "%s %s" %s %s',
             request.remote,
-    @classmethod
-    def prepare(cls) -> None:
-        """Load the secret-format detectors now, so the first request does not wait for them."""
-        cls._rules.uri("/")
-
             request.method,
             self._rules.uri(request.path_qs),
             response.status,
@@ -341,6 +341,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     # What exists now lives as long as the server: the collector need not walk it again (a
     # full collection of the startup objects cost ~14 ms; load tests met one every ~1,000 chats).
+    if logging.getLogger("aiohttp.access").isEnabledFor(logging.INFO):
+        RedactingAccessLogger.prepare()
     gc.collect()
     gc.freeze()
     if not _is_loopback(config.host):
@@ -357,8 +359,6 @@ def main(argv: Sequence[str] | None = None) -> int:
             file=sys.stderr,
             flush=True,
         )
-    if logging.getLogger("aiohttp.access").isEnabledFor(logging.INFO):
-        RedactingAccessLogger.prepare()
     try:
         web.run_app(
             app,
