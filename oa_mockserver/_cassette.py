@@ -31,10 +31,11 @@ from urllib.parse import urlsplit
 
 import yaml
 
-from ._exceptions import CassetteError, CassetteNotFoundError
+from ._exceptions import CassetteError, CassetteNotFoundError, ConfigError
 
 __all__ = [
     "CASSETTE_VERSION",
+    "RECORD_MODES",
     "library_path",
     "Cassette",
     "Chunk",
@@ -43,11 +44,13 @@ __all__ = [
     "RecordedRequest",
     "RecordedResponse",
     "assign_episodes",
+    "cassette_file",
     "cassette_from_interactions",
     "dump_cassette",
     "interaction_to_dict",
     "load_cassette",
     "parse_cassette",
+    "recording_base",
     "save_cassette",
     "write_text_atomically",
 ]
@@ -492,6 +495,70 @@ def write_text_atomically(target: Path, text: str) -> None:
         # Why BaseException: a KeyboardInterrupt mid-write must not leave the temp file behind.
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+# --- where a recording goes, and what it starts from -------------------------------------------
+
+#: vcrpy's record modes that make sense for a recording proxy (``none`` records nothing). What
+#: each does with a cassette that already exists is :func:`recording_base`'s.
+RECORD_MODES = ("once", "new_episodes", "all")
+
+
+def cassette_file(directory: str | os.PathLike[str], name: str) -> Path:
+    """``directory/name.yaml`` (``name`` kept as is when it ends in ``.yaml`` or ``.yml``).
+
+    Raises:
+        ConfigError: ``name`` is not a plain file name: empty, ``.`` or ``..``, holding a path
+            separator (``/`` or ``\\``, on every system), a drive or a control character. Why:
+            a name is not a path, and ``../../x`` wrote outside ``directory``.
+    """
+    suffixed = name.endswith((".yaml", ".yml"))
+    stem = name.rsplit(".", 1)[0] if suffixed else name
+    if (
+        not stem.strip()
+        or name in (".", "..")
+        or "/" in name
+        or "\\" in name
+        or ":" in name  # a Windows drive (C:x) or stream (x:y)
+        or any(ord(char) < 32 or ord(char) == 127 for char in name)
+    ):
+        raise ConfigError(
+            f"the cassette name must be a plain file name such as 'session-1' (no '/' or '\\', "
+            f"no ':', not '.' or '..', not empty); got {name!r}. To write elsewhere, choose "
+            "another cassettes directory"
+        )
+    return Path(os.fspath(directory)) / (name if suffixed else name + ".yaml")
+
+
+def recording_base(path: Path, record_mode: str) -> Cassette | None:
+    """What a recording into ``path`` keeps of a cassette already there, by vcrpy's record mode.
+
+    * ``once`` (vcrpy's default): record only into a cassette that does not exist yet; an
+      existing one is never touched (vcrpy refuses new requests against it).
+    * ``new_episodes``: keep the cassette's interactions and add the new ones after them.
+    * ``all``: record anew; the old cassette is replaced at the first exchange recorded (until
+      then it stays as it was).
+
+    Returns the cassette to add to (``new_episodes`` and a file that exists), else None.
+
+    Raises:
+        ConfigError: ``record_mode`` is unknown, or ``once`` and the file exists.
+        CassetteError: ``new_episodes`` and the file is not a readable cassette.
+    """
+    if record_mode not in RECORD_MODES:
+        raise ConfigError(
+            f"record mode must be one of {', '.join(RECORD_MODES)}, got {record_mode!r}"
+        )
+    if record_mode == "all" or not path.exists():
+        return None
+    if record_mode == "once":
+        raise ConfigError(
+            f"the cassette {path} already exists and record mode 'once' (the default, as "
+            "vcrpy's) never records into an existing cassette; choose another name, add to it "
+            "with record mode 'new_episodes' (--record-mode new_episodes), or record it anew "
+            "with 'all'"
+        )
+    return load_cassette(path)
 
 
 def cassette_from_interactions(

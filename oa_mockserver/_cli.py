@@ -14,7 +14,6 @@ import logging
 import os
 import sys
 from collections.abc import Sequence
-from pathlib import Path
 
 from aiohttp import web
 from aiohttp.abc import AbstractAccessLogger
@@ -23,8 +22,10 @@ from aiohttp.web_response import StreamResponse
 
 from ._admin_access import ADMIN_TOKEN_ENV, is_loopback_host
 from ._app import create_app
+from ._cassette import RECORD_MODES, cassette_file
 from ._config import REPLY_MODES, ServerConfig
 from ._exceptions import CassetteError, ConfigError
+from ._http import PROXY_OPTIONS, SERVER_OPTIONS
 from ._lint import lint_main
 from ._proxy import create_proxy_app, default_cassette_name
 from ._redact import Redactor
@@ -206,7 +207,15 @@ def build_parser() -> argparse.ArgumentParser:
     record.add_argument(
         "--name",
         default=None,
-        help="cassette name, DIR/NAME.yaml (default: session-<date>-<time>)",
+        help="cassette file name, written as DIR/NAME.yaml: a plain name, no path "
+        "(default: session-<date>-<time>)",
+    )
+    record.add_argument(
+        "--record-mode",
+        default="once",
+        choices=RECORD_MODES,
+        help="a cassette that exists already, as vcrpy's record modes: once refuses it (exit 2), "
+        "new_episodes adds to it, all replaces it (default: %(default)s)",
     )
     record.add_argument("--host", default="127.0.0.1", help="interface (default: %(default)s)")
     record.add_argument("--port", type=int, default=8081, help="port (default: %(default)s)")
@@ -295,11 +304,11 @@ def _announce(text: str) -> None:
 
 
 def _record(args: argparse.Namespace) -> int:
-    name = args.name or default_cassette_name()
-    target = Path(args.cassettes) / (name if name.endswith((".yaml", ".yml")) else name + ".yaml")
+    name = args.name if args.name is not None else default_cassette_name()
     try:
-        app = create_proxy_app(args.upstream, target)
-    except ConfigError as error:
+        target = cassette_file(args.cassettes, name)
+        app = create_proxy_app(args.upstream, target, record_mode=args.record_mode)
+    except (ConfigError, CassetteError) as error:
         print(f"oa-mockserver record: {error}", file=sys.stderr)
         return 2
     _announce(f"recording {args.upstream} into {target}")
@@ -311,7 +320,14 @@ def _record(args: argparse.Namespace) -> int:
             args.upstream,
         )
     try:
-        web.run_app(app, host=args.host, port=args.port, print=_announce, access_log=None)
+        web.run_app(
+            app,
+            host=args.host,
+            port=args.port,
+            print=_announce,
+            access_log=None,
+            **PROXY_OPTIONS,
+        )
     except OSError as error:
         print(
             f"oa-mockserver record: cannot listen on {args.host}:{args.port} "
@@ -367,6 +383,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             shutdown_timeout=config.shutdown_timeout,
             print=_announce,
             access_log_class=RedactingAccessLogger,
+            **SERVER_OPTIONS,
         )
     except OSError as error:
         print(

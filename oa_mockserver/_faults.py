@@ -62,6 +62,7 @@ __all__ = [
     "StreamChain",
     "StreamFilter",
     "TruncateAfter",
+    "is_final_status",
     "parse_fault_header",
     "reply_for",
     "rule_from_json",
@@ -154,6 +155,20 @@ class StreamFilter:
 
 # -- the faults ----------------------------------------------------------------------------------
 
+#: Statuses that cannot end an exchange with a body: 1xx are interim (a client waits on for the
+#: final answer, or the connection switches protocol), and 204 and 304 forbid content.
+_BODILESS = frozenset({204, 304})
+
+
+def is_final_status(status: object) -> bool:
+    """Whether a fault may answer ``status``: a final HTTP status that carries a body.
+
+    That is a whole number (not a bool) in 200..599, but 204 and 304: a 1xx is no final answer
+    (aiohttp would send it and the client would wait for the real one), and the fault's JSON
+    body cannot go with a 204 or a 304.
+    """
+    return type(status) is int and 200 <= status <= 599 and status not in _BODILESS
+
 
 @dataclass(frozen=True)
 class Fault:
@@ -173,9 +188,10 @@ class Fault:
                     f"number >= 0, got {value!r}"
                 )
         status = getattr(self, "status", None)
-        if status is not None and not 100 <= status <= 599:
+        if status is not None and not is_final_status(status):
             raise FaultSpecError(
-                f"fault {self.kind!r}: status must be an HTTP status in 100..599, got {status!r}"
+                f"fault {self.kind!r}: status must be a final HTTP status that can carry the "
+                f"fault's JSON body, a whole number in 200..599 but 204 and 304, got {status!r}"
             )
 
     def reply(self) -> StatusReply | None:
@@ -609,8 +625,9 @@ def _convert(kind: str, name: str, raw: Any) -> Any:
     fields = cls.__dataclass_fields__
     if name not in fields:
         allowed = ", ".join(n.replace("_", "-") for n in fields) or "(none)"
-        raise FaultSpecError(f"fault {kind!r} has no option {name.replace('_', '-')!r}; "
-                             f"options: {allowed}")
+        raise FaultSpecError(
+            f"fault {kind!r} has no option {name.replace('_', '-')!r}; options: {allowed}"
+        )
     default = fields[name].default
     if raw is None and default is None:
         return None

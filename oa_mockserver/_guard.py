@@ -9,8 +9,9 @@ For each request it applies the faults that fire (the server's rules and the req
 enforces the body limit (413 JSON), turns HTTP errors into FastAPI-shaped JSON (404 and 405
 come from :func:`add_fallback`, the last route), turns any exception escaping a handler into a
 500 JSON that names it as a mock-server bug (and keeps its traceback for
-:meth:`MockServer.problems`), and journals the request with the status it got, its timing and,
-for a stream, what was written when.
+:meth:`MockServer.problems`) but a body the client did not send whole (journaled as 499, nothing
+sent) or that cannot be read (400 JSON), and journals the request with the status it got, its
+timing and, for a stream, what was written when.
 
 Why a wrapper per route and not an aiohttp middleware: a middleware costs two more coroutine
 layers and a route lookup per request, which showed in the server's CPU per token; a wrapper
@@ -135,6 +136,20 @@ def _fault_reply(request: web.Request, reply: StatusReply) -> web.Response:
     return response
 
 
+#: The status journaled for a request whose client closed the connection before its body was
+#: read (nginx's "client closed request"): nothing is sent, there is nobody to send it to.
+CLIENT_CLOSED = 499
+
+
+def _unreadable_body(request: web.Request, error: Exception) -> web.Response:
+    if isinstance(error, ConnectionResetError):
+        return web.Response(status=CLIENT_CLOSED)
+    detail = f"the request body could not be read ({error}); send it whole, unencoded or valid"
+    if request.path.startswith("/api/"):
+        return json_web_error(400, detail)
+    return json_detail(400, detail)
+
+
 def _bad_fault_header(request: web.Request, error: FaultSpecError) -> web.Response:
     detail = f"invalid {FAULT_HEADER} header: {error}"
     if request.path.startswith("/api/"):
@@ -236,6 +251,9 @@ def guard(ctx: ServerContext, handler: Handler, method: str, route: str | None) 
             response = _too_large(request, ctx.config.max_body_size)
         except web.HTTPException as error:
             response = _http_error(request, error)
+        except (ConnectionResetError, web.RequestPayloadError) as error:
+            # the client's doing (an upload cut short, a body aiohttp cannot decode): no mock bug
+            response = _unreadable_body(request, error)
         except Exception as error:  # noqa: BLE001 - any escape is our bug: answer 500 and keep it
             ctx.handler_errors.append(
                 f"{method} {path}: {''.join(traceback.format_exception(error))}"

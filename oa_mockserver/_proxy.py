@@ -34,6 +34,7 @@ from ._cassette import (
     RecordedRequest,
     RecordedResponse,
     assign_episodes,
+    recording_base,
     save_cassette,
 )
 from ._exceptions import ConfigError
@@ -68,11 +69,15 @@ _HOP = frozenset(
 class CassetteRecorder:
     """The cassette being recorded: interactions in order, saved atomically after each one."""
 
-    def __init__(self, path: Path, redactor: Redactor | None = None) -> None:
+    def __init__(
+        self, path: Path, redactor: Redactor | None = None, base: Cassette | None = None
+    ) -> None:
         self.path = path
         self.redactor = redactor if redactor is not None else Redactor.default()
-        self.interactions: list[Interaction] = []
-        self.disconnected: list[int] = []
+        # base: the cassette recorded before (record mode new_episodes), kept whole, first
+        self.interactions: list[Interaction] = list(base.interactions) if base else []
+        broken = str(base.metadata.get("disconnected", "")) if base else ""
+        self.disconnected: list[int] = [int(i) for i in broken.split(",") if i.isdigit()]
 
     def add(self, request: RecordedRequest, response: RecordedResponse, *, broken: bool) -> None:
         """Redact and append one exchange, then save the whole cassette."""
@@ -246,16 +251,28 @@ def _check_upstream(upstream: str) -> str:
 
 
 def create_proxy_app(
-    upstream: str, cassette_path: str | Path, redactor: Redactor | None = None
+    upstream: str,
+    cassette_path: str | Path,
+    redactor: Redactor | None = None,
+    *,
+    record_mode: str = "once",
 ) -> web.Application:
     """An aiohttp app that forwards to ``upstream`` and records into ``cassette_path``.
 
+    ``record_mode`` says what happens to a cassette already there, as vcrpy's
+    (:func:`recording_base`): ``once`` refuses it, ``new_episodes`` adds to it, ``all``
+    replaces it.
+
     Raises:
-        ConfigError: ``upstream`` is not an http(s) URL.
+        ConfigError: ``upstream`` is not an http(s) URL; the cassette exists and the mode is
+            ``once``; the mode is unknown.
+        CassetteError: ``new_episodes`` and the existing file is not a readable cassette.
     """
+    path = Path(cassette_path)
+    base = recording_base(path, record_mode)
     app = web.Application(client_max_size=64 * 1024 * 1024)
     app[_UPSTREAM] = _check_upstream(upstream)
-    app[_RECORDER] = CassetteRecorder(Path(cassette_path), redactor)
+    app[_RECORDER] = CassetteRecorder(path, redactor, base)
 
     async def session_context(app: web.Application) -> AsyncIterator[None]:
         # no decompression: the client must get the upstream's bytes; no cookie jar: the
@@ -293,8 +310,9 @@ class RecordingProxy:
         redactor: Redactor | None = None,
         host: str = "127.0.0.1",
         port: int = 0,
+        record_mode: str = "once",
     ) -> None:
-        self.app = create_proxy_app(upstream, cassette_path, redactor)
+        self.app = create_proxy_app(upstream, cassette_path, redactor, record_mode=record_mode)
         self.host = host
         self.port = port
         self._runner: web.AppRunner | None = None

@@ -14,6 +14,7 @@ from ._app import context_of, create_app
 from ._config import ServerConfig
 from ._exceptions import MockServerError
 from ._faults import Fault, FaultRule, FaultSet, parse_fault_header
+from ._http import SERVER_OPTIONS
 from ._journal import Journal, StreamLog
 from ._state import Chat
 
@@ -55,7 +56,10 @@ class MockServer:
         if self._runner is not None:
             raise MockServerError("this MockServer is already running; start it once")
         runner = web.AppRunner(
-            self.app, shutdown_timeout=self.config.shutdown_timeout, access_log=None
+            self.app,
+            shutdown_timeout=self.config.shutdown_timeout,
+            access_log=None,
+            **SERVER_OPTIONS,
         )
         await runner.setup()
         site = web.TCPSite(runner, self.config.host, self.config.port)

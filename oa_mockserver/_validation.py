@@ -1,7 +1,10 @@
 """Request bodies checked the way FastAPI 0.88 + pydantic v1 check them on the real server.
 
 Order and wording follow the reference: a body that is not JSON gives one ``value_error.jsondecode``
-item; bytes that are not UTF-8 give FastAPI's 400 ``There was an error parsing the body``; a JSON
+item; any other failure to decode (bytes that are not UTF-8, an integer past Python's 4,300-digit
+limit, nesting deeper than the decoder goes) gives FastAPI's 400 ``There was an error parsing the
+body``, as FastAPI 0.88's ``get_request_handler`` answers every exception of its body parsing but
+``JSONDecodeError`` (a RecursionError there is no 500: it never reaches the app); a JSON
 value that is not an object gives ``type_error.dict``; fields are then checked in declaration
 order and every failure is listed. pydantic v1 coerces where it can (``"1.5"`` is a valid float,
 ``3`` a valid string), so this does too. Nothing here does I/O.
@@ -88,8 +91,10 @@ def decode_json_body(raw: bytes, content_type: str | None) -> Any:
     content type is not JSON (validation then rejects it), else the decoded JSON.
 
     Raises:
-        InvalidBody: 422 for malformed JSON, 400 for bytes that are not UTF-8 (or escape a lone
-            surrogate).
+        InvalidBody: 422 for malformed JSON; 400 ``There was an error parsing the body`` for
+            bytes that are not UTF-8 (or escape a lone surrogate), an integer of more digits
+            than Python converts (``sys.get_int_max_str_digits()``, 4,300 by default), or JSON
+            nested deeper than the decoder goes (about 1,000 levels), as FastAPI 0.88 answers.
     """
     if not raw:
         return None
@@ -103,9 +108,14 @@ def decode_json_body(raw: bytes, content_type: str | None) -> Any:
     try:
         return _decode(raw)
     except (msgspec.DecodeError, ValueError):
-        # msgspec refuses some documents Python's json accepts (NaN, 1e400, a UTF-8 BOM) and
-        # words its errors its own way: the reference's json decides, and words them
+        # msgspec refuses some documents Python's json accepts (NaN, 1e400, a UTF-8 BOM, an
+        # integer past 64 bits) and words its errors its own way: the reference's json decides,
+        # and words them
         pass
+    except RecursionError:
+        # nested deeper than a decoder can go (about 1,000 levels): json.loads would fail the
+        # same way, and FastAPI 0.88 turns any such failure of its body parsing into this 400
+        raise InvalidBody(400, _PARSE_FAILED) from None
     try:
         value = json.loads(raw)
         # A "\ud800" escape decodes to a lone surrogate, which no UTF-8 answer or store can
@@ -113,10 +123,26 @@ def decode_json_body(raw: bytes, content_type: str | None) -> Any:
         # (msgspec refuses such documents, so only this path can see one.)
         json.dumps(value, ensure_ascii=False).encode("utf-8")
     except json.JSONDecodeError as error:
+        if not _utf8(error.doc):
+            # json decodes bytes with "surrogatepass": UTF-8 bytes of a lone surrogate reach the
+            # item's "doc", which no UTF-8 answer can hold (the reference's 422 handler fails
+            # with a plain 500): refuse them as bytes that are not UTF-8, as above
+            raise InvalidBody(400, _PARSE_FAILED) from None
         raise InvalidBody(422, [jsondecode_error(error)]) from None
-    except (UnicodeError, RecursionError):
+    except (ValueError, RecursionError):
+        # Bytes that are not UTF-8 (UnicodeDecodeError is a ValueError), an integer of more
+        # digits than Python converts (4,300 by default), nesting too deep: FastAPI 0.88 catches
+        # every exception of its body parsing but JSONDecodeError as this one 400.
         raise InvalidBody(400, _PARSE_FAILED) from None
     return value
+
+
+def _utf8(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 # -- pydantic v1 field validators: return the coerced value or an error item ------------------
@@ -250,6 +276,37 @@ def _chat_id(fields: _Fields, with_chat_id: bool) -> str | None:
     return value
 
 
+#: How deep the mock keeps a plugin's JSON (it keeps what the client sent and renders it again in
+#: answers and events, where Python's json would recurse as deep). The reference validates plugins
+#: as pydantic models that drop unknown keys, so it never holds deep data: 422 either way.
+MAX_PLUGIN_DEPTH = 100
+
+
+def _nested_within(value: Any, limit: int) -> bool:
+    """Whether ``value`` holds no list or dict more than ``limit`` levels down (no recursion)."""
+    level: list[Any] = [value]
+    for _ in range(limit + 1):
+        deeper: list[Any] = []
+        for item in level:
+            if type(item) is dict:
+                deeper.extend(item.values())
+            elif type(item) is list:
+                deeper.extend(item)
+        if not deeper:
+            return True
+        level = deeper
+    return False
+
+
+def _too_deep(loc: list[str | int]) -> dict[str, Any]:
+    return error_item(
+        loc,
+        f"nested more than {MAX_PLUGIN_DEPTH} levels deep; the mock keeps plugin data up to that",
+        "value_error.too_deep",
+        {"limit_value": MAX_PLUGIN_DEPTH},
+    )
+
+
 def _optional_str(data: dict[str, Any], name: str) -> bool:
     value = data.get(name)
     return value is None or type(value) is str
@@ -310,6 +367,8 @@ def _fast_assistant(body: Any, with_chat_id: bool) -> AssistantRequest | None:
         type(plugins) is not list
         or not all(type(plugin) is dict for plugin in plugins)
         or not (used_plugin is None or type(used_plugin) is dict)
+        or (plugins and not _nested_within(plugins, MAX_PLUGIN_DEPTH + 1))
+        or (used_plugin and not _nested_within(used_plugin, MAX_PLUGIN_DEPTH))
     ):
         return None
     return AssistantRequest(
@@ -372,9 +431,13 @@ def _full_assistant(body: Any, with_chat_id: bool) -> AssistantRequest:
     for index, plugin in enumerate(plugins or []):
         if not isinstance(plugin, dict):
             fields.errors.append(_dict_error(["body", "plugins", index]))
+        elif not _nested_within(plugin, MAX_PLUGIN_DEPTH):
+            fields.errors.append(_too_deep(["body", "plugins", index]))
     used_plugin = data.get("used_plugin")
     if used_plugin is not None and not isinstance(used_plugin, dict):
         fields.errors.append(_dict_error(["body", "used_plugin"]))
+    elif used_plugin is not None and not _nested_within(used_plugin, MAX_PLUGIN_DEPTH):
+        fields.errors.append(_too_deep(["body", "used_plugin"]))
     if fields.errors:
         raise InvalidBody(422, fields.errors)
     return AssistantRequest(

@@ -107,8 +107,11 @@ def test_header_with_several_faults_keeps_their_order() -> None:
         ("status:503;probability=2", "probability must be within 0..1"),
         ("status:503;step=nowhere", "unknown step 'nowhere'"),
         (" , ", "empty fault header"),
-        ("status:99", "status must be an HTTP status in 100..599"),
-        ("status:600", "status must be an HTTP status in 100..599"),
+        ("status:99", r"status must be a final HTTP status .* 200\.\.599 but 204 and 304"),
+        ("status:600", r"status must be a final HTTP status .* 200\.\.599 but 204 and 304"),
+        ("status:101", "got 101"),
+        ("status:204", "got 204"),
+        ("delete-fails:304", "got 304"),
         ("error-after:-3", "must be a finite number >= 0"),
         ("latency:inf", "must be a finite number >= 0"),
         ("latency:nan", "must be a finite number >= 0"),
@@ -126,7 +129,7 @@ def test_fault_spec_error_is_a_value_error() -> None:
 
 
 def test_python_fault_objects_are_checked_too() -> None:
-    with pytest.raises(FaultSpecError, match=r"100\.\.599"):
+    with pytest.raises(FaultSpecError, match=r"200\.\.599"):
         Status(status=1000)
     with pytest.raises(FaultSpecError, match=">= 0"):
         rule_from_json({"kind": "latency", "seconds": float("inf")})
@@ -321,3 +324,43 @@ def test_stream_faults_are_not_used_up_by_the_requests_before_the_stream() -> No
         assert faults.select("POST", "/api/chat", step) == []
     assert faults.select("GET", "/api/chat/events", "events") == [ErrorAfter(after=2)]
     assert faults.rules == []
+
+
+# -- which statuses a fault may answer -----------------------------------------------------------
+
+
+def _final_with_body(status: int) -> bool:
+    """The rule, spelt out: a final status (not 1xx) whose answer may carry the JSON body."""
+    return 200 <= status <= 599 and status not in (204, 304)
+
+
+@given(st.integers(min_value=-1000, max_value=2000), st.sampled_from(["status", "delete-fails"]))
+def test_a_fault_answers_only_a_final_status_with_a_body(status: int, kind: str) -> None:
+    header = f"{kind}:{status}"
+    if _final_with_body(status):
+        (rule,) = parse_fault_header(header)
+        reply = rule.fault.reply()
+        assert reply is not None
+        assert reply.status == status
+        assert rule_from_json({"kind": kind, "status": status}).fault == rule.fault
+    else:
+        # a negative number is refused by the check every option gets, the rest by this rule
+        rule = "final HTTP status" if status >= 0 else "finite number >= 0"
+        with pytest.raises(FaultSpecError, match=f"{rule}.*got {status}"):
+            parse_fault_header(header)
+        with pytest.raises(FaultSpecError, match=f"got {status}"):
+            rule_from_json({"kind": kind, "status": status})
+        with pytest.raises(FaultSpecError, match=f"got {status}"):
+            (Status if kind == "status" else DeleteFails)(status=status)
+
+
+@pytest.mark.parametrize("status", [100, 101, 103, 199, 204, 304])
+def test_interim_and_bodiless_statuses_are_refused(status: int) -> None:
+    with pytest.raises(FaultSpecError, match=r"200\.\.599 but 204 and 304"):
+        Status(status=status)
+
+
+@pytest.mark.parametrize("status", [503.0, True, "503"])
+def test_a_status_must_be_a_whole_number_object(status: Any) -> None:
+    with pytest.raises(FaultSpecError):
+        Status(status=status)

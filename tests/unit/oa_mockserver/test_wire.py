@@ -17,7 +17,7 @@ from oa_mockserver._validation import (
     validate_assistant,
     validate_prompter,
 )
-from oa_mockserver._wire import event_bytes, ping_bytes, rest_json, token_event
+from oa_mockserver._wire import detail_body, event_bytes, ping_bytes, rest_json, token_event
 
 RECORDINGS = Path(__file__).parents[2] / "reference" / "oa-inference-server-recordings.jsonl"
 EXCHANGES = {e["seq"]: e for e in map(json.loads, RECORDINGS.read_text("utf-8").splitlines())}
@@ -111,3 +111,55 @@ def test_validation_never_raises_anything_untyped(raw: bytes, content_type: str 
     except InvalidBody as error:
         status = error.status
     assert status in (0, 400, 422)
+
+
+def _answer(raw: bytes, content_type: str | None = "application/json") -> tuple[int, bytes]:
+    """The status and rendered error body the inference dialect gives ``raw`` (0: valid)."""
+    try:
+        validate_assistant(decode_json_body(raw, content_type), with_chat_id=True)
+    except InvalidBody as error:
+        return error.status, detail_body(error.detail)
+    return 0, b""
+
+
+_JSON_SCRAPS = st.sampled_from(
+    [b"{", b"}", b"[", b"]", b'"', b":", b",", b"1", b"-", b"e", b"\\u", b"d800", b"\\", b" "]
+)
+
+
+@given(
+    st.lists(
+        st.binary(max_size=8)
+        | _JSON_SCRAPS
+        | st.sampled_from(["\ud800".encode("utf-8", "surrogatepass"), b"\xff", b"9" * 4400]),
+        max_size=12,
+    ).map(b"".join)
+)
+def test_every_refusal_renders_as_a_json_body(raw: bytes) -> None:
+    # Why: the guard answers 500 "oa_mockserver bug" when rendering the error fails
+    status, body = _answer(raw)
+    assert status in (0, 400, 422)
+    if status:
+        assert isinstance(json.loads(body)["detail"], (str, list))
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b"[" * 100_000,  # deeper than any decoder goes (a RecursionError inside msgspec)
+        b'{"content": ' + b"[" * 5_000 + b"]" * 5_000 + b"}",
+        b'{"content": "x", "n": ' + b"1" * 4_301 + b"}",  # past int_max_str_digits
+        b'{"content": -' + b"9" * 50_000 + b"}",
+        b'{"content": "\xed\xa0\x80',  # UTF-8 bytes of a lone surrogate, and not JSON
+        b"\x1f\x8b\x08\x00gzip",  # a gzip body: the reference does not inflate it
+    ],
+    ids=["deep-array", "deep-field", "4301-digits", "50000-digits", "surrogate-bytes", "gzip"],
+)
+def test_bodies_fastapi_cannot_parse_get_its_400(raw: bytes) -> None:
+    assert _answer(raw) == (400, b'{"detail":"There was an error parsing the body"}')
+
+
+def test_an_integer_of_4300_digits_still_converts() -> None:
+    body = b'{"chat_id": "c", "parent_id": "p", "model_config_name": "m", '
+    status, answer = _answer(body + b'"sampling_parameters": {"top_k": ' + b"7" * 4_300 + b"}}")
+    assert status == 0, answer
