@@ -544,6 +544,8 @@ def _find_all(haystack: bytes, needle: bytes) -> Iterator[Span]:
 
 
 def _unquote(name: str) -> str:
+    if "%" not in name and "+" not in name:
+        return name
     pairs = parse_qsl(f"{name}=x", keep_blank_values=True)
     return pairs[0][0] if pairs else name
 

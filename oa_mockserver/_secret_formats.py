@@ -158,11 +158,17 @@ def format_spans(data: bytes) -> list[tuple[int, int, str]]:
     lowered = data.lower()
     present = {literal for literal in _LITERALS if literal in lowered}
     spans: list[tuple[int, int, str]] = []
-    for needles, found in _plugins():
+    for needles, found in _plugins() if present else _unconditional():
         if all(not present.isdisjoint(group) for group in needles):
             for detector in found:
                 spans += [(s, e, detector.name) for s, e in detector.spans(data)]
     return spans
+
+
+@functools.cache
+def _unconditional() -> tuple[tuple[tuple[tuple[bytes, ...], ...], tuple[Detector, ...]], ...]:
+    """The plugins with no literal: all that can match data that holds none."""
+    return tuple(plugin for plugin in _plugins() if not plugin[0])
 
 
 def placeholder(secret: bytes) -> bytes:
