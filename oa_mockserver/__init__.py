@@ -56,7 +56,7 @@ from ._lint import Finding, lint_main, run_lint
 from ._match import FieldDiff, MatchResult, MatchRules, diff_fields, find_match, request_fields
 from ._proxy import RecordingProxy, create_proxy_app
 from ._rechunk import rechunk
-from ._redact import REDACTED, Redactor
+from ._redact import REDACTED, Redactor, SecretSpan
 from ._replay import ReplayLibrary, ReplaySettings
 from ._server import MockServer
 from ._threaded import ThreadedMockServer
@@ -120,6 +120,7 @@ __all__ = [
     "run_lint",
     "SafePrompt",
     "save_cassette",
+    "SecretSpan",
     "ServerConfig",
     "Stall",
     "Status",

@@ -128,3 +128,106 @@ def test_reference_recordings_would_be_caught(tmp_path: Path) -> None:
     text = cassette_text(request_headers=headers)
     codes = {f.code for f in lint_text(text)}
     assert "secret-header" in codes
+
+
+# --- issue 11: every secret left in a file is flagged, with its interaction and field ----------
+
+GITHUB = "ghp_1234567890abcdefghijklmnopqrstuvwxyz"
+AWS = "AKIAIOSFODNN7EXAMPLE"
+
+
+def two_interactions(second: Interaction) -> str:
+    first = Interaction(
+        request=RecordedRequest(method="GET", uri="http://h/api/chat?chat_id=1"),
+        response=RecordedResponse(status=200, reason="OK", body=b"[]"),
+    )
+    return dump_cassette(Cassette(interactions=(first, second)))
+
+
+def request(**kwargs) -> Interaction:
+    kwargs.setdefault("method", "POST")
+    kwargs.setdefault("uri", "http://h/api/chat/prompter_message")
+    return Interaction(
+        request=RecordedRequest(**kwargs),
+        response=RecordedResponse(status=200, reason="OK", body=b"{}"),
+    )
+
+
+def response(**kwargs) -> Interaction:
+    kwargs.setdefault("status", 200)
+    kwargs.setdefault("reason", "OK")
+    kwargs.setdefault("body", b"{}")
+    return Interaction(
+        request=RecordedRequest(method="GET", uri="http://h/x"), response=RecordedResponse(**kwargs)
+    )
+
+
+JSON = (("Content-Type", "application/json"),)
+FORM = (("Content-Type", "application/x-www-form-urlencoded"),)
+
+
+@pytest.mark.parametrize(
+    ("interaction", "secret", "code", "field"),
+    [
+        (request(headers=(("X-Auth-Token", "tok-1a2b"),)), "tok-1a2b", "secret-header",
+         "request.headers.X-Auth-Token"),
+        (request(headers=(("Api-Key", "key-3c4d"),)), "key-3c4d", "secret-header",
+         "request.headers.Api-Key"),
+        (request(headers=JSON, body=b'{"a": {"apiKey": "k-5e6f"}}'), "k-5e6f", "secret-body",
+         "request.body"),
+        (request(headers=JSON, body=b'{"password": 90817263}'), "90817263", "secret-body",
+         "request.body"),
+        (request(headers=JSON, body=b'{"password": ["p-7g8h", 5]}'), "p-7g8h", "secret-body",
+         "request.body"),
+        (request(uri="http://h/x?auth=a-9i0j"), "a-9i0j", "secret-query", "request.uri"),
+        (request(uri="http://h/x?secret=s-1k2l"), "s-1k2l", "secret-query", "request.uri"),
+        (request(headers=FORM, body=b"password=f-3m4n"), "f-3m4n", "secret-body", "request.body"),
+        (request(headers=JSON, body=f'{{"content": "key {GITHUB} ok"}}'.encode()), GITHUB,
+         "secret-format", "request.body"),
+        (request(headers=JSON, body=f'{{"content": "{AWS}"}}'.encode()), AWS, "secret-format",
+         "request.body"),
+        (response(body=b'{"token": "t-5o6p"}', headers=JSON), "t-5o6p", "secret-body",
+         "response.body"),
+        (response(headers=(("X-Auth-Token", "t-7q8r"),)), "t-7q8r", "secret-header",
+         "response.headers.X-Auth-Token"),
+        (response(status=302, reason="Found", headers=(("Location", "/n?token=t-9s0t"),)),
+         "t-9s0t", "secret-query", "response.headers.Location"),
+        (response(body=f'data: {{"text": "{GITHUB}"}}\n\n'.encode(),
+                  headers=(("Content-Type", "text/event-stream"),)),
+         GITHUB, "secret-format", "response.body"),
+    ],
+    ids=["x-auth-token", "api-key", "json-deep", "json-number", "json-list", "query-auth",
+         "query-secret", "form", "prompt-github", "prompt-aws", "answer-token",
+         "answer-header", "answer-location", "answer-stream"],
+)  # fmt: skip
+def test_every_secret_is_flagged_with_interaction_and_field(
+    interaction: Interaction, secret: str, code: str, field: str
+) -> None:
+    text = two_interactions(interaction)
+    findings = lint_text(text, "c.yaml")
+    mine = [f for f in findings if f.code == code and f.field == field]
+    assert mine, findings
+    assert all(f.interaction == 1 for f in mine)
+    assert all(secret not in str(f) for f in findings)  # never printed
+    assert f"c.yaml:{mine[0].line}: {code}: interaction 1, {field}: " in str(mine[0])
+    assert secret in text.splitlines()[mine[0].line - 1]  # the line holds it
+
+
+def test_placeholders_and_sampling_parameters_are_clean() -> None:
+    body = (
+        b'{"content": "key REDACTED-0123456789ab", "password": "REDACTED", "token": "REDACTED",'
+        b' "sampling_parameters": {"max_new_tokens": 1024, "top_k": 50}, "keep_chat": true}'
+    )
+    text = two_interactions(request(headers=JSON, body=body, uri="http://h/x?auth=REDACTED"))
+    assert lint_text(text) == []
+
+
+def test_lint_main_prints_where_but_never_the_value(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    text = two_interactions(request(headers=JSON, body=b'{"client_secret": 55443322}'))
+    (tmp_path / "leak.yaml").write_text(text, encoding="utf-8")
+    assert lint_main([str(tmp_path)]) == 1
+    out = capsys.readouterr().out
+    assert "interaction 1, request.body: the value of JSON key 'client_secret'" in out
+    assert "55443322" not in out

@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 
 from oa_mockserver import REDACTED, RedactionRuleError, Redactor
 from oa_mockserver._redact import redact_spans
+from oa_mockserver._secret_formats import detectors, format_spans
 from oa_mockserver._secret_names import is_descriptive_name
 
 REFERENCE = Path(__file__).parents[2] / "reference" / "oa-inference-server-recordings.jsonl"
@@ -434,3 +435,50 @@ def test_the_same_secret_same_placeholder_in_any_text(before: str, after: str, s
     assert len(found) == 1
     assert found <= {m.group() for m in PLACEHOLDER.finditer(first)}
     assert R.text(first) == first
+
+
+# --- the detect-secrets plugins in use: each finds its format, literals and all -----------
+
+PLUGIN_SAMPLES = {
+    "AWS Access Key": AWS,
+    "Azure Storage Account access key": "AccountKey=" + "a1B2" * 22,
+    "Basic Auth Credentials": "https://deploy:hunter2pass@git.example.com/repo",
+    "Discord Bot Token": "MTA" + "x" * 21 + ".GhIjKl." + "y" * 27,
+    "GitHub Token": GITHUB,
+    "GitLab Token": "glpat-" + "AbCdEfGhIjKlMnOpQrSt",
+    "JSON Web Token": JWT,
+    "Mailchimp Access Key": "0123456789abcdef0123456789abcdef-us12",
+    "NPM tokens": "//registry.npmjs.org/:_authToken=npm_AbCdEf0123456789",
+    "OpenAI Token": OPENAI,
+    "Private Key": PRIVATE_KEY,
+    "PyPI Token": "pypi-AgEIcHlwaS5vcmc" + "Ab1" * 25,
+    "SendGrid API Key": "SG." + "a" * 22 + "." + "b" * 43,
+    "Slack Token": SLACK,
+    "Square OAuth Secret": "sq0csp-" + "c" * 43,
+    "Stripe Access Key": STRIPE,
+    "Telegram Bot Token": "123456789:" + "AbCdEfGhIjKlMnOpQrStUvWxYz012345678",
+    "Twilio API Key": "AC" + "0123456789abcdef" * 2,
+}
+
+
+@pytest.mark.parametrize("kind", sorted(PLUGIN_SAMPLES))
+def test_each_plugin_in_use_finds_its_format(kind: str) -> None:
+    sample = PLUGIN_SAMPLES[kind]
+    data = json.dumps({"note": f"see {sample} here"}).encode()
+    assert kind in {what for _, _, what in format_spans(data)}
+    redacted = R.body(data, "application/json")
+    secret_part = sample.rpartition(":")[2] if kind == "Basic Auth Credentials" else sample
+    assert secret_part.split("@")[0].encode() not in redacted
+    assert json.loads(redacted)["note"].startswith("see ")  # still a JSON string
+
+
+def test_the_plugins_are_the_ones_the_table_was_written_for() -> None:
+    """A new detect-secrets release that changes a plugin's patterns must be looked at: the
+    table of capture groups and literals (_secret_formats._PLUGINS) is written for these."""
+    counts = {}
+    for detector in detectors():
+        counts[detector.name] = counts.get(detector.name, 0) + 1
+    assert set(counts) == set(PLUGIN_SAMPLES)
+    assert counts["GitLab Token"] == 7
+    assert counts["Private Key"] == 8
+    assert counts["AWS Access Key"] == counts["Slack Token"] == counts["Twilio API Key"] == 2
