@@ -5,10 +5,11 @@ unbounded, as the baseline), a mock server runs in its own process on 127.0.0.1.
 drives N conversations (the provider's whole flow: create chat, prompter message, assistant
 message, event stream, delete; 5 journaled requests each) and samples the server's RSS
 (``VmRSS`` of ``/proc/PID/status``) after a warm-up and at the end. Then, while a prober in
-another process sends ``GET /api/chat`` one after the other and keeps its worst wait, it times
+another process sends ``GET /api/chat`` one after the other and keeps every wait, it times
 ``GET /__admin/requests`` (the first page, median of 5) and a full walk of the journal page by
-page (``?limit=1000&after=…``). The prober's worst wait alone (no read running) is the
-baseline of the wait columns.
+page (``?limit=1000&after=…``), with the server's CPU time per entry walked. The prober alone
+(no read running, as long as the walk took) is the baseline of the wait columns: on a busy
+machine the worst wait is mostly the scheduler's, and shows in both.
 
     .venv/bin/python benchmarks/bench_journal.py                       # 30,000 conversations
     .venv/bin/python benchmarks/bench_journal.py --conversations 3000  # quicker
@@ -103,25 +104,24 @@ async def _drive(url: str, count: int, concurrency: int, deadline: float) -> tup
 
 
 def _probe(url: str, stop: Event, started: Event, results: Any) -> None:
-    """In another process: ``GET /api/chat`` in turn until ``stop``; report the worst wait."""
+    """In another process: ``GET /api/chat`` in turn until ``stop``; report every wait."""
 
-    async def run() -> tuple[float, int]:
-        worst, count = 0.0, 0
+    async def run() -> list[float]:
+        waits: list[float] = []
         async with aiohttp.ClientSession(cookies=USER) as http:
             while not stop.is_set():
                 start = time.perf_counter()
                 async with http.get(f"{url}/api/chat") as response:
                     await response.read()
-                worst = max(worst, time.perf_counter() - start)
-                count += 1
+                waits.append(time.perf_counter() - start)
                 started.set()
-        return worst, count
+        return waits
 
     results.put(asyncio.run(run()))
 
 
 class Prober:
-    """A prober process for the span of a ``with`` block: ``.worst`` seconds, ``.count``."""
+    """A prober process for the span of a ``with`` block; then :meth:`summary` of its waits."""
 
     def __init__(self, url: str) -> None:
         context = multiprocessing.get_context("spawn")
@@ -130,7 +130,7 @@ class Prober:
         self._process = context.Process(
             target=_probe, args=(url, self._stop, self._started, self._results), daemon=True
         )
-        self.worst, self.count = 0.0, 0
+        self.waits: list[float] = []
 
     def __enter__(self) -> Prober:
         self._process.start()
@@ -140,8 +140,14 @@ class Prober:
 
     def __exit__(self, *exc: object) -> None:
         self._stop.set()
-        self.worst, self.count = self._results.get(timeout=60)
+        self.waits = sorted(self._results.get(timeout=60))
         self._process.join(timeout=10)
+
+    def summary(self) -> str:
+        """``p50 / p99 / worst`` wait in ms."""
+        waits = self.waits or [0.0]
+        p99 = waits[min(len(waits) - 1, int(len(waits) * 0.99))]
+        return f"{waits[len(waits) // 2] * 1000:.1f} / {p99 * 1000:.1f} / {waits[-1] * 1000:.1f}"
 
 
 async def _get_json(http: aiohttp.ClientSession, url: str) -> Any:
@@ -186,6 +192,11 @@ def _health(url: str) -> dict[str, Any]:
     return result
 
 
+def _cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def _measure(name: str, root: Path, args: argparse.Namespace) -> list[str]:
     process, url = _start(root, CONFIGS[name], args.tokens)
     try:
@@ -198,13 +209,15 @@ def _measure(name: str, root: Path, args: argparse.Namespace) -> list[str]:
         wall = time.perf_counter() - wall
         rss_end = _rss_mb(process.pid)
         health = _health(url)
-        with Prober(url) as idle:
-            time.sleep(2.0)
         with Prober(url) as during_first:
             first = asyncio.run(_first_page(url))
+        cpu = _cpu_seconds(process.pid)
         with Prober(url) as during_walk:
             walk_s, entries, pages = asyncio.run(_walk(url))
+        cpu = _cpu_seconds(process.pid) - cpu
         rss_after_read = _rss_mb(process.pid)
+        with Prober(url) as idle:  # as long as the walk (its worst wait is over as many tries)
+            time.sleep(min(max(walk_s, 2.0), 60.0))
     finally:
         process.terminate()
         process.wait(timeout=10)
@@ -215,8 +228,8 @@ def _measure(name: str, root: Path, args: argparse.Namespace) -> list[str]:
         f"{rss_start:.1f}", f"{rss_end:.1f}", f"{rss_end - rss_start:+.1f}",
         f"{rss_after_read - rss_start:+.1f}",
         f"{first * 1000:.1f}", f"{walk_s:.2f} ({entries} in {pages})",
-        f"{idle.worst * 1000:.1f}", f"{during_first.worst * 1000:.1f}",
-        f"{during_walk.worst * 1000:.1f}",
+        f"{cpu / max(entries, 1) * 1e6:.0f}",
+        idle.summary(), during_first.summary(), during_walk.summary(),
     ]  # fmt: skip
 
 
@@ -248,14 +261,17 @@ def main() -> None:
     print(
         f"{args.conversations} conversations of {args.tokens} tokens, {args.concurrency} at "
         "once, 5 journaled requests each; RSS of the server process (MB) after a 200-"
-        "conversation warm-up and at the end; chat wait = worst GET /api/chat latency of a "
-        "prober in another process (alone for 2 s, then during each read)"
+        "conversation warm-up and at the end; first page: median of 5 GET /__admin/requests; "
+        "walk: ?limit=1000 pages to the end (the prober's own requests join the journal); "
+        "chat wait: GET /api/chat latencies of a prober in another process during each read, "
+        "and alone (idle) for as long as the walk took (2-60 s)"
     )
     print_table(
         [
             "server", "conversations", "kept", "dropped", "RSS start", "RSS end", "ΔRSS",
             "ΔRSS after reads", "first page ms", "full walk s (entries in pages)",
-            "chat wait idle ms", "during first page ms", "during walk ms",
+            "walk CPU µs/entry", "chat wait idle ms p50/p99/max", "during first page",
+            "during walk",
         ],
         rows,
     )  # fmt: skip
