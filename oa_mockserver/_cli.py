@@ -311,7 +311,7 @@ def _record(args: argparse.Namespace) -> int:
     except (ConfigError, CassetteError) as error:
         print(f"oa-mockserver record: {error}", file=sys.stderr)
         return 2
-    _announce(f"recording {args.upstream} into {target}")
+    _announce(f"recording {Redactor.default().uri(args.upstream)} into {target}")
     if not _is_loopback(args.host):
         log.warning(
             "binding %s: the recording proxy is reachable from other machines, and whatever "

@@ -212,7 +212,8 @@ async def _forward(request: web.Request) -> web.StreamResponse:
         )
     except aiohttp.ClientError as error:
         detail = (
-            f"the recording proxy could not reach its upstream {upstream_url} "
+            "the recording proxy could not reach its upstream "
+            f"{Redactor.default().uri(upstream_url)} "
             f"({type(error).__name__}); check --upstream and that the server is running"
         )
         return web.json_response({"detail": detail}, status=502)

@@ -11,6 +11,7 @@ import json
 import re
 from pathlib import Path
 
+import aiohttp
 import pytest
 from _secrets_cases import AWS, CASES, GITHUB, Case, Gathered, gather
 
@@ -99,3 +100,17 @@ async def test_vcrpy_replays_a_prompt_with_a_secret(tmp_path: Path) -> None:
     assert AWS not in path.read_text(encoding="utf-8")
     with use_cassette(path):  # the server is gone: replay only
         assert await _chat(url, prompt) == recorded
+
+
+@pytest.mark.asyncio
+async def test_an_upstream_password_is_not_shown(tmp_path: Path) -> None:
+    """``--upstream http://user:password@host`` is not echoed in the proxy's 502."""
+    async with (
+        RecordingProxy("http://deploy:upstream-pw-6612@127.0.0.1:9", tmp_path / "x.yaml") as proxy,
+        aiohttp.ClientSession() as session,
+        session.get(proxy.url + "/api/chat") as response,
+    ):
+        text = await response.text()
+    assert response.status == 502
+    assert "upstream-pw-6612" not in text
+    assert "deploy:REDACTED@127.0.0.1:9" in text
