@@ -497,8 +497,8 @@ class Journal:
     over HTTP leaves the journal as compact as it was.
 
     Why a list with dead slots in front: dropping the oldest entry sets its slot to None and
-    moves :attr:`_head`; the slots are cut away in one go once they are many, so a drop costs
-    O(1) whatever the limit, and a page is found by index from its sequence id.
+    moves the head index past it; the slots are cut away in one go once they are many, so a
+    drop costs O(1) whatever the limit, and a page is found by index from its sequence id.
     """
 
     def __init__(self, limit: int = 0, *, body_limit: int = 0) -> None:
