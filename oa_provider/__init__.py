@@ -23,6 +23,7 @@ from ._exceptions import (
     GenerationError,
     IncompleteStreamError,
     InvalidRequestError,
+    LimitExceededError,
     MessageTooLongError,
     MissingCredentialsError,
     OAError,
@@ -34,6 +35,7 @@ from ._exceptions import (
     StreamTimeoutError,
     TransportError,
 )
+from ._limits import Limits
 from ._prompt import LLAMA2_TEMPLATE, Prompt, build_prompt
 from ._sampling import DEFAULT_SAMPLING_PARAMETERS, SAMPLING_PRESETS, build_sampling_parameters
 from ._sse import ServerSentEvent, SSEDecoder
@@ -52,6 +54,8 @@ __all__ = [
     "GenerationError",
     "IncompleteStreamError",
     "InvalidRequestError",
+    "LimitExceededError",
+    "Limits",
     "LLAMA2_TEMPLATE",
     "Message",
     "MessageEvent",

@@ -8,8 +8,12 @@ Theory of operation. One call is one conversation of five requests against the w
 3. ``POST /api/chat/assistant_message`` asks for the reply;
 4. ``GET /api/chat/events`` streams it (Server-Sent Events, decoded by :class:`ChatEventDecoder`);
 5. ``DELETE /api/chat`` deletes the chat, in a ``finally``: after success, after any error, when
-   the caller stops early (``aclose()``) and on cancellation (shielded, bounded by a short
-   timeout, never hiding the original error).
+   the caller stops early (``aclose()``) and on cancellation (shielded, retried with backoff on
+   5xx, 429 and connection errors within a 5 s budget, never hiding the original error).
+
+What the server sends is bounded by :class:`Limits` (event size, REST answer size, tokens beyond
+``max_new_tokens``, ``pending`` events), and no deadline here is built on ``asyncio.wait_for``:
+a cancel lands on every Python (see :mod:`_reading`).
 
 Everything that can be checked without the network (messages, sampling parameters, options,
 credentials) is checked when the generator is created, so mistakes fail before any request.
@@ -20,6 +24,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import sys
 import time
 from collections.abc import AsyncGenerator, Callable, Mapping, Sequence
 from contextlib import aclosing
@@ -37,13 +42,17 @@ from ._events import TokenEvent as _TokenEvent
 from ._exceptions import (
     GenerationError,
     IncompleteStreamError,
+    LimitExceededError,
     OAError,
     ProtocolError,
     ResponseError,
     StreamTimeoutError,
+    TransportError,
 )
 from ._http import BODY_EXCERPT_CHARS, error_for_status, map_exceptions
+from ._limits import DEFAULT_LIMITS, Limits
 from ._prompt import Prompt, build_prompt
+from ._reading import IdleExpired, read_body, read_idle, within
 from ._sampling import SamplingValue, build_sampling_parameters
 
 __all__ = [
@@ -67,9 +76,14 @@ DEFAULT_TIMEOUT = 30.0
 #: Seconds the event stream may stay without a chat event. The real server sends a
 #: ``pending`` event every second while queued and a token every fraction of a second.
 DEFAULT_STREAM_IDLE_TIMEOUT = 120.0
-#: Seconds the final ``DELETE`` may take before we give up on it (with a warning).
+#: Seconds the final ``DELETE`` may take, retries included, before we give up on it (with a
+#: warning).
 DELETE_TIMEOUT = 5.0
+#: Seconds before the first retry of a failed ``DELETE``; doubled for each next one.
+DELETE_RETRY_DELAY = 0.1
 
+# The retries' pause, looked up at call time (tests take the pauses without waiting).
+_sleep = asyncio.sleep
 _USER_AGENT = "oa-toolkit/0.1 (oa_provider; +https://github.com/LAION-AI/Open-Assistant)"
 # States of MessageRead in which the reply will never be completed.
 _FAILED_STATES = frozenset({"aborted_by_worker", "cancelled", "timeout"})
@@ -91,6 +105,7 @@ class _Plan:
     stream_idle_timeout: float | None
     keep_chat: bool
     session: aiohttp.ClientSession | None
+    limits: Limits
 
 
 def _resolve_base_url(base_url: str | None) -> str:
@@ -151,7 +166,7 @@ class _Conversation:
                 proxy=self.plan.proxy,
                 timeout=self.call_timeout,
             ) as response:
-                raw = await response.read()
+                raw = await read_body(response, self.plan.limits.max_response_size, step)
                 status = response.status
                 retry_after = response.headers.get("Retry-After")
         logger.debug("%s -> %d in %.1f ms", step, status, (time.perf_counter() - started) * 1000)
@@ -205,7 +220,9 @@ class _Conversation:
         headers = {**self.headers, "Accept": "text/event-stream"}
         started = time.perf_counter()
         with map_exceptions(step, timeout=plan.timeout):
-            response = await asyncio.wait_for(self._open(path, params, headers), plan.timeout)
+            response = await within(
+                self._open(path, params, headers), plan.timeout, discard=_close_response
+            )
         try:
             logger.debug(
                 "%s -> %d in %.1f ms (headers)",
@@ -218,7 +235,9 @@ class _Conversation:
                 return
             if not 200 <= response.status < 300:
                 with map_exceptions(step, timeout=plan.timeout):
-                    raw = await asyncio.wait_for(response.read(), plan.timeout)
+                    raw = await within(
+                        read_body(response, plan.limits.max_response_size, step), plan.timeout
+                    )
                 raise error_for_status(
                     response.status,
                     raw.decode("utf-8", "replace"),
@@ -269,34 +288,58 @@ class _Conversation:
     async def _read(
         self, response: aiohttp.ClientResponse, step: str, partial: list[str]
     ) -> AsyncGenerator[ChatEvent, None]:
-        idle = self.plan.stream_idle_timeout
-        decoder = ChatEventDecoder()
-        read = response.content.readany
+        plan = self.plan
+        limits = plan.limits
+        idle = plan.stream_idle_timeout
+        decoder = ChatEventDecoder(max_event_size=limits.max_event_size)
+        # Limits as numbers (sys.maxsize: none), so the per-event checks are plain compares.
+        max_text = _or_unlimited(limits.max_event_size)
+        max_pending = _or_unlimited(limits.max_pending_events)
+        asked = cast(int, plan.sampling["max_new_tokens"])
+        max_tokens = sys.maxsize if limits.extra_tokens is None else asked + limits.extra_tokens
+        tokens = pendings = text_size = 0
+        reader = response.content
         loop = asyncio.get_running_loop()
         deadline = None if idle is None else loop.time() + idle
         while True:
-            with map_exceptions(step, timeout=self.plan.timeout):
-                try:
-                    if deadline is None:
-                        chunk = await read()
-                    else:
-                        chunk = await asyncio.wait_for(read(), max(0.0, deadline - loop.time()))
-                except asyncio.TimeoutError:
-                    raise StreamTimeoutError(
-                        f"no event for {idle:g} s on {step} (after {len(partial)} tokens); "
-                        "the server stalled: retry later or raise stream_idle_timeout",
-                        partial_text="".join(partial),
-                    ) from None
-                except aiohttp.ClientPayloadError as exc:
-                    raise IncompleteStreamError(
-                        f"the connection broke during {step} after {len(partial)} tokens "
-                        f"({type(exc).__name__}); the reply is incomplete (see partial_text)",
-                        partial_text="".join(partial),
-                    ) from exc
-            events = decoder.feed(chunk) if chunk else decoder.close()
+            try:
+                with map_exceptions(step, timeout=plan.timeout):
+                    try:
+                        chunk = await read_idle(reader, deadline)
+                    except IdleExpired:
+                        raise StreamTimeoutError(
+                            f"no event for {idle:g} s on {step} (after {len(partial)} tokens); "
+                            "the server stalled: retry later or raise stream_idle_timeout",
+                            partial_text="".join(partial),
+                        ) from None
+                    except aiohttp.ClientPayloadError as exc:
+                        raise IncompleteStreamError(
+                            f"the connection broke during {step} after {len(partial)} tokens "
+                            f"({type(exc).__name__}); the reply is incomplete (see partial_text)",
+                            partial_text="".join(partial),
+                        ) from exc
+                events = decoder.feed(chunk) if chunk else decoder.close()
+            except ProtocolError as error:
+                error.partial_text = "".join(partial)
+                raise
             for event in events:
                 if isinstance(event, _TokenEvent):
+                    tokens += 1
+                    text_size += len(event.text)
+                    if tokens > max_tokens or text_size > max_text:
+                        raise _too_many_tokens(tokens, text_size, asked, limits, partial)
                     partial.append(event.text)
+                elif isinstance(event, PendingEvent):
+                    pendings += 1
+                    if pendings > max_pending:
+                        raise LimitExceededError(
+                            f"{step} sent {pendings} 'pending' events: the request waited in "
+                            f"the queue past Limits.max_pending_events={max_pending}; retry "
+                            "later, or raise the limit (None waits forever)",
+                            limit="max_pending_events",
+                            maximum=max_pending,
+                            partial_text="".join(partial),
+                        )
                 yield event
             if not chunk:
                 return
@@ -318,23 +361,86 @@ class _Conversation:
         )
 
     async def delete_chat(self, chat_id: str) -> None:
-        """DELETE the chat, bounded by :data:`DELETE_TIMEOUT`.
+        """DELETE the chat, retrying a 5xx, a 429 or a connection error, all within
+        :data:`DELETE_TIMEOUT`.
 
-        A failure is logged at WARNING and swallowed, so it never hides the original error.
-        Callers run this inside :func:`_cleanup`, which shields it from cancellation.
+        Retries wait :data:`DELETE_RETRY_DELAY`, doubled each time, or the server's
+        ``Retry-After`` when it gives one. A failure that outlasts the budget is logged at
+        WARNING and swallowed, so it never hides the original error. Callers run this inside
+        :func:`_cleanup`, which shields it from cancellation.
         """
-        try:
-            await asyncio.wait_for(
-                self.call("DELETE", "/api/chat", params={"chat_id": chat_id}), DELETE_TIMEOUT
-            )
-        except asyncio.TimeoutError:
-            logger.warning(
-                "could not delete chat %s: DELETE /api/chat took longer than %g s",
-                chat_id,
-                DELETE_TIMEOUT,
-            )
-        except OAError as exc:
-            logger.warning("could not delete chat %s: %s", chat_id, exc)
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + DELETE_TIMEOUT
+        delay = DELETE_RETRY_DELAY
+        while True:
+            try:
+                await within(
+                    self.call("DELETE", "/api/chat", params={"chat_id": chat_id}),
+                    deadline - loop.time(),
+                )
+                return
+            except asyncio.TimeoutError:
+                logger.warning(
+                    "could not delete chat %s: DELETE /api/chat took longer than %g s",
+                    chat_id,
+                    DELETE_TIMEOUT,
+                )
+                return
+            except (TransportError, ResponseError) as exc:
+                if not _worth_retrying(exc):
+                    logger.warning("could not delete chat %s: %s", chat_id, exc)
+                    return
+                wait = delay
+                if isinstance(exc, ResponseError) and exc.retry_after is not None:
+                    wait = exc.retry_after
+                if loop.time() + wait >= deadline:
+                    logger.warning(
+                        "could not delete chat %s within %g s: %s", chat_id, DELETE_TIMEOUT, exc
+                    )
+                    return
+                logger.debug("DELETE /api/chat failed (%s); retrying in %.2f s", exc, wait)
+                await _sleep(wait)
+                delay *= 2
+            except OAError as exc:
+                logger.warning("could not delete chat %s: %s", chat_id, exc)
+                return
+
+
+def _worth_retrying(error: TransportError | ResponseError) -> bool:
+    """A connection error, 429 or 5xx may pass; any other answer will be the same next time."""
+    if isinstance(error, TransportError):
+        return True
+    return error.status == 429 or error.status >= 500
+
+
+def _or_unlimited(limit: int | None) -> int:
+    return sys.maxsize if limit is None else limit
+
+
+def _too_many_tokens(
+    tokens: int, text_size: int, asked: int, limits: Limits, partial: list[str]
+) -> LimitExceededError:
+    if limits.extra_tokens is not None and tokens > asked + limits.extra_tokens:
+        return LimitExceededError(
+            f"the server sent more than {asked + limits.extra_tokens} token events for "
+            f"max_new_tokens={asked} (Limits.extra_tokens={limits.extra_tokens}): it is "
+            "broken or hostile; the reply so far is in partial_text",
+            limit="extra_tokens",
+            maximum=limits.extra_tokens,
+            partial_text="".join(partial),
+        )
+    assert limits.max_event_size is not None  # the other limit that brings us here
+    return LimitExceededError(
+        f"the reply's text passed {limits.max_event_size} characters, more than its final "
+        "message event may carry (Limits.max_event_size); if the server is trusted, raise it",
+        limit="max_event_size",
+        maximum=limits.max_event_size,
+        partial_text="".join(partial),
+    )
+
+
+def _close_response(response: aiohttp.ClientResponse) -> None:
+    response.close()
 
 
 async def _cleanup(conversation: _Conversation, chat_id: str | None, owned: bool) -> None:
@@ -500,6 +606,7 @@ class OpenAssistant:
         timeout: float,
         stream_idle_timeout: float | None,
         session: aiohttp.ClientSession | None,
+        limits: Limits | None,
         sampling: Mapping[str, object],
     ) -> _Plan:
         if isinstance(target, OpenAssistant):
@@ -525,6 +632,8 @@ class OpenAssistant:
             )
         call_timeout = _positive("timeout", timeout)
         assert call_timeout is not None  # not optional
+        if limits is not None and not isinstance(limits, Limits):
+            raise TypeError(f"limits must be an oa_provider.Limits, not {type(limits).__name__}")
         url = _resolve_base_url(base_url)
         return _Plan(
             base_url=url,
@@ -540,6 +649,7 @@ class OpenAssistant:
             ),
             keep_chat=bool(keep_chat),
             session=session,
+            limits=DEFAULT_LIMITS if limits is None else limits,
         )
 
     @_class_or_instance_method
@@ -559,6 +669,7 @@ class OpenAssistant:
         timeout: float = DEFAULT_TIMEOUT,
         stream_idle_timeout: float | None = DEFAULT_STREAM_IDLE_TIMEOUT,
         session: aiohttp.ClientSession | None = None,
+        limits: Limits | None = None,
         **sampling: SamplingValue,
     ) -> AsyncGenerator[str, None]:
         """Chat once and yield the reply's token texts as they arrive.
@@ -578,6 +689,8 @@ class OpenAssistant:
             timeout: seconds each HTTP call may take.
             stream_idle_timeout: seconds the stream may go without an event (None: forever).
             session: an ``aiohttp.ClientSession`` to use (it is not closed).
+            limits: how much the server may send (:class:`Limits`; None: ``Limits()``, the
+                safe defaults).
             **sampling: sampling parameters overriding the defaults or the preset
                 (``top_k``, ``top_p``, ``typical_p``, ``temperature``, ``repetition_penalty``,
                 ``max_new_tokens``).
@@ -591,6 +704,8 @@ class OpenAssistant:
                 before any request).
             MissingCredentialsError: no cookie found (at the call, before any request).
             OAError: any failure while chatting (see :mod:`oa_provider._exceptions`).
+            LimitExceededError: the server sent more than ``limits`` allow (the chat is
+                deleted; the reply so far is in ``partial_text``).
         """
         plan = OpenAssistant._plan(
             self_or_cls,
@@ -606,6 +721,7 @@ class OpenAssistant:
             timeout=timeout,
             stream_idle_timeout=stream_idle_timeout,
             session=session,
+            limits=limits,
             sampling=sampling,
         )
         return _run_texts(plan)
@@ -627,6 +743,7 @@ class OpenAssistant:
         timeout: float = DEFAULT_TIMEOUT,
         stream_idle_timeout: float | None = DEFAULT_STREAM_IDLE_TIMEOUT,
         session: aiohttp.ClientSession | None = None,
+        limits: Limits | None = None,
         **sampling: SamplingValue,
     ) -> AsyncGenerator[ChatEvent, None]:
         """Like :meth:`create_async_generator`, but yield the typed events.
@@ -650,6 +767,7 @@ class OpenAssistant:
             timeout=timeout,
             stream_idle_timeout=stream_idle_timeout,
             session=session,
+            limits=limits,
             sampling=sampling,
         )
         return _run_events(plan)

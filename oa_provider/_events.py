@@ -18,6 +18,11 @@ decoder holds no state) it looks at whole buffers of the real server's shape,
 payloads with one ``split`` and decodes each with msgspec. Whenever a proof fails or
 a payload does not decode, that region goes through the general path instead, so
 results are identical for every input (a hypothesis test compares both paths).
+
+``max_event_size`` is the general decoder's to enforce (in characters). The fast path only
+makes sure it never holds more than that many bytes itself: a fragment of a line that grows
+past it, or a region with a block longer than it, is handed to the general decoder, which
+decides exactly (a byte count is never smaller than the character count it decodes to).
 """
 
 from __future__ import annotations
@@ -26,8 +31,8 @@ from typing import Any, ClassVar, TypeAlias
 
 import msgspec
 
-from ._exceptions import ProtocolError
-from ._sse import ServerSentEvent, SSEDecoder
+from ._exceptions import LimitExceededError, ProtocolError
+from ._sse import _UNLIMITED, DEFAULT_MAX_EVENT_SIZE, ServerSentEvent, SSEDecoder
 
 __all__ = [
     "ChatEvent",
@@ -268,7 +273,8 @@ class ChatEventDecoder:
     """Incremental decoder of the chat event stream: bytes in, typed chat events out.
 
     Equivalent to feeding :class:`SSEDecoder` and applying :func:`parse_event` to each
-    event (pings skipped), only faster on the real server's framing.
+    event (pings skipped), only faster on the real server's framing. ``max_event_size``
+    is the :class:`SSEDecoder`'s (None: no limit).
 
     Example:
         >>> d = ChatEventDecoder()
@@ -276,18 +282,29 @@ class ChatEventDecoder:
         [TokenEvent(text='Hi')]
     """
 
-    __slots__ = ("_dirty", "_error", "_pending", "_skip_lf", "_sse", "_started")
+    __slots__ = (
+        "_dirty",
+        "_error",
+        "_max",
+        "_pending",
+        "_pending_size",
+        "_skip_lf",
+        "_sse",
+        "_started",
+    )
 
-    def __init__(self) -> None:
-        self._sse = SSEDecoder()
+    def __init__(self, *, max_event_size: int | None = DEFAULT_MAX_EVENT_SIZE) -> None:
+        self._sse = SSEDecoder(max_event_size=max_event_size)
+        self._max = _UNLIMITED if max_event_size is None else max_event_size
         # While _dirty, the general decoder holds a partial event and gets every byte;
         # otherwise unprocessed bytes wait in _pending (raw, a fragment of one line).
         self._dirty = False
         self._pending: list[bytes] = []
+        self._pending_size = 0
         self._skip_lf = False
         self._started = False
-        # A malformed event after good ones in the same chunk: the good ones are returned
-        # first and this is raised by the next feed() or close(), so no token is lost.
+        # A malformed or oversized event after good ones in the same chunk: the good ones are
+        # returned first and this is raised by the next feed() or close(), so no token is lost.
         self._error: ProtocolError | None = None
 
     def feed(self, data: bytes) -> list[ChatEvent]:
@@ -303,6 +320,7 @@ class ChatEventDecoder:
 
         Raises:
             ProtocolError: an event's data is malformed (see :func:`parse_event`).
+            LimitExceededError: a line or event is longer than ``max_event_size``.
         """
         if self._error is not None:
             raise self._error
@@ -334,6 +352,10 @@ class ChatEventDecoder:
         if self._pending:
             self._pending.append(data)
             if b"\n" not in data and b"\r" not in data:
+                self._pending_size += len(data)
+                if self._pending_size > self._max and self._started:
+                    out += self._general(b"".join(self._pending))
+                    self._pending = []
                 return out
             data = b"".join(self._pending)
             self._pending = []
@@ -359,8 +381,9 @@ class ChatEventDecoder:
             out += self._region(data[: end + 4])
             data = data[end + 4 :]
         if data:
-            if _holdable(data):
+            if _holdable(data) and len(data) <= self._max:
                 self._pending = [data]
+                self._pending_size = len(data)
             else:
                 out += self._general(data)
         return out
@@ -381,7 +404,10 @@ class ChatEventDecoder:
             out = self._general(b"".join(self._pending))
             error = self._error
         self._error = None
-        self._sse.close()
+        try:
+            self._sse.close()
+        except LimitExceededError as limit_error:
+            error = error or limit_error
         self._dirty = False
         self._pending = []
         self._skip_lf = False
@@ -395,7 +421,11 @@ class ChatEventDecoder:
         if self._error is not None:
             return []
         sse = self._sse
-        events = sse.feed(data)
+        try:
+            events = sse.feed(data)
+        except LimitExceededError as error:
+            self._error = error
+            return []
         if self._skip_lf:
             self._skip_lf = False
             sse._skip_lf = True
@@ -409,6 +439,8 @@ class ChatEventDecoder:
                 break
             if chat_event is not None:
                 out.append(chat_event)
+        else:
+            self._error = sse._deferred_error()
         return out
 
     def _region(self, region: bytes) -> list[ChatEvent]:
@@ -418,6 +450,8 @@ class ChatEventDecoder:
         blocks = region.count(b"\r\n\r\n")
         if region.count(b"\r") != 2 * blocks or region.count(b"\n") != 2 * blocks:
             return self._general(region)
+        if len(region) > self._max and max(map(len, region.split(b"\r\n\r\n"))) > self._max:
+            return self._general(region)  # a line may be too long: the general decoder decides
         # Every CR and LF is now part of a block separator, so each block is one line and
         # "\n" + a prefix finds exactly the blocks with that prefix.
         data_blocks = region.count(b"\ndata: ") + region.startswith(b"data: ")

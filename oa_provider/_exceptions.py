@@ -6,6 +6,7 @@ callers written against it keep working::
 
     OAError (RuntimeError)
     ├── ProtocolError             the server sent bytes or JSON we cannot interpret
+    │   └── LimitExceededError    the server sent more than :class:`Limits` allow (``limit``)
     ├── MissingCredentialsError   no session cookie was given or found (nothing was sent)
     ├── TransportError            the connection failed (wraps aiohttp's ClientError)
     │   └── RequestTimeoutError   one HTTP call took longer than ``timeout`` (also TimeoutError)
@@ -14,12 +15,13 @@ callers written against it keep working::
     │   ├── ChatNotFoundError     404
     │   ├── MessageTooLongError   413
     │   ├── InvalidRequestError   422 (an unknown model config included)
-    │   ├── RateLimitError        429 (``retry_after`` in seconds, when the server said)
+    │   ├── RateLimitError        429
     │   └── ServerBusyError       503
     ├── GenerationError           the stream carried an ``error`` event (``partial_text``)
     ├── IncompleteStreamError     the stream ended without the final ``message`` event
     └── StreamTimeoutError        no event within ``stream_idle_timeout`` (also TimeoutError)
 
+Every error of the event stream carries ``partial_text``: the reply received before it.
 Context rides on attributes (``status``, ``body``, ``partial_text``, ...), never in
 a secret-bearing string: messages never quote cookies or tokens.
 """
@@ -32,6 +34,7 @@ __all__ = [
     "GenerationError",
     "IncompleteStreamError",
     "InvalidRequestError",
+    "LimitExceededError",
     "MessageTooLongError",
     "MissingCredentialsError",
     "OAError",
@@ -50,7 +53,34 @@ class OAError(RuntimeError):
 
 
 class ProtocolError(OAError):
-    """The server sent an event stream or JSON body that breaks the protocol."""
+    """The server sent an event stream or JSON body that breaks the protocol.
+
+    Attributes:
+        partial_text: the token texts received before the bad event, joined (``""`` when the
+            error is not in the event stream).
+    """
+
+    def __init__(self, message: str, *, partial_text: str = "") -> None:
+        super().__init__(message)
+        self.partial_text = partial_text
+
+
+class LimitExceededError(ProtocolError):
+    """The server sent more than one of the client's :class:`Limits` allows.
+
+    A hostile or broken server cannot make the client buffer without bound: the read stops at
+    the limit, the chat is still deleted, and this is raised.
+
+    Attributes:
+        limit: the name of the :class:`Limits` field that was exceeded (``"max_event_size"``...).
+        maximum: that field's value.
+        partial_text: the token texts received before the limit was hit, joined.
+    """
+
+    def __init__(self, message: str, *, limit: str, maximum: int, partial_text: str = "") -> None:
+        super().__init__(message, partial_text=partial_text)
+        self.limit = limit
+        self.maximum = maximum
 
 
 class MissingCredentialsError(OAError):
@@ -71,12 +101,16 @@ class ResponseError(OAError):
     Attributes:
         status: the HTTP status code.
         body: the first 500 characters of the response body.
+        retry_after: seconds the server asked to wait (its ``Retry-After`` header), or None.
     """
 
-    def __init__(self, message: str, *, status: int, body: str = "") -> None:
+    def __init__(
+        self, message: str, *, status: int, body: str = "", retry_after: float | None = None
+    ) -> None:
         super().__init__(message)
         self.status = status
         self.body = body
+        self.retry_after = retry_after
 
 
 class AuthenticationError(ResponseError):
@@ -97,12 +131,6 @@ class InvalidRequestError(ResponseError):
 
 class RateLimitError(ResponseError):
     """429: too many requests; ``retry_after`` is the server's hint in seconds, or None."""
-
-    def __init__(
-        self, message: str, *, status: int, body: str = "", retry_after: float | None = None
-    ) -> None:
-        super().__init__(message, status=status, body=body)
-        self.retry_after = retry_after
 
 
 class ServerBusyError(ResponseError):

@@ -125,12 +125,11 @@ def error_for_status(
     excerpt = body[:BODY_EXCERPT_CHARS]
     said = server_text(body)
     text = f"{step} answered HTTP {status}" + (f": {said}" if said else "")
-    if cls is RateLimitError:
-        seconds = parse_retry_after(retry_after)
-        if seconds is not None:
-            hint = f"too many requests: retry after {seconds:g} s"
-        return RateLimitError(f"{text} ({hint})", status=status, body=excerpt, retry_after=seconds)
-    return cls(f"{text} ({hint})", status=status, body=excerpt)
+    # Retry-After is meaningful on 429 and 503 (RFC 9110 section 10.2.3); kept on any status.
+    seconds = parse_retry_after(retry_after)
+    if cls is RateLimitError and seconds is not None:
+        hint = f"too many requests: retry after {seconds:g} s"
+    return cls(f"{text} ({hint})", status=status, body=excerpt, retry_after=seconds)
 
 
 def _describe(exc: BaseException) -> str:

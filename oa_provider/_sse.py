@@ -15,6 +15,11 @@ exactly, for any chunking of the input:
   first half of a CRLF, so we remember it and drop an LF that opens the next chunk.
 * An unterminated line is kept as a list of pieces and joined once, when it ends: a
   10 MB line fed one byte at a time costs linear time, not quadratic.
+* ``max_event_size`` bounds what the decoder holds: a line, and an event's data lines
+  together, may not exceed it (in characters). The check is incremental: a line that never
+  ends is refused as soon as it crosses the limit, not after it has been buffered whole. The
+  result does not depend on how the input is chunked: the same events come out first, then
+  :class:`~oa_provider.LimitExceededError`.
 
 Nothing here performs I/O or imports an event loop: callers feed bytes they read and
 get events back, so the same decoder serves aiohttp, httpx, files and tests.
@@ -23,10 +28,18 @@ get events back, so the same decoder serves aiohttp, httpx, files and tests.
 from __future__ import annotations
 
 import codecs
+import sys
 
 import msgspec
 
-__all__ = ["SSEDecoder", "ServerSentEvent"]
+from ._exceptions import LimitExceededError
+
+__all__ = ["DEFAULT_MAX_EVENT_SIZE", "SSEDecoder", "ServerSentEvent"]
+
+#: The decoders' default ``max_event_size`` (the same as ``Limits().max_event_size``).
+DEFAULT_MAX_EVENT_SIZE = 1024 * 1024
+# "No limit" as a number, so the hot path compares once instead of testing for None.
+_UNLIMITED = sys.maxsize
 
 
 def _new_utf8_decoder() -> codecs.IncrementalDecoder:
@@ -55,8 +68,10 @@ class SSEDecoder:
     """Incremental decoder of an ``text/event-stream`` body.
 
     Feed it the body's bytes as they arrive; it returns the events completed by
-    each chunk. It never raises on any input: malformed lines are ignored as the
-    standard says.
+    each chunk. Malformed lines are ignored as the standard says; the only error is
+    a line or event longer than ``max_event_size`` characters (None: no limit), which
+    raises :class:`~oa_provider.LimitExceededError` (after returning the events the
+    same chunk completed before it, from the next call).
 
     Example:
         >>> d = SSEDecoder()
@@ -67,21 +82,35 @@ class SSEDecoder:
     __slots__ = (
         "_bom_checked",
         "_data",
+        "_data_size",
+        "_error",
         "_event",
         "_last_id",
+        "_max",
         "_partial",
+        "_partial_size",
         "_retry",
         "_skip_lf",
         "_stream_retry",
         "_utf8",
     )
 
-    def __init__(self) -> None:
+    def __init__(self, *, max_event_size: int | None = DEFAULT_MAX_EVENT_SIZE) -> None:
+        if max_event_size is not None and (
+            isinstance(max_event_size, bool)
+            or not isinstance(max_event_size, int)
+            or max_event_size < 1
+        ):
+            raise ValueError(f"max_event_size must be an int >= 1 or None, got {max_event_size!r}")
+        self._max = _UNLIMITED if max_event_size is None else max_event_size
         self._utf8: codecs.IncrementalDecoder = _new_utf8_decoder()
         self._bom_checked = False
         self._skip_lf = False
         self._partial: list[str] = []
+        self._partial_size = 0
         self._data: list[str] = []
+        self._data_size = 0
+        self._error: LimitExceededError | None = None
         self._event = ""
         self._last_id = ""
         self._retry: int | None = None
@@ -105,7 +134,13 @@ class SSEDecoder:
 
         Returns:
             The events dispatched by this chunk, in order (often empty).
+
+        Raises:
+            LimitExceededError: a line or an event is longer than ``max_event_size``
+                (raised again by every later call until :meth:`close`).
         """
+        if self._error is not None:
+            raise self._error
         return self._feed_text(self._utf8.decode(data))
 
     def close(self) -> list[ServerSentEvent]:
@@ -114,16 +149,25 @@ class SSEDecoder:
         An event not yet terminated by a blank line is discarded, as the standard
         requires, so this returns an empty list; it exists so that callers need no
         special case. The decoder is then reset and can decode a new stream.
+
+        Raises:
+            LimitExceededError: the limit was exceeded (after the reset).
         """
+        error = self._error
         self._utf8 = _new_utf8_decoder()
         self._bom_checked = False
         self._skip_lf = False
         self._partial = []
+        self._partial_size = 0
         self._data = []
+        self._data_size = 0
+        self._error = None
         self._event = ""
         self._last_id = ""
         self._retry = None
         self._stream_retry = None
+        if error is not None:
+            raise error
         return []
 
     # -- internals shared with ChatEventDecoder (same package) --------------------
@@ -132,6 +176,7 @@ class SSEDecoder:
         """True between events: no partial line, buffers empty, no CR or bytes pending."""
         return (
             self._bom_checked
+            and self._error is None
             and not self._partial
             and not self._data
             and not self._event
@@ -143,6 +188,23 @@ class SSEDecoder:
     def _mark_started(self) -> None:
         """Record that the stream's first character was already examined for a BOM."""
         self._bom_checked = True
+
+    def _deferred_error(self) -> LimitExceededError | None:
+        """The limit error found after the events the last call returned, if any."""
+        return self._error
+
+    def _too_long(self, what: str) -> LimitExceededError:
+        # Nothing more is decoded after this: drop what was buffered.
+        self._partial = []
+        self._data = []
+        self._error = LimitExceededError(
+            f"{what} of the event stream is longer than max_event_size={self._max} characters: "
+            "the server sent an oversized event or a line that never ends; if the server is "
+            "trusted, raise Limits(max_event_size=...)",
+            limit="max_event_size",
+            maximum=self._max,
+        )
+        return self._error
 
     def _feed_text(self, text: str) -> list[ServerSentEvent]:
         if not text:
@@ -165,6 +227,9 @@ class SSEDecoder:
             text = text.replace("\r\n", "\n").replace("\r", "\n")
         if "\n" not in text:
             self._partial.append(text)
+            self._partial_size += len(text)
+            if self._partial_size > self._max:
+                raise self._too_long("a line")
             return []
         lines = text.split("\n")
         tail = lines.pop()
@@ -172,15 +237,38 @@ class SSEDecoder:
             self._partial.append(lines[0])
             lines[0] = "".join(self._partial)
             self._partial = []
-        if tail:
-            self._partial.append(tail)
+            if len(lines[0]) > self._max:
+                raise self._too_long("a line")
         events: list[ServerSentEvent] = []
-        for line in lines:
-            if not line:
-                self._dispatch(events)
-            elif line[0] != ":":
-                self._field(line)
+        try:
+            if len(text) > self._max:
+                # Only a chunk longer than the limit can hold a whole line longer than it.
+                for line in lines:
+                    if len(line) > self._max:
+                        raise self._too_long("a line")
+                    self._line(line, events)
+            else:
+                for line in lines:
+                    if not line:
+                        self._dispatch(events)
+                    elif line[0] != ":":
+                        self._field(line)
+            self._partial_size = len(tail)
+            if tail:
+                self._partial.append(tail)
+                if self._partial_size > self._max:
+                    raise self._too_long("a line")
+        except LimitExceededError:
+            if events:
+                return events  # the error is raised by the next call
+            raise
         return events
+
+    def _line(self, line: str, events: list[ServerSentEvent]) -> None:
+        if not line:
+            self._dispatch(events)
+        elif line[0] != ":":
+            self._field(line)
 
     def _field(self, line: str) -> None:
         name, colon, value = line.partition(":")
@@ -188,6 +276,9 @@ class SSEDecoder:
             value = value[1:]
         if name == "data":
             self._data.append(value)
+            self._data_size += len(value)
+            if self._data_size > self._max:
+                raise self._too_long("the data of an event")
         elif name == "event":
             self._event = value
         elif name == "id":
@@ -198,6 +289,7 @@ class SSEDecoder:
 
     def _dispatch(self, events: list[ServerSentEvent]) -> None:
         retry, self._retry = self._retry, None
+        self._data_size = 0
         if not self._data:
             self._event = ""
             return

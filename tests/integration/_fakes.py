@@ -67,6 +67,9 @@ class Reply:
     body: str = ""
     headers: dict[str, str] = field(default_factory=dict)
     delay: float = 0.0
+    times: int | None = None  # answer only the next N requests (then the route is normal)
+    chunked: bool = False  # send the body in 64 KiB chunks, without a Content-Length
+    drop: bool = False  # close the connection instead of answering
 
 
 @dataclass
@@ -112,10 +115,21 @@ class FakeSite:
         if "next-auth.session-token" not in request.cookies:
             return web.Response(status=403)
         reply = self.replies.get((request.method, request.path))
+        if reply is not None and reply.times is not None:
+            if reply.times <= 0:
+                reply = None
+            else:
+                reply.times -= 1
         if reply is not None:
             await asyncio.sleep(reply.delay)
             if request.transport is None or request.transport.is_closing():
                 self.abandoned.append(f"{request.method} {request.path}")
+            if reply.drop:
+                assert request.transport is not None
+                request.transport.close()
+                return web.Response()
+            if reply.chunked:
+                return await _chunked(request, reply)
             if reply.status:
                 return web.Response(status=reply.status, text=reply.body, headers=reply.headers)
         route = (request.method, request.path)
@@ -160,6 +174,20 @@ class FakeSite:
                 await response.write(item)
         await response.write_eof()
         return response
+
+
+async def _chunked(request: web.Request, reply: Reply) -> web.StreamResponse:
+    response = web.StreamResponse(status=reply.status, headers=reply.headers)
+    response.enable_chunked_encoding()
+    await response.prepare(request)
+    body = reply.body.encode()
+    try:
+        for start in range(0, len(body), 65536):
+            await response.write(body[start : start + 65536])
+        await response.write_eof()
+    except ConnectionError:
+        pass  # the client stopped reading: what a size limit does
+    return response
 
 
 @asynccontextmanager

@@ -31,6 +31,7 @@ from oa_provider import (
     TokenEvent,
     TransportError,
 )
+from oa_provider import _client as client_module
 
 
 def assert_deleted(site: FakeSite) -> None:
@@ -247,8 +248,9 @@ async def test_cancellation_mid_stream_deletes_the_chat(site: FakeSite) -> None:
 
 @pytest.mark.asyncio
 async def test_failed_delete_is_a_warning_and_never_hides_the_error(
-    site: FakeSite, caplog: pytest.LogCaptureFixture
+    site: FakeSite, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.setattr(client_module, "DELETE_TIMEOUT", 0.3)  # retries end sooner
     site.replies[("DELETE", "/api/chat")] = Reply(500, '{"message":"db down"}')
     caplog.set_level(logging.WARNING, logger="oa_provider")
     assert await chat(site) == "Hello, world!"

@@ -15,7 +15,7 @@ from oa_provider.strategies import chunkings
 
 
 def feed_chunks(chunks: list[bytes]) -> list[ServerSentEvent]:
-    decoder = SSEDecoder()
+    decoder = SSEDecoder(max_event_size=None)  # unbounded lines: see test_sse_limits.py
     events: list[ServerSentEvent] = []
     for chunk in chunks:
         events += decoder.feed(chunk)
