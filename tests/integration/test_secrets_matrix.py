@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import aiohttp
@@ -114,3 +116,37 @@ async def test_an_upstream_password_is_not_shown(tmp_path: Path) -> None:
     assert response.status == 502
     assert "upstream-pw-6612" not in text
     assert "deploy:REDACTED@127.0.0.1:9" in text
+
+
+_SERVE_WITHOUT_DETECTORS = """
+import asyncio, sys
+from oa_mockserver import MockServer, ServerConfig
+from oa_provider import OpenAssistant
+
+async def main():
+    config = ServerConfig(token_interval=0.0, first_token_delay=0.0, reply_tokens=3)
+    async with MockServer(config) as server:
+        gen = OpenAssistant().create_async_generator(
+            messages=[{"role": "user", "content": "hi"}], base_url=server.url,
+            cookies={"next-auth.session-token": "s"},
+        )
+        tokens = [t async for t in gen]
+        assert tokens, tokens
+        assert "detect_secrets" not in sys.modules, "serving loaded the detectors"
+        server.journal.calls  # reading the journal redacts: now they load
+        assert "detect_secrets" in sys.modules
+
+asyncio.run(main())
+"""
+
+
+def test_serving_chats_never_loads_the_detectors() -> None:
+    """Format detection is off the chat routes' path: only a journal read (or a log) loads it."""
+    done = subprocess.run(
+        [sys.executable, "-c", _SERVE_WITHOUT_DETECTORS],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
