@@ -3,7 +3,11 @@
 With no base URL and no credentials configured anywhere, it starts the embedded mock server
 (:mod:`oa_mockserver`) in-process on a free loopback port and chats with it, so the README's
 first command works offline. Exit codes: 0 done, 1 server or generation error, 2 usage error,
-130 interrupted (after the chat was deleted).
+130 interrupted (after the chat was deleted), 141 stdout closed early (``oa-chat ... | head``:
+the chat is deleted, nothing is printed, as a tool that SIGPIPE ended would exit).
+
+The console script enters through :mod:`_oa_chat_entry`, outside this package, so that a
+Ctrl-C while the package is still importing ends quietly too.
 """
 
 from __future__ import annotations
@@ -17,14 +21,14 @@ import sys
 import threading
 import traceback
 from collections.abc import AsyncIterator, Sequence
-from contextlib import asynccontextmanager
+from contextlib import aclosing, asynccontextmanager
 from typing import Any, TextIO
 
 import msgspec
 
 from ._client import DEFAULT_BASE_URL, OpenAssistant, _resolve_base_url
 from ._cookies import find_credentials
-from ._events import MessageEvent, TokenEvent
+from ._events import ChatEvent, MessageEvent, TokenEvent
 from ._exceptions import MissingCredentialsError, OAError
 from ._sampling import SAMPLING_PRESETS
 
@@ -33,7 +37,7 @@ __all__ = ["DEMO_TOKEN_INTERVAL", "build_parser", "main"]
 #: Seconds between tokens of the embedded mock server: slow enough to see the stream.
 DEMO_TOKEN_INTERVAL = 0.02
 
-EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_INTERRUPTED, EXIT_BROKEN_PIPE = 0, 1, 2, 130, 141
 _PROG = "oa-chat"
 
 
@@ -50,6 +54,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--model", help=f"model config name (default {OpenAssistant.model})")
     parser.add_argument("--preset", choices=list(SAMPLING_PRESETS), help="sampling preset")
     parser.add_argument("--system", help="a system prompt")
+    parser.add_argument(
+        "--max-new-tokens",
+        type=int,
+        metavar="N",
+        help="the most tokens the reply may have (default: the preset's, 1024)",
+    )
     parser.add_argument("--json", action="store_true", help="print typed events as JSON lines")
     parser.add_argument(
         "--record",
@@ -75,13 +85,20 @@ def _messages(args: argparse.Namespace) -> list[dict[str, str]]:
 
 
 async def _stream(options: dict[str, Any], as_json: bool, out: TextIO) -> None:
-    if as_json:
-        async for event in OpenAssistant.create_event_stream(**options):
-            out.write(msgspec.json.encode(event).decode() + "\n")
-            out.flush()
-        return
+    # aclosing: when writing fails (a closed pipe), the chat is deleted here, while the
+    # embedded server still runs, not by the event loop's shutdown after it stopped.
+    async with aclosing(OpenAssistant.create_event_stream(**options)) as events:
+        if as_json:
+            async for event in events:
+                out.write(msgspec.json.encode(event).decode() + "\n")
+                out.flush()
+        else:
+            await _write_reply(events, out)
+
+
+async def _write_reply(events: AsyncIterator[ChatEvent], out: TextIO) -> None:
     wrote = ""
-    async for event in OpenAssistant.create_event_stream(**options):
+    async for event in events:
         text = ""
         if isinstance(event, TokenEvent):
             text = event.text
@@ -140,6 +157,8 @@ async def _recorded(args: argparse.Namespace, options: dict[str, Any], out: Text
     try:
         with oa_vcr(record_mode=args.record_mode).use_cassette(args.record):
             await _stream(options, args.json, out)
+    except BrokenPipeError:
+        raise  # stdout closed early: not a cassette problem
     except CannotOverwriteExistingCassetteException:
         raise RecordingError(
             f"the cassette {args.record} has no recorded request matching this chat "
@@ -175,6 +194,8 @@ async def _run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
                 "preset": args.preset,
                 **target,
             }
+            if args.max_new_tokens is not None:
+                options["max_new_tokens"] = args.max_new_tokens
             if args.record:
                 await _recorded(args, options, out)
                 err.write(f"{_PROG}: recorded the conversation to {args.record}\n")
@@ -191,6 +212,20 @@ async def _run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             loop.remove_signal_handler(signal.SIGINT)
 
 
+def _discard_stdout() -> None:
+    """Point stdout at /dev/null: the interpreter's final flush would fail on the closed pipe
+    again and print "Exception ignored ... BrokenPipeError" (Python's documented remedy)."""
+    try:
+        fileno = sys.stdout.fileno()
+    except (AttributeError, ValueError, OSError):
+        return  # not a real file (a test's capture): nothing will flush to a pipe
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, fileno)
+    finally:
+        os.close(devnull)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run ``oa-chat``; returns the exit code."""
     try:
@@ -205,6 +240,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         sys.stderr.write(f"\n{_PROG}: interrupted\n")
         return EXIT_INTERRUPTED
+    except BrokenPipeError:
+        _discard_stdout()
+        return EXIT_BROKEN_PIPE
     except (TypeError, ValueError) as exc:
         sys.stderr.write(f"{_PROG}: error: {exc}\n")
         return EXIT_USAGE

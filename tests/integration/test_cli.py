@@ -8,11 +8,13 @@ import os
 import signal
 import subprocess
 import sys
+from importlib.metadata import entry_points
 from pathlib import Path
 
 import pytest
 from _fakes import SESSION, FakeSite, Reply
 
+from oa_mockserver import MockServer, ServerConfig
 from oa_provider._cli import main
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -199,3 +201,98 @@ def test_a_replay_that_cannot_match_is_one_line_and_exit_1(
     assert "Traceback" not in err
     assert f"the cassette {missing} has no recorded request matching this chat" in err
     assert err.strip().splitlines()[-1].startswith("oa-chat: RecordingError: the cassette")
+
+
+@pytest.mark.asyncio
+async def test_ctrl_c_lands_while_tokens_flow_flat_out() -> None:
+    # On Python 3.10 and 3.11 a Ctrl-C used to be swallowed while tokens arrived back to back:
+    # the reply ran on to its end. The bound tells "landed" from "ran to the end" (~30 s).
+    huge = 3_000_000
+    config = ServerConfig(token_interval=0.0, first_token_delay=0.0, reply_tokens=huge)
+    async with MockServer(config) as server:
+        env = {**_demo_env(), "OA_COOKIES": "next-auth.session-token=ctrl-c"}
+        process = await asyncio.create_subprocess_exec(
+            *[sys.executable, "-m", "oa_provider", "hi", "--base-url", server.url],
+            *["--max-new-tokens", str(huge)],
+            cwd=ROOT,
+            env=env,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+        )
+        assert process.stdout is not None
+        received = 0
+        while received < 200_000:  # the reply streams flat out
+            chunk = await process.stdout.read(65536)
+            assert chunk, "the reply ended before the interrupt"
+            received += len(chunk)
+        process.send_signal(signal.SIGINT)
+        ending = asyncio.ensure_future(process.communicate())
+        done, _ = await asyncio.wait({ending}, timeout=15)
+        if not done:
+            process.kill()
+            await ending
+            pytest.fail("Ctrl-C did not land: the reply ran on")
+        _, err = ending.result()
+        text = err.decode()
+        assert process.returncode == 130, text
+        assert text.rstrip().endswith("oa-chat: interrupted")
+        assert "Traceback" not in text
+        assert server.chats() == [], "the chat is deleted before exiting"
+
+
+def test_a_reader_that_stops_early_ends_it_quietly() -> None:
+    # oa-chat "..." | head -c 20
+    process = subprocess.Popen(
+        [sys.executable, "-m", "oa_provider", SEED_PROMPT, "-v"],
+        cwd=ROOT,
+        env=_demo_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    with process:
+        assert process.stdout is not None
+        assert process.stderr is not None
+        assert len(process.stdout.read(20)) == 20
+        process.stdout.close()
+        err = process.stderr.read().decode()
+        process.wait(timeout=30)
+    assert "Traceback" not in err
+    assert "Exception ignored" not in err
+    assert "could not delete chat" not in err
+    assert "DELETE /api/chat -> 200" in err, "deleted while the embedded server still ran"
+    assert process.returncode == 141
+
+
+def test_ctrl_c_while_python_is_still_importing_prints_no_traceback(tmp_path: Path) -> None:
+    # Run the console script's own code (as pip generates it) with an import that stalls, and
+    # interrupt it there: the package is still importing.
+    (entry,) = entry_points(group="console_scripts", name="oa-chat")
+    module, _, function = entry.value.partition(":")
+    script = (
+        "import sys, time\n"
+        "class Stall:\n"
+        "    def find_spec(self, name, path=None, target=None):\n"
+        "        if name == 'aiohttp':\n"
+        "            sys.meta_path.remove(self)\n"
+        "            sys.stderr.write('importing\\n'); sys.stderr.flush()\n"
+        "            time.sleep(60)\n"
+        "        return None\n"
+        "sys.meta_path.insert(0, Stall())\n"
+        f"from {module} import {function}\n"
+        f"sys.exit({function}())\n"
+    )
+    process = subprocess.Popen(
+        [sys.executable, "-c", script, "hi"],
+        cwd=tmp_path,
+        env=_demo_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    assert process.stderr is not None
+    assert process.stderr.readline() == b"importing\n"
+    process.send_signal(signal.SIGINT)
+    _, err = process.communicate(timeout=30)
+    text = err.decode()
+    assert "Traceback" not in text
+    assert text.strip() == "oa-chat: interrupted"
+    assert process.returncode == 130
