@@ -41,10 +41,10 @@ _PLACEHOLDER_SHAPE = re.compile(rb"REDACTED(?:-[0-9a-f]{%d})?" % (2 * _DIGEST_BY
 
 # Each plugin: its module in detect_secrets.plugins, its class, which capture group is the secret
 # in which of its patterns (default: the whole token), and literals its every match contains:
-# one of each group (lower case; looked for in the data in lower case, which can only let more
-# through; no group: always run). Why: looking for ~40 literals costs less than running the ~30
-# patterns (most have no literal prefix the regex engine could skip to), and a common body (no
-# secret) then runs only the few patterns without literals.
+# one of each group. A literal in lower case is looked for in the data in lower case (which can
+# only let more through, as the case-insensitive patterns need), any other as it is. Why:
+# looking for ~40 literals costs less than running the ~30 patterns (most have no literal prefix
+# the regex engine could skip to), and a common body holds none of them (a chat's URI, a prompt).
 _GITLAB = (
     b"glpat-", b"gldt-", b"glft-", b"glsoat-", b"glrt-", b"glcbt-", b"glimt-", b"glptt-",
     b"glagent-", b"gloas-", b"gr1348941",
@@ -53,7 +53,7 @@ _PLUGINS: tuple[tuple[str, str, dict[int, int], tuple[tuple[bytes, ...], ...]], 
     ("aws", "AWSKeyDetector", {1: 1}, ((b"a3t", b"abia", b"acca", b"akia", b"asia", b"aws"),)),
     ("azure_storage_key", "AzureStorageKeyDetector", {}, ((b"accountkey=",),)),
     ("basic_auth", "BasicAuthDetector", {0: 1}, ((b"://",), (b"@",))),
-    ("discord", "DiscordBotTokenDetector", {}, ()),
+    ("discord", "DiscordBotTokenDetector", {}, ((b".",),)),
     ("github_token", "GitHubTokenDetector", {}, ((b"ghp_", b"gho_", b"ghu_", b"ghs_", b"ghr_"),)),
     ("gitlab_token", "GitLabTokenDetector", {}, (_GITLAB,)),
     ("jwt", "JwtTokenDetector", {}, ((b"eyj",),)),
@@ -66,8 +66,8 @@ _PLUGINS: tuple[tuple[str, str, dict[int, int], tuple[tuple[bytes, ...], ...]], 
     ("slack", "SlackDetector", {}, ((b"xox", b"hooks.slack.com"),)),
     ("square_oauth", "SquareOAuthDetector", {}, ((b"sq0csp-",),)),
     ("stripe", "StripeDetector", {}, ((b"k_live_",),)),
-    ("telegram_token", "TelegramBotTokenDetector", {}, ()),
-    ("twilio", "TwilioKeyDetector", {}, ()),
+    ("telegram_token", "TelegramBotTokenDetector", {}, ((b":",),)),
+    ("twilio", "TwilioKeyDetector", {}, ((b"AC", b"SK"),)),
 )
 _TOKEN_CHAR = re.compile(rb"[A-Za-z0-9_-]")
 _STOPS = re.compile(rb'["\\\s]')
@@ -156,7 +156,7 @@ _LITERALS = tuple({n for _, _, _, groups in _PLUGINS for group in groups for n i
 def format_spans(data: bytes) -> list[tuple[int, int, str]]:
     """Every well-known secret in ``data``: ``(start, end, kind)``, placeholders left out."""
     lowered = data.lower()
-    present = {literal for literal in _LITERALS if literal in lowered}
+    present = {n for n in _LITERALS if n in (lowered if n.islower() else data)}
     spans: list[tuple[int, int, str]] = []
     for needles, found in _plugins() if present else _unconditional():
         if all(not present.isdisjoint(group) for group in needles):
