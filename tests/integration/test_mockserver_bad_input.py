@@ -14,8 +14,12 @@ import asyncio
 import gzip
 import json
 import logging
+import re
+import signal
+import sys
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -369,3 +373,45 @@ async def test_a_malformed_request_is_one_log_line(
     assert message.startswith("malformed request from 127.0.0.1 (")
     assert "s3cret" not in message
     assert server.problems(include_unmatched=False) == []
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("command", ["serve", "record"])
+async def test_the_command_line_logs_a_malformed_request_as_one_line(
+    tmp_path: Path, command: str
+) -> None:
+    extra = (
+        ["--upstream", "http://127.0.0.1:9", "--cassettes", str(tmp_path), "--name", "x"]
+        if command == "record"
+        else []
+    )
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "oa_mockserver", command, "--port", "0", *extra,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+    )  # fmt: skip
+    assert process.stdout is not None
+    output = b""
+    try:
+        while (match := re.search(rb"Running on http://[\d.]+:(\d+)", output)) is None:
+            line = await asyncio.wait_for(process.stdout.readline(), 20)
+            assert line, output
+            output += line
+        reader, writer = await _raw(f"http://127.0.0.1:{match.group(1).decode()}")
+        writer.write(b"GET /?token=s3cret HTTP/1.1 extra\r\nHost: x\r\n\r\n")
+        await writer.drain()
+        assert b" 400 " in await asyncio.wait_for(reader.read(), 5)
+        writer.close()
+        await writer.wait_closed()
+    finally:
+        process.send_signal(signal.SIGTERM)
+        rest, _ = await asyncio.wait_for(process.communicate(), 20)
+    output += rest
+    assert process.returncode == 0, output
+    assert b"Traceback" not in output
+    assert b" ERROR " not in output
+    lines = [line for line in output.splitlines() if b"malformed request" in line]
+    assert len(lines) == 1, output
+    assert (
+        b"oa_mockserver.http WARNING malformed request from 127.0.0.1 (BadStatusLine)" in lines[0]
+    )
+    assert b"s3cret" not in output
