@@ -4,10 +4,13 @@ Order and wording follow the reference: a body that is not JSON gives one ``valu
 item; any other failure to decode (bytes that are not UTF-8, an integer past Python's 4,300-digit
 limit, nesting deeper than the decoder goes) gives FastAPI's 400 ``There was an error parsing the
 body``, as FastAPI 0.88's ``get_request_handler`` answers every exception of its body parsing but
-``JSONDecodeError`` (a RecursionError there is no 500: it never reaches the app); a JSON
+``JSONDecodeError`` (so a RecursionError while decoding is that 400, not a plain 500); a JSON
 value that is not an object gives ``type_error.dict``; fields are then checked in declaration
 order and every failure is listed. pydantic v1 coerces where it can (``"1.5"`` is a valid float,
-``3`` a valid string), so this does too. Nothing here does I/O.
+``3`` a valid string), so this does too. One limit is the mock's own: plugin data (kept as sent,
+rendered again in answers and events) nested deeper than :data:`MAX_PLUGIN_DEPTH` is a 422
+``value_error.too_deep`` (the reference's plugin models drop unknown keys, so a 422 there too).
+Nothing here does I/O.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from ._exceptions import MockServerError
 from ._wire import error_item, jsondecode_error
 
 __all__ = [
+    "MAX_PLUGIN_DEPTH",
     "AssistantRequest",
     "ChatUpdate",
     "InvalidBody",
