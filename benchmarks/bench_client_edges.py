@@ -21,7 +21,8 @@ Run:  .venv/bin/python benchmarks/bench_client_edges.py [--quick] [--cancel-only
    end, a 200 MB REST answer, and ``pending`` events forever. With the default ``Limits`` each
    hostile case must end with ``LimitExceededError`` within the limit plus a few MB of the
    baseline. ``--unlimited S`` adds rows with every limit lifted (the client as it was), each
-   stopped after S seconds, to show what the limits prevent. Peak RSS is the child's ``VmHWM``
+   stopped after S seconds or at 2 GiB of address space (``MemoryError``: the machine is
+   shared), to show what the limits prevent. Peak RSS is the child's ``VmHWM``
    (``ru_maxrss`` would include the parent's RSS at the fork, which exec keeps on Linux).
 """
 
@@ -205,8 +206,14 @@ def _latency_row(server: str, times: list[float]) -> list[str]:
 # -- 2. peak RSS per hostile case ----------------------------------------------------------
 
 
+#: Address space of a child with the limits lifted: an endless line reaches it in seconds.
+UNLIMITED_ADDRESS_SPACE = 2 * 1024**3
+
+
 async def child(url: str, unlimited: bool, cap: float) -> None:
     limits = Limits(None, None, None, None) if unlimited else Limits()
+    if unlimited:
+        resource.setrlimit(resource.RLIMIT_AS, (UNLIMITED_ADDRESS_SPACE, UNLIMITED_ADDRESS_SPACE))
     outcome = "completed"
 
     async def chat() -> None:
@@ -272,9 +279,7 @@ async def peak_rss(unlimited_cap: float | None) -> list[list[str]]:
 async def main_async(args: argparse.Namespace) -> None:
     trials = 3 if args.quick else 10
     print(f"cancel latency: cancel after 2,000 tokens, {trials} trials per server\n")
-    print_table(
-        ["python", "server", "landed", "median ms", "max ms"], await cancel_latency(trials)
-    )
+    print_table(["python", "server", "landed", "median ms", "max ms"], await cancel_latency(trials))
     if args.cancel_only:
         return
     print("\nclient peak RSS (child process, VmHWM), default Limits() unless lifted\n")
