@@ -275,10 +275,15 @@ class SSEDecoder:
         if colon and value[:1] == " ":
             value = value[1:]
         if name == "data":
-            self._data.append(value)
-            self._data_size += len(value)
-            if self._data_size > self._max:
-                raise self._too_long("the data of an event")
+            data = self._data
+            data.append(value)
+            if len(data) > 1:
+                # One data line is bounded by the line rule; only several can add up past it.
+                if len(data) == 2:
+                    self._data_size = len(data[0])
+                self._data_size += len(value)
+                if self._data_size > self._max:
+                    raise self._too_long("the data of an event")
         elif name == "event":
             self._event = value
         elif name == "id":
@@ -289,7 +294,6 @@ class SSEDecoder:
 
     def _dispatch(self, events: list[ServerSentEvent]) -> None:
         retry, self._retry = self._retry, None
-        self._data_size = 0
         if not self._data:
             self._event = ""
             return
