@@ -1,4 +1,4 @@
-"""The provider benchmark runs (a --quick smoke run, well under 5 s)."""
+"""The provider benchmarks run (--quick smoke runs, a few seconds each)."""
 
 from __future__ import annotations
 
@@ -22,3 +22,18 @@ def test_bench_provider_quick_prints_its_table() -> None:
     for variant in ("baseline", "provider", "provider+session"):
         assert variant in result.stdout
     assert "vs baseline" in result.stdout
+
+
+def test_bench_client_edges_quick_cancel_run_prints_its_table() -> None:
+    result = subprocess.run(
+        [sys.executable, "benchmarks/bench_client_edges.py", "--quick", "--cancel-only"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    rows = [line for line in result.stdout.splitlines() if line.startswith("| 3.")]
+    assert len(rows) == 2
+    assert all("| 3/3 " in row for row in rows), result.stdout
