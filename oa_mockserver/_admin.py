@@ -127,7 +127,7 @@ async def _faults(request: web.Request) -> web.Response:
             # FaultSpecError, JSONDecodeError, bytes that are not UTF-8 and an integer of too
             # many digits are ValueErrors; JSON nested too deep to decode is a RecursionError
             return _json({"detail": f"invalid faults: {error}"}, status=400)
-        except ConnectionResetError:
+        except ConnectionError:
             return web.Response(status=499)  # the client left before its body was read
         ctx.faults.add(*rules)
     return _json({"faults": [rule_to_json(rule) for rule in ctx.faults.rules]})

@@ -142,7 +142,7 @@ CLIENT_CLOSED = 499
 
 
 def _unreadable_body(request: web.Request, error: Exception) -> web.Response:
-    if isinstance(error, ConnectionResetError):
+    if isinstance(error, ConnectionError):
         return web.Response(status=CLIENT_CLOSED)
     detail = f"the request body could not be read ({error}); send it whole, unencoded or valid"
     if request.path.startswith("/api/"):
@@ -251,7 +251,7 @@ def guard(ctx: ServerContext, handler: Handler, method: str, route: str | None) 
             response = _too_large(request, ctx.config.max_body_size)
         except web.HTTPException as error:
             response = _http_error(request, error)
-        except (ConnectionResetError, web.RequestPayloadError) as error:
+        except (ConnectionError, web.RequestPayloadError) as error:
             # the client's doing (an upload cut short, a body aiohttp cannot decode): no mock bug
             response = _unreadable_body(request, error)
         except Exception as error:  # noqa: BLE001 - any escape is our bug: answer 500 and keep it

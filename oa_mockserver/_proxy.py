@@ -169,7 +169,7 @@ async def _stream_through(
                 await send()
         if pending:
             await send()
-    except (aiohttp.ClientPayloadError, aiohttp.ClientConnectionError, ConnectionResetError):
+    except (aiohttp.ClientPayloadError, aiohttp.ClientConnectionError, ConnectionError):
         broken = True
         if pending:
             chunks.append(Chunk(loop.time() - started, bytes(pending)))

@@ -185,7 +185,7 @@ async def stream_events(
                 next_pending = now + config.pending_interval
         if not writer.dropped:
             await response.write_eof()
-    except ConnectionResetError:
+    except ConnectionError:  # reset, aborted, or "Connection lost" while draining
         # the client went away mid-stream: nothing left to tell it
         writer.log.client_disconnected = True
     return response
@@ -247,6 +247,6 @@ async def _write_finished(
         generation.delivered = True
         log.final_written = True
         await response.write_eof()
-    except ConnectionResetError:
+    except ConnectionError:
         log.client_disconnected = True  # the client went away mid-stream
     return response
