@@ -57,10 +57,10 @@ from ._match import FieldDiff, MatchResult, MatchRules, diff_fields, find_match,
 from ._proxy import RecordingProxy, create_proxy_app
 from ._rechunk import rechunk
 from ._redact import REDACTED, Redactor, SecretSpan
-from ._replay import ReplayLibrary, ReplaySettings
+from ._replay import ReplayLibrary
 from ._server import MockServer
 from ._threaded import ThreadedMockServer
-from ._timing import Timing, parse_timing
+from ._timing import ReplaySettings, Timing, parse_timing
 from ._vcr import ChunkedReplayStream, oa_vcr, use_cassette
 
 __all__ = [

@@ -48,6 +48,7 @@ __all__ = [
     "cassette_from_interactions",
     "dump_cassette",
     "interaction_to_dict",
+    "is_streamed",
     "load_cassette",
     "parse_cassette",
     "recording_base",
@@ -135,6 +136,17 @@ class Cassette:
         for interaction in self.interactions:
             groups.setdefault(interaction.episode, []).append(interaction)
         return tuple(Episode(number=n, interactions=tuple(i)) for n, i in groups.items())
+
+
+def is_streamed(headers: Mapping[str, str]) -> bool:
+    """True for responses whose chunks are worth keeping: event streams and chunked bodies.
+
+    ``headers`` is any case-insensitive mapping (aiohttp's, multidict's); both the in-process
+    recorder and the recording proxy ask here, so neither needs the other (nor vcrpy).
+    """
+    content_type = str(headers.get("Content-Type", "")).lower()
+    encoding = str(headers.get("Transfer-Encoding", "")).lower()
+    return content_type.startswith("text/event-stream") or "chunked" in encoding
 
 
 def _header(headers: Headers, name: str) -> str | None:

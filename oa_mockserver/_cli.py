@@ -29,8 +29,8 @@ from ._http import PROXY_OPTIONS, SERVER_OPTIONS
 from ._lint import lint_main
 from ._proxy import create_proxy_app, default_cassette_name
 from ._redact import Redactor
-from ._replay import REPLAY_TIMINGS
 from ._server import with_admin_token
+from ._timing import REPLAY_TIMINGS
 
 __all__ = ["build_parser", "config_from_args", "main"]
 

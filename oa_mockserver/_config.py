@@ -14,8 +14,7 @@ from ._admin_access import token_error
 from ._exceptions import ConfigError, FaultSpecError
 from ._faults import parse_fault_header
 from ._match import MatchRules
-from ._replay import REPLAY_TIMINGS, ReplaySettings
-from ._timing import Timing
+from ._timing import REPLAY_TIMINGS, ReplaySettings, Timing
 
 __all__ = ["REPLY_MODES", "ServerConfig"]
 

@@ -34,12 +34,12 @@ from ._cassette import (
     RecordedRequest,
     RecordedResponse,
     assign_episodes,
+    is_streamed,
     recording_base,
     save_cassette,
 )
 from ._exceptions import ConfigError
 from ._redact import Redactor
-from ._vcr import is_streamed
 
 __all__ = [
     "CassetteRecorder",

@@ -1,4 +1,8 @@
-"""Replay by the mock server: recorded assistant replies fed into live generations.
+"""Replay planning (pure): which recorded reply answers a live request, and how it is replayed.
+
+This is the pure half of the mock server's replay; :mod:`oa_mockserver._replay_answers` is the
+server's half (the live prompt thread from the chat store, the aiohttp answers). Nothing here
+imports aiohttp or server state; only :meth:`ReplayLibrary.load` reads files.
 
 Theory of operation. The server stays stateful: its store creates live chats and messages with
 its own ids. Only the *reply* of an assistant message comes from a cassette. When an assistant
@@ -16,53 +20,33 @@ recorded ``assistant_message`` request of the loaded cassettes under the server'
   event, a disconnect) ends the live stream the same way;
 * no match: in strict mode a 409 error JSON names the nearest recorded request and each differing
   field; otherwise the generator answers.
-
-Everything here is pure except :meth:`ReplayLibrary.load` (reads files) and the aiohttp
-response builders at the bottom.
 """
 
 from __future__ import annotations
 
 import json
 import os
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from aiohttp import web
-
 from ._cassette import Cassette, Interaction, RecordedResponse, load_cassette
 from ._exceptions import CassetteError
-from ._match import FieldDiff, MatchResult, MatchRules, find_match, request_fields, route_of
+from ._match import MatchResult, find_match, request_fields, route_of
 from ._rechunk import rechunk
-from ._redact import REDACTED, Redactor
-from ._state import ChatStore, StateError
-from ._timing import Timing
+from ._redact import REDACTED
+from ._timing import ReplaySettings
 
 __all__ = [
-    "REPLAY_TIMINGS",
-    "STRICT_MISS_STATUS",
-    "Lookup",
     "RecordedReply",
     "ReplayLibrary",
     "ReplayPlan",
-    "ReplaySettings",
-    "miss_response",
     "plan_reply",
-    "prompt_thread",
-    "recorded_response",
-    "replay_lookup",
+    "replies_of",
     "rewrite_ids",
 ]
-
-_RULES = Redactor.default()  # what the recording proxy redacts with
-
-#: Values of ``ServerConfig.replay_timing``.
-REPLAY_TIMINGS = ("exact", "instant", "rechunk")
-#: Status of a strict-mode miss: the request is valid, it only conflicts with the cassettes.
-STRICT_MISS_STATUS = 409
 
 _ASSISTANT_ROUTES = frozenset({"/api/chat/assistant_message", "/chats/{id}/assistant_message"})
 _PROMPTER_ROUTES = frozenset({"/api/chat/prompter_message", "/chats/{id}/prompter_message"})
@@ -84,16 +68,6 @@ class RecordedReply:
     chat_id: str | None = None
     ids: tuple[str, ...] = ()
     stream: RecordedResponse | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class ReplaySettings:
-    """How replies are replayed: pace, optional re-cutting seed, strictness, match rules."""
-
-    timing: Timing = field(default_factory=Timing.instant)
-    rechunk_seed: int | None = None
-    strict: bool = False
-    rules: MatchRules = field(default_factory=MatchRules)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -376,109 +350,3 @@ def plan_reply(
         complete=content is not None,
         content=content,
     )
-
-
-def prompt_thread(store: ChatStore, owner: str, chat_id: str, parent_id: str) -> list[str] | None:
-    """The prompts of the live thread ending at ``parent_id``, root first; None if unknown."""
-    try:
-        parent = store.chat(owner, chat_id).messages.get(parent_id)
-    except StateError:
-        return None
-    if parent is None:
-        return None
-    return [m.content or "" for m in store.thread(parent) if m.role == "prompter"]
-
-
-@dataclass(frozen=True, slots=True)
-class Lookup:
-    """The outcome of matching a live assistant_message: answer now, replay, or generate."""
-
-    response: web.Response | None = None
-    reply: RecordedReply | None = None
-
-
-_GENERATE = Lookup()  # no recorded answer: the generator answers
-
-
-def replay_lookup(
-    library: ReplayLibrary | None,
-    method: str,
-    path_qs: str,
-    body: bytes,
-    thread: Callable[[], Sequence[str] | None],
-    *,
-    web_site: bool,
-) -> Lookup:
-    """Match a live ``assistant_message`` against the cassettes.
-
-    Returns a :class:`Lookup` with ``response`` set for a recorded non-200 answer or a strict
-    miss, ``reply`` set for a recorded stream to replay, neither when the generator answers.
-    ``thread`` gives the live prompt thread; it is only called when there are cassettes (every
-    assistant message comes here, and most servers have none).
-    """
-    if library is None:
-        return _GENERATE
-    prompts = thread()
-    if prompts is None:
-        return _GENERATE
-    fields = request_fields(method, path_qs, body, thread=prompts)
-    reply, result = library.match(fields)
-    if reply is None and library.redacted:
-        # The recordings hold secrets as placeholders (a key typed into a prompt): the live
-        # request redacted by the same rules gets the same ones. Only on a miss, so a library
-        # without secrets never pays for the detectors.
-        fields = request_fields(
-            method,
-            _RULES.uri(path_qs),
-            _RULES.body(body, "application/json"),
-            thread=[_RULES.text(p) for p in prompts],
-        )
-        reply, result = library.match(fields)
-    if reply is None:
-        if library.settings.strict:
-            return Lookup(response=miss_response(result, library, web_site=web_site))
-        return Lookup()
-    if reply.answer.status != 200:
-        return Lookup(response=recorded_response(reply.answer))
-    return Lookup(reply=reply)
-
-
-# --- aiohttp answers --------------------------------------------------------------------------
-
-_KEPT_HEADERS = frozenset({"content-type", "retry-after"})
-
-
-def recorded_response(answer: RecordedResponse) -> web.Response:
-    """A recorded non-200 answer as it was (status, body, content type, ``Retry-After``)."""
-    response = web.Response(status=answer.status, body=answer.body)
-    for name, value in answer.headers:
-        if name.lower() in _KEPT_HEADERS:
-            response.headers[name] = value
-    return response
-
-
-def miss_response(result: MatchResult, library: ReplayLibrary, *, web_site: bool) -> web.Response:
-    """The strict-mode answer to an unmatched request: 409 JSON with the nearest and the diffs.
-
-    The body is the dialect's error shape (``{"message": ...}`` on the web site, ``{"detail":
-    ...}`` on the inference server) plus ``nearest`` (``file:line``) and ``differences``.
-    """
-    nearest = library.replies[result.nearest].source if result.nearest is not None else None
-    text = "no recorded assistant_message matches this request (strict replay). " + (
-        f"Nearest: {nearest}; " + "; ".join(str(d) for d in result.diffs)
-        if nearest is not None
-        else "The cassettes hold no assistant_message: record this conversation first."
-    )
-    body = {
-        ("message" if web_site else "detail"): text,
-        "nearest": nearest,
-        "differences": [_diff_json(d) for d in result.diffs],
-    }
-    return web.json_response(body, status=STRICT_MISS_STATUS)
-
-
-def _diff_json(diff: FieldDiff) -> dict[str, Any]:
-    def plain(value: Any) -> Any:
-        return list(value) if isinstance(value, tuple) else value
-
-    return {"field": diff.name, "recorded": plain(diff.recorded), "actual": plain(diff.actual)}

@@ -16,7 +16,7 @@ from ._catalog import model_configs_body, model_spec
 from ._config import ServerConfig
 from ._context import CONTEXT, ServerContext
 from ._ids import new_seed
-from ._replay import prompt_thread, replay_lookup
+from ._replay_answers import prompt_thread, replay_lookup
 from ._responses import (
     empty,
     internal_error_text,

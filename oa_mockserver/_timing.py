@@ -1,18 +1,25 @@
-"""When to send each recorded chunk on replay: exact, scaled, instant (pure).
+"""When to send each recorded chunk on replay: exact, scaled, instant (pure); the replay settings.
 
 Offsets are seconds after the response headers. A :class:`Timing` turns the recorded offsets into
 the delays to wait before each chunk; the replayers (vcrpy in-process, the mock server) sleep them.
+:class:`ReplaySettings` bundles a timing with the rest of how the mock server replays (re-cutting
+seed, strictness, match rules); it lives here, not in the replay module, so that the server's
+configuration can build it without depending on replay itself.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from ._exceptions import ConfigError
+from ._match import MatchRules
 
-__all__ = ["Timing", "parse_timing"]
+__all__ = ["REPLAY_TIMINGS", "ReplaySettings", "Timing", "parse_timing"]
+
+#: Values of ``ServerConfig.replay_timing`` (``oa-mockserver serve --replay-timing``).
+REPLAY_TIMINGS = ("exact", "instant", "rechunk")
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,3 +81,13 @@ def parse_timing(text: str) -> Timing:
             f"timing {text!r} is not 'exact', 'instant' or a speed factor such as 2"
         ) from None
     return Timing(speed)
+
+
+@dataclass(frozen=True, slots=True)
+class ReplaySettings:
+    """How replies are replayed: pace, optional re-cutting seed, strictness, match rules."""
+
+    timing: Timing = field(default_factory=Timing.instant)
+    rechunk_seed: int | None = None
+    strict: bool = False
+    rules: MatchRules = field(default_factory=MatchRules)

@@ -52,6 +52,7 @@ from ._cassette import (
     RecordedRequest,
     RecordedResponse,
     assign_episodes,
+    is_streamed,
     load_cassette,
     save_cassette,
 )
@@ -65,7 +66,6 @@ __all__ = [
     "RECORD_MODES",
     "CassettePersister",
     "ChunkedReplayStream",
-    "is_streamed",
     "oa_vcr",
     "use_cassette",
 ]
@@ -145,13 +145,6 @@ class ChunkedReplayStream(streams.StreamReader):
         if not self._buffer:
             return b""
         return self._read_nowait_chunk(-1)
-
-
-def is_streamed(headers: Any) -> bool:
-    """True for responses whose chunks are worth keeping: event streams and chunked bodies."""
-    content_type = str(headers.get("Content-Type", "")).lower()
-    encoding = str(headers.get("Transfer-Encoding", "")).lower()
-    return content_type.startswith("text/event-stream") or "chunked" in encoding
 
 
 # --- record ---------------------------------------------------------------------------------
