@@ -50,6 +50,7 @@ from ._journal import (
     Journal,
     JournalPage,
     JournalPageError,
+    RequestMatcher,
     StreamLog,
 )
 from ._lint import Finding, lint_main, run_lint
@@ -117,6 +118,7 @@ __all__ = [
     "ReplayLibrary",
     "ReplaySettings",
     "request_fields",
+    "RequestMatcher",
     "run_lint",
     "SafePrompt",
     "save_cassette",

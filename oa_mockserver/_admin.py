@@ -32,7 +32,7 @@ _SLICE = 10
 _DIGITS = re.compile(r"[0-9]{1,18}")
 
 
-def _json(data: Any, status: int = 200) -> web.Response:
+def _json_response(data: Any, status: int = 200) -> web.Response:
     return web.Response(
         status=status,
         body=json.dumps(data, ensure_ascii=False).encode(),
@@ -74,13 +74,13 @@ async def _requests(request: web.Request) -> web.Response:
     """A page of the journal: ``?after=SEQ`` (default 0) and ``?limit=N`` (default 100)."""
     journal = request.app[CONTEXT].journal
     if request.method == "DELETE":
-        return _json({"cleared": journal.clear()})
+        return _json_response({"cleared": journal.clear()})
     try:
         window = journal.window(
             _query_int(request, "after", 0), _query_int(request, "limit", DEFAULT_PAGE_SIZE)
         )
     except JournalPageError as error:
-        return _json({"detail": str(error)}, status=400)
+        return _json_response({"detail": str(error)}, status=400)
     items = window.items
     parts: list[bytes] = []
     for start in range(0, len(items), _SLICE):
@@ -105,12 +105,12 @@ async def _requests(request: web.Request) -> web.Response:
 
 async def _chats(request: web.Request) -> web.Response:
     chats = request.app[CONTEXT].store.chats()
-    return _json({"chats": [chat.read() for chat in chats]})
+    return _json_response({"chats": [chat.read() for chat in chats]})
 
 
 async def _reset(request: web.Request) -> web.Response:
     request.app[CONTEXT].reset()
-    return _json({"reset": True})
+    return _json_response({"reset": True})
 
 
 async def _faults(request: web.Request) -> web.Response:
@@ -118,7 +118,7 @@ async def _faults(request: web.Request) -> web.Response:
     if request.method == "DELETE":
         count = len(ctx.faults.rules)
         ctx.faults.clear()
-        return _json({"cleared": count})
+        return _json_response({"cleared": count})
     if request.method == "POST":
         try:
             payload = json.loads(await request.read())
@@ -126,16 +126,16 @@ async def _faults(request: web.Request) -> web.Response:
         except (ValueError, RecursionError) as error:
             # FaultSpecError, JSONDecodeError, bytes that are not UTF-8 and an integer of too
             # many digits are ValueErrors; JSON nested too deep to decode is a RecursionError
-            return _json({"detail": f"invalid faults: {error}"}, status=400)
+            return _json_response({"detail": f"invalid faults: {error}"}, status=400)
         except ConnectionError:
             return web.Response(status=499)  # the client left before its body was read
         ctx.faults.add(*rules)
-    return _json({"faults": [rule_to_json(rule) for rule in ctx.faults.rules]})
+    return _json_response({"faults": [rule_to_json(rule) for rule in ctx.faults.rules]})
 
 
 async def _health(request: web.Request) -> web.Response:
     ctx = request.app[CONTEXT]
-    return _json(
+    return _json_response(
         {
             "status": "ok",
             "uptime_s": round(time.monotonic() - request.app[_STARTED], 3),

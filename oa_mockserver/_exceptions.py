@@ -7,7 +7,7 @@ MockServerError (Exception)
 ├── CassetteNotFoundError (FileNotFoundError)  a cassette to replay does not exist
 ├── CassetteMismatchError (AssertionError)     no recorded request matches (nearest + diff)
 ├── RedactionRuleError (ValueError)   an extra redaction rule is invalid
-└── (the control issue adds FaultError, ...)
+└── JournalPageError (ValueError)     a journal page was asked with a bad after or limit
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ __all__ = [
     "CassetteNotFoundError",
     "ConfigError",
     "FaultSpecError",
+    "JournalPageError",
     "MockServerError",
     "RedactionRuleError",
 ]
@@ -68,3 +69,7 @@ class CassetteMismatchError(MockServerError, AssertionError):
 
 class RedactionRuleError(MockServerError, ValueError):
     """An extra redaction rule is invalid (a regular expression that does not compile)."""
+
+
+class JournalPageError(MockServerError, ValueError):
+    """A page of the journal was asked with a bad ``after`` or ``limit``; the message says why."""

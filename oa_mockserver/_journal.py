@@ -20,21 +20,18 @@ the journal a page at a time after a given id.
 
 from __future__ import annotations
 
-import dataclasses
 import difflib
 import functools
 import itertools
 import json
-import struct
 import threading
-from array import array
-from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import KW_ONLY, dataclass
 from typing import Any, NamedTuple
 
 from yarl import URL
 
-from ._exceptions import ConfigError, MockServerError
+from ._exceptions import ConfigError, JournalPageError
 from ._redact import REDACTED, Redactor
 
 __all__ = [
@@ -49,6 +46,7 @@ __all__ = [
     "JournalPage",
     "JournalPageError",
     "JournalWindow",
+    "RequestMatcher",
     "StreamLog",
     "call_of",
     "chunk_kind",
@@ -71,10 +69,6 @@ MAX_PAGE_SIZE = 1000
 # The dead slots before the oldest entry are compacted away once they are this many (and half
 # the list): dropping the oldest entry is then O(1) amortized, whatever the limit.
 _COMPACT_AT = 1024
-
-
-class JournalPageError(MockServerError, ValueError):
-    """A page of the journal was asked with a bad ``after`` or ``limit``; the message says why."""
 
 
 def redact_headers(headers: Iterable[tuple[str, str]]) -> dict[str, str]:
@@ -125,16 +119,15 @@ class StreamLog:
     """What the server wrote on one event stream, filled in as it writes.
 
     While the stream runs, the writer records each chunk's ``time.monotonic()`` in :attr:`times`
-    and the chunk itself (the generation's own bytes, not a copy) in :attr:`data`. When it ends,
-    :meth:`freeze` keeps only each chunk's size and kind. Why: a journal keeps every stream of a
-    load test, and keeping the chunks (each reply's unique final event among them) made the
-    server measurably slower the longer it ran; :attr:`chunks` needs no more than this.
+    and the chunk itself (the generation's own bytes, not a copy) in :attr:`data`. The journal
+    keeps only :meth:`freeze`'s tuples of times, sizes and kinds. Why: a journal keeps every
+    stream of a load test, and keeping the chunks (each reply's unique final event among them)
+    made the server measurably slower the longer it ran; :attr:`chunks` needs no more than this.
     """
 
     __slots__ = (
-        "_codes",
         "_generated",
-        "_others",
+        "_kinds",
         "_sizes",
         "_started",
         "client_disconnected",
@@ -145,13 +138,12 @@ class StreamLog:
 
     def __init__(self, started: float = 0.0) -> None:
         self._started = started
-        # a list while the stream runs: appending a float to an array("d") parses it each time
         self.times: list[float] = []
         self.data: list[bytes] = []
-        self._sizes: Sequence[int] | None = None
-        self._codes = b""
+        # set by thaw: a journaled log has its chunks' sizes and kinds, not the chunks
+        self._sizes: tuple[int, ...] | None = None
+        self._kinds: tuple[str, ...] | None = None
         self._generated = False  # see tokens_then_message
-        self._others: dict[int, str] | None = None
         self.client_disconnected = False
         self.final_written = False
 
@@ -164,84 +156,73 @@ class StreamLog:
         self.times.append(at)
         self.data.append(chunk)
 
-    def freeze(self) -> tuple[Any, ...]:
-        """The finished log as flat, compact values (see :data:`Entry`): no chunk bytes.
+    def tokens_then_message(self) -> None:
+        """Declare the stream token events, then (if :attr:`final_written`) one ``message``.
 
-        Times and sizes are packed as C doubles and unsigned ints: an entry of bytes, numbers and
-        strings is one the garbage collector stops tracking (lists and arrays are tracked).
+        What a generated reply's stream is: its kinds are then known without reading a chunk.
         """
-        sizes, codes, others = self._compact()
-        count = len(sizes)
+        self._generated = True
+
+    def freeze(self) -> tuple[Any, ...]:
+        """The finished log as one flat tuple: the start, the two flags, then every chunk's time,
+        every size, every kind. No chunk bytes, and only numbers and strings: the garbage
+        collector stops tracking such a tuple (and the journal entry holding it, see
+        :data:`Entry`) at its next pass, where nested tuples would take one pass a level."""
         return (
-            self._started, struct.pack(f"{count}d", *self.times), struct.pack(f"{count}I", *sizes),
-            codes, others, self.client_disconnected, self.final_written,
+            self._started, self.client_disconnected, self.final_written,
+            *self.times, *self.sizes, *self.kinds,
         )  # fmt: skip
 
     @classmethod
     def thaw(cls, frozen: tuple[Any, ...]) -> StreamLog:
         """The log :meth:`freeze` made (read-only: it has sizes and kinds, not chunks)."""
         log = cls(frozen[0])
-        times, sizes = array("d"), array("I")
-        times.frombytes(frozen[1])
-        sizes.frombytes(frozen[2])
-        log.times = times.tolist()
-        log._sizes, log._codes, log._others = sizes.tolist(), frozen[3], frozen[4]
-        log.client_disconnected, log.final_written = frozen[5], frozen[6]
+        log.client_disconnected, log.final_written = frozen[1], frozen[2]
+        count = (len(frozen) - 3) // 3
+        log.times = list(frozen[3 : 3 + count])
+        log._sizes, log._kinds = frozen[3 + count : 3 + 2 * count], frozen[3 + 2 * count :]
         return log
 
-    def tokens_then_message(self) -> None:
-        """Declare the stream token events, then (if :attr:`final_written`) one ``message``.
-
-        What a generated reply's stream is; it spares :meth:`freeze` looking at each chunk.
-        """
-        self._generated = True
-
-    def _compact(self) -> tuple[Sequence[int], bytes, dict[int, str] | None]:
+    @property
+    def sizes(self) -> tuple[int, ...]:
+        """The size in bytes of each chunk written."""
         if self._sizes is not None:
-            return self._sizes, self._codes, self._others
-        data = self.data
-        sizes = list(map(len, data))
-        if self._generated:
-            if self.final_written:
-                return sizes, bytes(len(data) - 1) + _MESSAGE_CODE, None
-            return sizes, bytes(len(data)), None  # cut short: the message never went out
-        try:  # the common case: every chunk but the last is a token event seen before
-            codes = bytes(map(_CHUNK_CODES.__getitem__, data[:-1]))
-            codes += bytes(map(_code_of, data[-1:]))
-        except KeyError:
-            codes = bytes(map(_code_of, data))
-        others = None
-        if _OTHER in codes:
-            others = {i: chunk_kind(data[i]) for i, code in enumerate(codes) if code == _OTHER}
-        return sizes, codes, others
+            return self._sizes
+        return tuple(map(len, self.data))
 
-    def _kinds(self) -> list[str]:
-        _, codes, others = self._compact()
-        kinds = [_KINDS[code] if code != _OTHER else "" for code in codes]
-        for index, kind in (others or {}).items():
-            kinds[index] = kind
-        return kinds
+    @property
+    def kinds(self) -> tuple[str, ...]:
+        """The kind of each chunk written (see :class:`ChunkRecord`)."""
+        if self._kinds is not None:
+            return self._kinds
+        if not self._generated:
+            return tuple(map(chunk_kind, self.data))
+        if self.final_written:
+            return ("token",) * (len(self.data) - 1) + ("message",)
+        return ("token",) * len(self.data)  # cut short: the message never went out
 
     @property
     def chunks(self) -> list[ChunkRecord]:
         """Every chunk written, with its offset, time, size and kind."""
         started = self._started
-        sizes = self._compact()[0]
         return [
             ChunkRecord(at - started, at, size, kind)
-            for at, size, kind in zip(self.times, sizes, self._kinds(), strict=True)
+            for at, size, kind in zip(self.times, self.sizes, self.kinds, strict=True)
         ]
 
     @property
     def tokens_written(self) -> int:
         """How many token events were written."""
-        return self._compact()[1].count(_KIND_CODES["token"])
+        return self.kinds.count("token")
 
     @property
     def last_token_at(self) -> float | None:
         """``time.monotonic()`` of the last token written, or None."""
-        index = self._compact()[1].rfind(_KIND_CODES["token"])
-        return self.times[index] if index >= 0 else None
+        kinds = self.kinds
+        for index in range(len(kinds) - 1, -1, -1):
+            if kinds[index] == "token":
+                return self.times[index]
+        return None
 
     def to_json(self) -> dict[str, Any]:
         """A JSON-ready summary (the admin API's form)."""
@@ -256,28 +237,6 @@ class StreamLog:
 _DATA = b"data: "
 _KIND_AT = len(b'data: {"event_type": "')
 _TOKEN = b'data: {"event_type": "token"'
-
-
-#: The kinds a chunk has most often, as one-byte codes (anything else: _OTHER and its name).
-_KINDS = (
-    "token", "ping", "message", "pending", "error", "safe_prompt", "plugin_intermediate", "raw",
-)  # fmt: skip
-_KIND_CODES = {kind: code for code, kind in enumerate(_KINDS)}
-_OTHER = 255
-_MESSAGE_CODE = bytes([_KIND_CODES["message"]])
-#: Codes of token events already seen: replies share their token chunks (see _wire), so after
-#: the first replies most chunks are found here. Bounded: unique chunks are never kept.
-_CHUNK_CODES: dict[bytes, int] = {}
-_CHUNK_CODES_MAX = 8192
-
-
-def _code_of(chunk: bytes) -> int:
-    code = _CHUNK_CODES.get(chunk)
-    if code is None:
-        code = _KIND_CODES.get(chunk_kind(chunk), _OTHER)
-        if code == 0 and len(_CHUNK_CODES) < _CHUNK_CODES_MAX:
-            _CHUNK_CODES[chunk] = code
-    return code
 
 
 def chunk_kind(chunk: bytes) -> str:
@@ -393,15 +352,9 @@ class Call:
         status: int | None = None,
         step: str | None = None,
     ) -> bool:
-        """Whether this call fits every criterion given (None: any)."""
-        return (
-            (method is None or self.method.upper() == method.upper())
-            and (path is None or self.path == path)
-            and (json is None or self.json == json)
-            and (query is None or all(self.query.get(k) == v for k, v in query.items()))
-            and (status is None or self.status == status)
-            and (step is None or self.step == step)
-        )
+        """Whether this call fits every criterion given (None: any); see :class:`RequestMatcher`."""
+        matcher = RequestMatcher(method, path, json=json, query=query, status=status, step=step)
+        return matcher.match(self)
 
     def describe(self) -> str:
         """One line: method, path with query, status, and the JSON body if any."""
@@ -436,6 +389,59 @@ class Call:
 
     def __repr__(self) -> str:
         return f"<Call {self.method} {self.path} -> {self.status}>"
+
+
+@dataclass(frozen=True)
+class RequestMatcher:
+    """Criteria a journaled :class:`Call` must fit, built once; None stands for any.
+
+    What :meth:`Journal.iter_matching`, :meth:`Journal.assert_request_made` and
+    :meth:`Call.matches` compare with (as pytest-httpserver's ``RequestMatcher``)::
+
+        chats = RequestMatcher("POST", "/api/chat", status=200)
+        server.journal.assert_request_made(chats, count=1)
+        created = [call for call in server.journal if chats.match(call)]
+
+    Attributes:
+        method: the HTTP method, any case.
+        path: the request path, exactly (without the query).
+        json: the body parsed as JSON, compared with ``==`` (``unittest.mock.ANY`` fits any value).
+        query: query parameters that must all be present with these values (others may be too).
+        status: the response status.
+        step: the conversation step (``create_chat``, ``events``, ...).
+    """
+
+    method: str | None = None
+    path: str | None = None
+    _: KW_ONLY
+    json: Any = None
+    query: Mapping[str, Any] | None = None
+    status: int | None = None
+    step: str | None = None
+
+    def match(self, call: Call) -> bool:
+        """Whether ``call`` fits every criterion set."""
+        return (
+            (self.method is None or call.method.upper() == self.method.upper())
+            and (self.path is None or call.path == self.path)
+            and (self.json is None or call.json == self.json)
+            and (self.query is None or all(call.query.get(k) == v for k, v in self.query.items()))
+            and (self.status is None or call.status == self.status)
+            and (self.step is None or call.step == self.step)
+        )
+
+    def describe(self) -> str:
+        """The criteria in one line, as an assertion message shows them (``*``: any)."""
+        wanted = f"{(self.method or '*').upper()} {self.path or '*'}"
+        if self.query:
+            wanted += " query⊇" + repr(dict(self.query))
+        if self.json is not None:
+            wanted += f" json={self.json!r}"
+        if self.status is not None:
+            wanted += f" status={self.status}"
+        if self.step is not None:
+            wanted += f" step={self.step}"
+        return wanted
 
 
 #: A request as the guard saw it, before redaction: (method, path, query string, headers
@@ -532,12 +538,6 @@ class Journal:
                     ):
                         items[index] = call
             return calls
-
-    def record(self, call: Call) -> None:
-        """Append one call (its ``seq`` becomes the journal's next id)."""
-        with self._lock:
-            seq = self._first_seq + len(self._items) - self._head
-            self._append(dataclasses.replace(call, seq=seq))
 
     def record_request(
         self,
@@ -705,7 +705,7 @@ class Journal:
 
     def iter_matching(
         self,
-        method: str | None = None,
+        method: str | RequestMatcher | None = None,
         path: str | None = None,
         *,
         json: Any = None,
@@ -713,15 +713,18 @@ class Journal:
         status: int | None = None,
         step: str | None = None,
     ) -> Iterator[Call]:
-        """The calls that fit every criterion given, oldest first."""
-        for call in self.calls:
-            if call.matches(method, path, json=json, query=query, status=status, step=step):
-                yield call
+        """The calls that fit every criterion given (or one :class:`RequestMatcher`), oldest first.
+
+        Raises:
+            TypeError: a :class:`RequestMatcher` was given with other criteria.
+        """
+        matcher = _matcher_of(method, path, json=json, query=query, status=status, step=step)
+        return filter(matcher.match, self.calls)
 
     def assert_request_made(
         self,
-        method: str,
-        path: str,
+        method: str | RequestMatcher,
+        path: str | None = None,
         *,
         count: int | None = None,
         json: Any = None,
@@ -730,39 +733,50 @@ class Journal:
     ) -> list[Call]:
         """Assert the server saw such a request (``count`` times exactly, or at least once).
 
-        Returns the matching calls. Raises AssertionError listing the nearest requests it saw.
+        Give ``method`` and ``path`` (and any of ``json``, ``query``, ``status``), or one
+        :class:`RequestMatcher` in their place. Returns the matching calls. Raises
+        AssertionError listing the nearest requests it saw; TypeError for a method without a
+        path, or a matcher with other criteria.
         """
         __tracebackhide__ = True  # pytest shows the caller's line, not ours
-        found = list(self.iter_matching(method, path, json=json, query=query, status=status))
+        if not isinstance(method, RequestMatcher) and path is None:
+            raise TypeError("assert_request_made needs a path, or one RequestMatcher")
+        matcher = _matcher_of(method, path, json=json, query=query, status=status)
+        found = [call for call in self.calls if matcher.match(call)]
         if (count is None and found) or (count is not None and len(found) == count):
             return found
-        wanted = f"{method.upper()} {path}"
-        if query:
-            wanted += " query⊇" + repr(dict(query))
-        if json is not None:
-            wanted += f" json={json!r}"
-        if status is not None:
-            wanted += f" status={status}"
         expected = "at least once" if count is None else f"{count} time(s)"
         raise AssertionError(
-            f"expected {wanted} {expected}, saw it {len(found)} time(s).\n"
-            + self._nearest_text(method, path)
+            f"expected {matcher.describe()} {expected}, saw it {len(found)} time(s).\n"
+            + self._nearest_text(matcher)
         )
 
-    def _nearest_text(self, method: str, path: str) -> str:
+    def _nearest_text(self, matcher: RequestMatcher) -> str:
         calls = self.calls
         if not calls:
             return "The server received no request at all."
-        target = f"{method.upper()} {path}"
+        method, path = (matcher.method or "").upper(), matcher.path or ""
+        target = f"{method} {path}"
 
         def score(call: Call) -> float:
-            same = (call.method.upper() == method.upper()) + (call.path == path)
+            same = (call.method.upper() == method) + (call.path == path)
             seen = f"{call.method} {call.path}"
             return same + difflib.SequenceMatcher(None, target, seen).ratio()
 
         nearest = sorted(calls, key=score, reverse=True)[:_NEAREST]
         lines = "\n".join(f"  {call.describe()}" for call in nearest)
         return f"Nearest requests the server received ({len(calls)} in all):\n{lines}"
+
+
+def _matcher_of(
+    method: str | RequestMatcher | None, path: str | None, **criteria: Any
+) -> RequestMatcher:
+    """``method`` when it is a matcher (then nothing else may be given), else a matcher of all."""
+    if not isinstance(method, RequestMatcher):
+        return RequestMatcher(method, path, **criteria)
+    if path is not None or any(value is not None for value in criteria.values()):
+        raise TypeError("give one RequestMatcher, or criteria (method, path, json=...), not both")
+    return method
 
 
 def _check_page(after: int, limit: int) -> None:
