@@ -157,8 +157,7 @@ class Generation:
     """
 
     __slots__ = (
-        "_waiter", "chunks", "delivered", "ended", "final", "generated", "lorem", "message",
-        "texts",
+        "_waiter", "chunks", "delivered", "ended", "final", "generated", "message", "texts",
     )  # fmt: skip
 
     def __init__(self, message: Message) -> None:
@@ -170,8 +169,6 @@ class Generation:
         self.delivered = False  # a stream has sent the final event: later streams get 204
         #: True for a generated reply: token events, then the ``message`` event (not a replay).
         self.generated = True
-        #: True while every token is one of the lorem generator's (none needs a JSON escape).
-        self.lorem = True
         self._waiter: asyncio.Future[None] | None = None
 
     @property
@@ -195,7 +192,6 @@ class Generation:
         """Append one token."""
         self.texts.append(text)
         self.chunks.append(token_event(text))
-        self.lorem = self.lorem and text in _EVENTS
         self.wake()
 
     def extend(self, texts: Sequence[str]) -> None:
@@ -209,13 +205,12 @@ class Generation:
         except KeyError:  # echoed or recorded tokens
             del chunks[before:]
             chunks.extend(map(token_event, texts))
-            self.lorem = False
         self.wake()
 
     def finish(self) -> None:
         """Complete the message with the joined tokens and build the final ``message`` event."""
         transition(self.message, "finish", content="".join(self.texts))
-        self.final = self.message.event(plain_content=self.lorem)
+        self.final = self.message.event()
         self.wake()
 
     def end(self) -> None:

@@ -155,11 +155,8 @@ class Message:
             "used_plugin": None,
         }
 
-    def event(self, *, plain_content: bool = False) -> bytes:
-        """The ``message`` event of :meth:`read` (as :func:`~._wire.message_event` makes it).
-
-        ``plain_content``: the content is known to need no JSON escape (generated lorem).
-        """
+    def event(self) -> bytes:
+        """The ``message`` event of :meth:`read` (as :func:`~._wire.message_event` makes it)."""
         return message_read_event(
             id=self.id,
             parent_id=self.parent_id,
@@ -170,8 +167,6 @@ class Message:
             state=self.state,
             score=self.score,
             work_parameters=self.work_parameters,
-            plain_content=plain_content,
-            work_compact=bytes(work) if (work := self._work()) is not None else None,
         )
 
     def rest_read(self) -> dict[str, Any]:

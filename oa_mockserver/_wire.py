@@ -30,7 +30,6 @@ __all__ = [
     "ping_bytes",
     "plain_json",
     "rest_json",
-    "spaced_json",
     "token_event",
     "web_error_body",
     "work_fragment",
@@ -135,20 +134,12 @@ def message_read_event(
     state: str,
     score: int,
     work_parameters: Mapping[str, Any] | None,
-    plain_content: bool = False,
-    work_compact: bytes | None = None,
 ) -> bytes:
     """:func:`message_event` of a MessageRead with these fields, its other fields null or empty.
 
     The same bytes, from a template: only the values go through the JSON encoder. Why: this
-    is the one event rendered anew for every reply. ``plain_content``: the caller knows the
-    content has nothing JSON escapes (printable ASCII, no quote or backslash), so it is not
-    looked at again. ``work_compact``: ``work_parameters`` as compact JSON already made (the
-    REST answer's), respaced when :func:`spaced_json` can.
+    is the one event rendered anew for every reply.
     """
-    work = spaced_json(work_compact) if work_compact is not None else None
-    if work is None:
-        work = _pydantic_v1(work_parameters).encode("ascii")
     return b"".join(
         (
             b'data: {"event_type": "message", "message": {"id": ',
@@ -156,9 +147,7 @@ def message_read_event(
             b', "parent_id": ',
             _v1_text(parent_id),
             b', "content": ',
-            b'"' + content.encode("ascii") + b'"'
-            if plain_content and content is not None
-            else _v1_text(content),
+            _v1_text(content),
             b', "chat_id": ',
             _v1_text(chat_id),
             b', "created_at": ',
@@ -170,28 +159,11 @@ def message_read_event(
             b', "score": ',
             (str(score) if type(score) is int else _pydantic_v1(score)).encode("ascii"),
             b', "reports": [], "work_parameters": ',
-            work,
+            _pydantic_v1(work_parameters).encode("ascii"),
             b', "safe_content": null, "safety_level": null, "safety_label": null,'
             b' "safety_rots": null, "used_plugin": null}}\r\n\r\n',
         )
     )
-
-
-def spaced_json(compact: bytes) -> bytes | None:
-    """Compact JSON respaced as Python's default (``", "``, ``": "``, ASCII only), or None.
-
-    None when it cannot be done without parsing: a non-ASCII byte (it would be escaped) or a
-    backslash (then a string may hold a quote), or a ``,`` or ``:`` inside a string. Otherwise
-    every ``"`` delimits a string, and the separators are the commas and colons outside them.
-    Why: the final event needs ``work_parameters`` in this spacing, and the REST answer already
-    rendered them compact (with msgspec): respacing costs a few C calls, encoding again many.
-    """
-    if not compact.isascii() or b"\\" in compact:
-        return None
-    inside = b"".join(compact.split(b'"')[1::2])
-    if b"," in inside or b":" in inside:
-        return None
-    return compact.replace(b",", b", ").replace(b":", b": ")
 
 
 _text_ascii = json.encoder.encode_basestring_ascii  # what json does with a str, ensure_ascii

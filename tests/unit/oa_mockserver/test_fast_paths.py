@@ -300,34 +300,3 @@ def test_the_web_sites_queries_take_the_plain_split() -> None:
     query = query_of(request)
     assert type(query) is dict  # not yarl's MultiDictProxy: the fast path was taken
     assert query == {"chat_id": "06b04969-bd73-740d", "message_id": "06b04969-bd73-741d"}
-
-
-_texts_with_separators = st.text(alphabet="ab,: ") | st.text(alphabet='ab,: "\\é\x01')
-_respace_values = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.floats() | _texts_with_separators,
-    lambda inner: st.lists(inner, max_size=4)
-    | st.dictionaries(_texts_with_separators, inner, max_size=4),
-    max_leaves=20,
-)
-
-
-@given(_respace_values)
-def test_respaced_compact_json_is_pydantic_v1_json_or_refused(value: Any) -> None:
-    spaced = _wire.spaced_json(rest_json(value))
-    assert spaced is None or spaced == _wire._pydantic_v1(value).encode("ascii")
-
-
-def test_real_work_parameters_are_respaced_not_encoded_again() -> None:
-    spec = model_spec("OA_SFT_Llama_30B_6")
-    work = {
-        "model_config": spec,
-        "sampling_parameters": {"top_k": 50, "top_p": None, "temperature": 0.35,
-                                "repetition_penalty": 1 / 0.9, "max_new_tokens": 1024},
-        "do_sample": True,
-        "seed": 2**64 - 1,
-        "system_prompt": None,
-        "plugins": [],
-        "plugin_max_depth": 4,
-    }  # fmt: skip
-    spaced = _wire.spaced_json(bytes(work_fragment(work)))
-    assert spaced == _wire._pydantic_v1(work).encode("ascii")
