@@ -235,16 +235,13 @@ def guard(ctx: ServerContext, handler: Handler, method: str, route: str | None) 
                 if step != "events":
                     response = await handler(request)
                 else:
-                    log = StreamLog()
-                    log_token = STREAM_LOG.set(log)
-                    faults_token = STREAM_FAULTS.set(fired)
+                    log = request[STREAM_LOG] = StreamLog()
+                    request[STREAM_FAULTS] = fired
                     ctx.open_streams += 1
                     try:
                         response = await handler(request)
                     finally:
                         ctx.open_streams -= 1
-                        STREAM_FAULTS.reset(faults_token)
-                        STREAM_LOG.reset(log_token)
         except FaultSpecError as error:
             response = _bad_fault_header(request, error)
         except web.HTTPRequestEntityTooLarge:

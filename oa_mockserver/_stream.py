@@ -6,7 +6,8 @@ the response, whatever else is sent; ``pending`` events come every ``pending_int
 first token; after the last token comes the ``message`` event, then the terminating chunk. A stream
 ends early, without a final event, when the chat is deleted or the server shuts down.
 
-Faults (:mod:`._faults`) that touch streams arrive on the request from the guard; when
+Faults (:mod:`._faults`) that touch streams arrive on the request from the guard
+(``request[STREAM_FAULTS]``, with the log to fill, ``request[STREAM_LOG]``); when
 there are none the pre-encoded chunks go out as they are (the fast path), otherwise every event
 passes through the request's :class:`StreamChain` and the writer carries out its actions. What
 was written when goes into the request's :class:`StreamLog`, for the journal.
@@ -18,9 +19,7 @@ import asyncio
 import json
 import time
 from collections.abc import Sequence
-from contextvars import ContextVar
-from itertools import repeat
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
@@ -42,10 +41,14 @@ SSE_HEADERS = (
 )
 #: The ``Server`` header of every answer: the reference's.
 SERVER_SOFTWARE = "uvicorn"
-#: Set by the guard around the handler (the handler runs in its task): the faults that
-#: fired on this request, and the log the writer fills for the journal.
-STREAM_FAULTS: ContextVar[Sequence[Fault]] = ContextVar("oa_mockserver.faults", default=())
-STREAM_LOG: ContextVar[StreamLog | None] = ContextVar("oa_mockserver.stream_log", default=None)
+# Set on the request by the guard before the handler runs: the faults that fired on this
+# request, and the log the writer fills for the journal (absent: no faults, a log nobody reads).
+if TYPE_CHECKING or hasattr(web, "RequestKey"):
+    STREAM_FAULTS = web.RequestKey("stream_faults", Sequence[Fault])
+    STREAM_LOG = web.RequestKey("stream_log", StreamLog)
+else:  # aiohttp before 3.13 has no RequestKey, and takes string keys without a warning
+    STREAM_FAULTS = "oa_mockserver.stream_faults"
+    STREAM_LOG = "oa_mockserver.stream_log"
 
 _STREAM_HEADERS = {**dict(SSE_HEADERS), "server": SERVER_SOFTWARE}
 _DATA = b"data: "
@@ -66,14 +69,17 @@ class _Writer:
     """Writes chunks, logs them, and runs fault actions; ``done()`` once the stream must end."""
 
     def __init__(
-        self, response: web.StreamResponse, request: web.Request, faults: Sequence[Fault]
+        self,
+        response: web.StreamResponse,
+        request: web.Request,
+        faults: Sequence[Fault],
+        log: StreamLog,
     ) -> None:
         self.response = response
         self.request = request
         self.loop = asyncio.get_running_loop()
         self.started = self.loop.time()
-        log = STREAM_LOG.get()
-        self.log: StreamLog = log if log is not None else StreamLog()
+        self.log = log
         self.log.start(time.monotonic())  # the journal's clock, as the chunk times
         self.chain = StreamChain(faults) if faults else None
         self._done = False
@@ -140,10 +146,11 @@ async def stream_events(
     response = web.StreamResponse(status=200, headers=_STREAM_HEADERS)
     response.enable_chunked_encoding()
     await response.prepare(request)
-    faults = STREAM_FAULTS.get()
+    faults: Sequence[Fault] = request.get(STREAM_FAULTS, ())
+    log: StreamLog = request.get(STREAM_LOG) or StreamLog()
     if not faults and generation.final is not None:
-        return await _write_finished(response, generation, generation.final)
-    writer = _Writer(response, request, faults)
+        return await _write_finished(response, generation, generation.final, log)
+    writer = _Writer(response, request, faults, log)
     loop = writer.loop
     next_ping = writer.started + config.ping_interval
     next_pending = writer.started + config.pending_interval
@@ -194,51 +201,25 @@ async def stream_events(
 async def _write_logged(
     response: web.StreamResponse, chunks: Sequence[bytes], log: StreamLog
 ) -> None:
-    """Write each chunk as its own HTTP chunk and log its time: the hot path of every stream.
+    """Write each chunk as its own HTTP chunk, logged with the time its write returned.
 
-    Chunks written in one go share one time: until a write waits for the socket nothing else
-    runs, so they all leave at that moment (to the microsecond). From the first write that
-    waits on, each chunk is timed when its write returns. Why: a clock read per chunk was a
-    visible share of an unpaced stream. If a write fails, the log still says exactly which
-    chunks went out.
+    The hot path of every stream. If a write fails, the log holds exactly the chunks that went
+    out.
     """
-    write, times, data = response.write, log.times, log.data
-    turned: list[None] = []  # filled if the event loop ran: some write waited
-    alarm = asyncio.get_running_loop().call_soon(turned.append, None)
-    at = time.monotonic()
-    sent = 0
-    try:
-        for chunk in chunks:
-            await write(chunk)
-            sent += 1
-            if turned:
-                break
-        times.extend(repeat(at, sent - 1 if turned else sent))
-        if turned:
-            times.append(time.monotonic())
-            for chunk in chunks[sent:]:
-                await write(chunk)
-                sent += 1
-                times.append(time.monotonic())
-    finally:
-        alarm.cancel()
-        missing = len(data) + sent - len(times)
-        if missing > 0:  # a write failed before this burst's times were logged
-            times.extend(repeat(at, missing))
-        data.extend(chunks if sent == len(chunks) else chunks[:sent])
+    write, add, clock = response.write, log.add, time.monotonic
+    for chunk in chunks:
+        await write(chunk)
+        add(clock(), chunk)
 
 
 async def _write_finished(
-    response: web.StreamResponse, generation: Generation, final: bytes
+    response: web.StreamResponse, generation: Generation, final: bytes, log: StreamLog
 ) -> web.StreamResponse:
     """A reply that was complete before its stream opened, with no fault: every event at once.
 
     The common case of an unpaced server; it skips the writer's machinery (pings and pending
     events cannot come: nothing is waited for). Each chunk is still logged with its time.
     """
-    log = STREAM_LOG.get()
-    if log is None:
-        log = StreamLog()
     log.start(time.monotonic())
     if generation.generated:
         log.tokens_then_message()

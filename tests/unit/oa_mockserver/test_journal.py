@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
-import asyncio
 import gc
 import json
 import threading
-from typing import Any, cast
+from typing import Any
 
 import pytest
-from aiohttp import web
 from multidict import CIMultiDict, CIMultiDictProxy
 
 from oa_mockserver._journal import Call, Journal, StreamLog
-from oa_mockserver._stream import STREAM_LOG, _write_finished, _Writer
 from oa_mockserver._wire import token_event
 
 SECRET = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ1c2VyIn0.c2lnbmF0dXJlLXNpZ25hdHVyZQ"
@@ -147,107 +144,3 @@ def test_stream_log_freezes_to_sizes_and_kinds(repeat: int) -> None:
     assert thawed.final_written
     assert not thawed.client_disconnected
     assert StreamLog.thaw(StreamLog().freeze()).last_token_at is None
-
-
-class _Response:
-    """Accepts ``fail_after`` writes, then the client is gone."""
-
-    def __init__(self, fail_after: int) -> None:
-        self.fail_after = fail_after
-        self.sent: list[bytes] = []
-        self.eof = False
-
-    async def write(self, data: bytes) -> None:
-        if len(self.sent) == self.fail_after:
-            raise ConnectionResetError("gone")
-        self.sent.append(data)
-
-    async def write_eof(self) -> None:
-        self.eof = True
-
-
-@pytest.mark.asyncio
-async def test_a_burst_cut_short_logs_exactly_what_went_out() -> None:
-    response = _Response(fail_after=3)
-    writer = _Writer(cast(web.StreamResponse, response), cast(web.Request, None), ())
-    chunks = [token_event(f"t{i} ") for i in range(6)]
-    with pytest.raises(ConnectionResetError):
-        await writer.burst(chunks, 0)
-    assert writer.log.data == response.sent == chunks[:3]
-    assert len(writer.log.times) == 3
-
-
-class _SlowResponse(_Response):
-    """Makes the writer wait (as for a full socket) on the writes numbered in ``waits``."""
-
-    def __init__(self, fail_after: int, waits: set[int]) -> None:
-        super().__init__(fail_after)
-        self.waits = waits
-
-    async def write(self, data: bytes) -> None:
-        if len(self.sent) in self.waits:
-            await asyncio.sleep(0.002)
-        await super().write(data)
-
-
-@pytest.mark.asyncio
-@pytest.mark.parametrize("fail_after", [4, 100])
-@pytest.mark.parametrize("waits", [set(), {0}, {2}, {2, 4}])
-async def test_a_burst_shares_one_time_until_a_write_waits(
-    fail_after: int, waits: set[int]
-) -> None:
-    response = _SlowResponse(fail_after, waits)
-    writer = _Writer(cast(web.StreamResponse, response), cast(web.Request, None), ())
-    writer.log.add(1.0, token_event("before "))  # an earlier burst's chunk stays as it was
-    chunks = [token_event(f"t{i} ") for i in range(6)]
-    try:
-        await writer.burst(chunks, 0)
-    except ConnectionResetError:
-        assert fail_after < len(chunks)
-    sent = min(fail_after, len(chunks))
-    times = writer.log.times
-    assert writer.log.data[1:] == response.sent == chunks[:sent]
-    assert len(times) == 1 + sent
-    assert times[0] == 1.0
-    first_wait = min(waits, default=sent)
-    burst = times[1 : 1 + min(first_wait, sent)]
-    assert len(set(burst)) <= 1  # written in one go: one time
-    later = times[1 + first_wait :]
-    assert later == sorted(later)
-    if first_wait < sent:  # the write that waited is timed after its wait, not before
-        assert times[1 + first_wait] >= (burst[0] if burst else 0) + 0.002
-
-
-@pytest.mark.asyncio
-@pytest.mark.parametrize("fail_after", [0, 4, 5, 100])
-@pytest.mark.parametrize("generated", [True, False])
-async def test_a_finished_reply_is_written_whole_or_logged_as_cut(
-    fail_after: int, generated: bool
-) -> None:
-    class _Generation:
-        def __init__(self) -> None:
-            self.chunks = [token_event(f"t{i} ") for i in range(5)]
-            self.final = b'data: {"event_type": "message", "message": {}}\r\n\r\n'
-            self.delivered = False
-            self.generated = generated  # True: the log is told the kinds, not made to look
-
-    generation = _Generation()
-    response = _Response(fail_after)
-    log = StreamLog()
-    token = STREAM_LOG.set(log)
-    try:
-        await _write_finished(
-            cast(web.StreamResponse, response), cast(Any, generation), generation.final
-        )
-    finally:
-        STREAM_LOG.reset(token)
-    complete = fail_after > len(generation.chunks)
-    assert generation.delivered is log.final_written is complete
-    assert response.eof is complete
-    assert log.client_disconnected is not complete
-    assert response.sent == [*generation.chunks, generation.final][:fail_after] == log.data
-    assert len(log.times) == len(log.data)
-    kinds = ["token"] * min(fail_after, 5) + ["message"] * complete
-    assert [chunk.kind for chunk in log.chunks] == kinds
-    assert [chunk.kind for chunk in StreamLog.thaw(log.freeze()).chunks] == kinds
-    assert [chunk.size for chunk in log.chunks] == [len(chunk) for chunk in log.data]
