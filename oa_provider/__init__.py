@@ -36,6 +36,7 @@ from ._exceptions import (
     TransportError,
 )
 from ._limits import Limits
+from ._options import ChatOptions
 from ._prompt import LLAMA2_TEMPLATE, Prompt, build_prompt
 from ._sampling import DEFAULT_SAMPLING_PARAMETERS, SAMPLING_PRESETS, build_sampling_parameters
 from ._sse import ServerSentEvent, SSEDecoder
@@ -47,6 +48,7 @@ __all__ = [
     "ChatEvent",
     "ChatEventDecoder",
     "ChatNotFoundError",
+    "ChatOptions",
     "Credentials",
     "DEFAULT_SAMPLING_PARAMETERS",
     "ErrorEvent",

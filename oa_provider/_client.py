@@ -51,6 +51,15 @@ from ._exceptions import (
 )
 from ._http import BODY_EXCERPT_CHARS, error_for_status, map_exceptions
 from ._limits import DEFAULT_LIMITS, Limits
+from ._options import (
+    DEFAULT_STREAM_IDLE_TIMEOUT,
+    DEFAULT_TIMEOUT,
+    OPTION_DEFAULTS,
+    ChatOptions,
+    Unpack,
+    check_option_names,
+    with_option_signature,
+)
 from ._prompt import Prompt, build_prompt
 from ._reading import IdleExpired, read_body, read_idle, within
 from ._sampling import SamplingValue, build_sampling_parameters
@@ -71,11 +80,6 @@ logger = logging.getLogger("oa_provider")
 DEFAULT_BASE_URL = "https://open-assistant.io"
 #: The model config the original provider asked for.
 DEFAULT_MODEL = "OA_SFT_Llama_30B_6"
-#: Seconds one HTTP call (connect + answer) may take.
-DEFAULT_TIMEOUT = 30.0
-#: Seconds the event stream may stay without a chat event. The real server sends a
-#: ``pending`` event every second while queued and a token every fraction of a second.
-DEFAULT_STREAM_IDLE_TIMEOUT = 120.0
 #: Seconds the final ``DELETE`` may take, retries included, before we give up on it (with a
 #: warning).
 DELETE_TIMEOUT = 5.0
@@ -597,18 +601,15 @@ class OpenAssistant:
         messages: Sequence[Mapping[str, str]] | None,
         proxy: str | None,
         cookies: CookieInput,
-        *,
-        base_url: str | None,
-        preset: str | None,
-        prompt_template: str | None,
-        plugins: Sequence[Mapping[str, Any]] | None,
-        keep_chat: bool,
-        timeout: float,
-        stream_idle_timeout: float | None,
-        session: aiohttp.ClientSession | None,
-        limits: Limits | None,
-        sampling: Mapping[str, object],
+        options: ChatOptions,
     ) -> _Plan:
+        check_option_names(options)
+        base_url = options.get("base_url")
+        session = options.get("session")
+        limits = options.get("limits")
+        plugins = options.get("plugins")
+        # Checked above: every other key is a sampling parameter.
+        sampling = {key: value for key, value in options.items() if key not in OPTION_DEFAULTS}
         if isinstance(target, OpenAssistant):
             base_url = base_url or target.base_url
             cookies = cookies if cookies else target._cookies
@@ -618,8 +619,8 @@ class OpenAssistant:
             raise TypeError("messages is required: a list of {'role': ..., 'content': ...} dicts")
         if model is not None and not isinstance(model, str):
             raise TypeError(f"model must be a model config name (str), not {type(model).__name__}")
-        prompt = build_prompt(messages, prompt_template=prompt_template)
-        params = build_sampling_parameters(sampling, preset=preset)
+        prompt = build_prompt(messages, prompt_template=options.get("prompt_template"))
+        params = build_sampling_parameters(sampling, preset=options.get("preset"))
         if plugins is None:
             plugin_list: list[Any] = []
         elif isinstance(plugins, Sequence) and all(isinstance(p, Mapping) for p in plugins):
@@ -630,7 +631,7 @@ class OpenAssistant:
             raise TypeError(
                 f"session must be an aiohttp.ClientSession, not {type(session).__name__}"
             )
-        call_timeout = _positive("timeout", timeout)
+        call_timeout = _positive("timeout", options.get("timeout", DEFAULT_TIMEOUT))
         assert call_timeout is not None  # not optional
         if limits is not None and not isinstance(limits, Limits):
             raise TypeError(f"limits must be an oa_provider.Limits, not {type(limits).__name__}")
@@ -645,14 +646,17 @@ class OpenAssistant:
             proxy=proxy,
             timeout=call_timeout,
             stream_idle_timeout=_positive(
-                "stream_idle_timeout", stream_idle_timeout, optional=True
+                "stream_idle_timeout",
+                options.get("stream_idle_timeout", DEFAULT_STREAM_IDLE_TIMEOUT),
+                optional=True,
             ),
-            keep_chat=bool(keep_chat),
+            keep_chat=bool(options.get("keep_chat", False)),
             session=session,
             limits=DEFAULT_LIMITS if limits is None else limits,
         )
 
     @_class_or_instance_method
+    @with_option_signature
     def create_async_generator(
         self_or_cls: type[OpenAssistant] | OpenAssistant,
         /,
@@ -660,17 +664,7 @@ class OpenAssistant:
         messages: Sequence[Mapping[str, str]] | None = None,
         proxy: str | None = None,
         cookies: CookieInput = None,
-        *,
-        base_url: str | None = None,
-        preset: str | None = None,
-        prompt_template: str | None = None,
-        plugins: Sequence[Mapping[str, Any]] | None = None,
-        keep_chat: bool = False,
-        timeout: float = DEFAULT_TIMEOUT,
-        stream_idle_timeout: float | None = DEFAULT_STREAM_IDLE_TIMEOUT,
-        session: aiohttp.ClientSession | None = None,
-        limits: Limits | None = None,
-        **sampling: SamplingValue,
+        **options: Unpack[ChatOptions],
     ) -> AsyncGenerator[str, None]:
         """Chat once and yield the reply's token texts as they arrive.
 
@@ -691,9 +685,11 @@ class OpenAssistant:
             session: an ``aiohttp.ClientSession`` to use (it is not closed).
             limits: how much the server may send (:class:`Limits`; None: ``Limits()``, the
                 safe defaults).
-            **sampling: sampling parameters overriding the defaults or the preset
-                (``top_k``, ``top_p``, ``typical_p``, ``temperature``, ``repetition_penalty``,
-                ``max_new_tokens``).
+            top_k, top_p, typical_p, temperature, repetition_penalty, max_new_tokens:
+                sampling parameters overriding the defaults or the preset.
+
+        The keyword options are :class:`ChatOptions` (one ``TypedDict`` for both generators);
+        an unknown one raises TypeError listing them all.
 
         Returns:
             An async generator of str. Stop early with ``await gen.aclose()``: the chat is
@@ -707,26 +703,11 @@ class OpenAssistant:
             LimitExceededError: the server sent more than ``limits`` allow (the chat is
                 deleted; the reply so far is in ``partial_text``).
         """
-        plan = OpenAssistant._plan(
-            self_or_cls,
-            model,
-            messages,
-            proxy,
-            cookies,
-            base_url=base_url,
-            preset=preset,
-            prompt_template=prompt_template,
-            plugins=plugins,
-            keep_chat=keep_chat,
-            timeout=timeout,
-            stream_idle_timeout=stream_idle_timeout,
-            session=session,
-            limits=limits,
-            sampling=sampling,
-        )
+        plan = OpenAssistant._plan(self_or_cls, model, messages, proxy, cookies, options)
         return _run_texts(plan)
 
     @_class_or_instance_method
+    @with_option_signature
     def create_event_stream(
         self_or_cls: type[OpenAssistant] | OpenAssistant,
         /,
@@ -734,40 +715,15 @@ class OpenAssistant:
         messages: Sequence[Mapping[str, str]] | None = None,
         proxy: str | None = None,
         cookies: CookieInput = None,
-        *,
-        base_url: str | None = None,
-        preset: str | None = None,
-        prompt_template: str | None = None,
-        plugins: Sequence[Mapping[str, Any]] | None = None,
-        keep_chat: bool = False,
-        timeout: float = DEFAULT_TIMEOUT,
-        stream_idle_timeout: float | None = DEFAULT_STREAM_IDLE_TIMEOUT,
-        session: aiohttp.ClientSession | None = None,
-        limits: Limits | None = None,
-        **sampling: SamplingValue,
+        **options: Unpack[ChatOptions],
     ) -> AsyncGenerator[ChatEvent, None]:
-        """Like :meth:`create_async_generator`, but yield the typed events.
+        """Like :meth:`create_async_generator` (the same arguments and :class:`ChatOptions`),
+        but yield the typed events.
 
         Yields ``PendingEvent`` (queue position), ``SafePromptEvent``,
         ``PluginIntermediateEvent``, ``TokenEvent`` and finally one ``MessageEvent`` (the
         finished message; also when the server had nothing left to stream). An
         ``ErrorEvent`` is yielded and then :class:`GenerationError` raised.
         """
-        plan = OpenAssistant._plan(
-            self_or_cls,
-            model,
-            messages,
-            proxy,
-            cookies,
-            base_url=base_url,
-            preset=preset,
-            prompt_template=prompt_template,
-            plugins=plugins,
-            keep_chat=keep_chat,
-            timeout=timeout,
-            stream_idle_timeout=stream_idle_timeout,
-            session=session,
-            limits=limits,
-            sampling=sampling,
-        )
+        plan = OpenAssistant._plan(self_or_cls, model, messages, proxy, cookies, options)
         return _run_events(plan)

@@ -148,17 +148,6 @@ class UnknownEvent(msgspec.Struct, frozen=True):
     payload: dict[str, Any]
 
 
-ChatEvent: TypeAlias = (
-    TokenEvent
-    | PendingEvent
-    | MessageEvent
-    | ErrorEvent
-    | SafePromptEvent
-    | PluginIntermediateEvent
-    | UnknownEvent
-)
-"""Any event :func:`parse_event` returns."""
-
 _KnownEvent: TypeAlias = (
     TokenEvent
     | PendingEvent
@@ -167,6 +156,8 @@ _KnownEvent: TypeAlias = (
     | SafePromptEvent
     | PluginIntermediateEvent
 )
+ChatEvent: TypeAlias = _KnownEvent | UnknownEvent
+"""Any event :func:`parse_event` returns: one of the six known types, or :class:`UnknownEvent`."""
 _KNOWN_TYPES = frozenset(
     {"token", "pending", "message", "error", "safe_prompt", "plugin_intermediate"}
 )
@@ -428,7 +419,7 @@ class ChatEventDecoder:
             return []
         if self._skip_lf:
             self._skip_lf = False
-            sse._skip_lf = True
+            sse._expect_lf()
         self._dirty = not sse._is_clean()
         out: list[ChatEvent] = []
         for event in events:

@@ -170,7 +170,8 @@ class SSEDecoder:
             raise error
         return []
 
-    # -- internals shared with ChatEventDecoder (same package) --------------------
+    # -- the internal API of ChatEventDecoder, which decodes the common framing itself and
+    # hands this decoder the rest; it touches no field of this class directly.
 
     def _is_clean(self) -> bool:
         """True between events: no partial line, buffers empty, no CR or bytes pending."""
@@ -188,6 +189,11 @@ class SSEDecoder:
     def _mark_started(self) -> None:
         """Record that the stream's first character was already examined for a BOM."""
         self._bom_checked = True
+
+    def _expect_lf(self) -> None:
+        """Record that the caller already consumed a CR ending a line: an LF that opens the
+        next chunk completes that CRLF and is dropped."""
+        self._skip_lf = True
 
     def _deferred_error(self) -> LimitExceededError | None:
         """The limit error found after the events the last call returned, if any."""

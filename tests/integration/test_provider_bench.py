@@ -37,3 +37,11 @@ def test_bench_client_edges_quick_cancel_run_prints_its_table() -> None:
     rows = [line for line in result.stdout.splitlines() if line.startswith("| 3.")]
     assert len(rows) == 2
     assert all("| 3/3 " in row for row in rows), result.stdout
+
+
+def test_bench_parser_quick_prints_our_decoder() -> None:
+    script = ROOT / "benchmarks" / "bench_parser.py"
+    result = subprocess.run(
+        [sys.executable, str(script), "--quick"], capture_output=True, text=True, check=True
+    )
+    assert "oa_provider ChatEventDecoder" in result.stdout

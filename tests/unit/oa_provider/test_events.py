@@ -454,14 +454,3 @@ def test_good_events_before_a_malformed_one_are_not_lost() -> None:
     assert fresh.feed(first + b"\r\n\r\n" + broken + b"\r\n\r\n") == [TokenEvent(text="a ")]
     with pytest.raises(ProtocolError):
         fresh.close()  # the stream ended right after the malformed event
-
-
-def test_benchmark_quick_run_works() -> None:
-    import subprocess
-    import sys
-
-    script = Path(__file__).parents[3] / "benchmarks" / "bench_parser.py"
-    result = subprocess.run(
-        [sys.executable, str(script), "--quick"], capture_output=True, text=True, check=True
-    )
-    assert "oa_provider ChatEventDecoder" in result.stdout
