@@ -37,6 +37,7 @@ from urllib.parse import parse_qsl, quote, urlsplit, urlunsplit
 from ._exceptions import RedactionRuleError
 from ._secret_formats import format_spans, is_placeholder, placeholder
 from ._secret_names import is_descriptive_name, is_secret_name
+from ._splice import splice
 
 __all__ = ["REDACTED", "Redactor", "SecretSpan", "redact_spans"]
 
@@ -118,40 +119,19 @@ def redact_spans(
     third item when given (None: the placeholder of a secret found by format).
 
     Returns the new bytes and, when ``chunk_sizes`` (the sizes of the chunks that join to
-    ``data``) is given, the new chunk sizes: a boundary that fell inside a span moves to its
-    end, and chunks that become empty are dropped, so the new chunks still join to the new bytes.
+    ``data``) is given, the new chunk sizes, cut by :func:`oa_mockserver._splice.splice`'s rule
+    (empty chunks dropped), so the new chunks still join to the new bytes.
     """
     merged = _merge(data, spans)
-    out = bytearray()
-    position = 0
-    for start, end, new in merged:
-        out += data[position:start]
-        out += new
-        position = end
-    out += data[position:]
     if chunk_sizes is None:
-        return bytes(out), None
-
-    def new_offset(old: int) -> int:
-        shift = 0
-        for start, end, new in merged:
-            if old <= start:
-                break
-            if old < end:
-                return start + shift + len(new)
-            shift += len(new) - (end - start)
-        return old + shift
-
-    sizes: list[int] = []
-    previous = 0
-    total = 0
+        return b"".join(splice([data], merged)), None
+    chunks: list[bytes] = []
+    position = 0
     for size in chunk_sizes:
-        total += size
-        cut = new_offset(total)
-        if cut > previous:
-            sizes.append(cut - previous)
-            previous = cut
-    return bytes(out), sizes
+        chunks.append(data[position : position + size])
+        position += size
+    pieces = splice(chunks, merged)
+    return b"".join(pieces), [len(p) for p in pieces if p]
 
 
 class SecretSpan(NamedTuple):
@@ -431,19 +411,17 @@ class Redactor:
     def chunks(
         self, chunks: Sequence[bytes], content_type: str | None = None
     ) -> tuple[bytes, list[bytes]]:
-        """Redact a body given as chunks; returns the new body and the new chunks (joined equal)."""
+        """Redact a body given as chunks; returns the new body and the new chunks (joined equal).
+
+        The cuts stay where they were (see :func:`oa_mockserver._splice.splice`); a chunk left
+        empty is dropped.
+        """
         body = b"".join(chunks)
         edits = self._edits(body, content_type)
         if not edits:
             return body, list(chunks)
-        new_body, sizes = redact_spans(body, [e[:3] for e in edits], [len(c) for c in chunks])
-        assert sizes is not None
-        result: list[bytes] = []
-        position = 0
-        for size in sizes:
-            result.append(new_body[position : position + size])
-            position += size
-        return new_body, result
+        pieces = splice(chunks, _merge(body, [e[:3] for e in edits]))
+        return b"".join(pieces), pieces
 
     def text(self, text: str) -> str:
         """Redact free text (a log line, an exception message, a prompt)."""

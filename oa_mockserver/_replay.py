@@ -37,6 +37,7 @@ from ._exceptions import CassetteError
 from ._match import MatchResult, find_match, request_fields, route_of
 from ._rechunk import rechunk
 from ._redact import REDACTED
+from ._splice import replace_in_chunks
 from ._timing import ReplaySettings
 
 __all__ = [
@@ -244,58 +245,10 @@ class ReplayLibrary:
 def rewrite_ids(pieces: Sequence[bytes], mapping: Mapping[str, str]) -> list[bytes]:
     """The pieces with every recorded id replaced by its live id, boundaries kept.
 
-    Replacement runs on the joined bytes (an id may straddle two pieces); a boundary keeps its
-    place relative to the replaced id (clamped to the new id's length), and every boundary
-    shifts by the length change before it, so ids of equal length (UUIDs) keep every cut.
+    Replacement runs on the joined bytes (an id may straddle two pieces); where the cuts go is
+    :func:`oa_mockserver._splice.splice`'s rule, so ids of equal length (UUIDs) keep every cut.
     """
-    data = b"".join(pieces)
-    spans: list[tuple[int, int, bytes]] = []
-    for old, new in mapping.items():
-        if not old or old == new:
-            continue
-        needle, replacement = old.encode(), new.encode()
-        start = data.find(needle)
-        while start >= 0:
-            spans.append((start, start + len(needle), replacement))
-            start = data.find(needle, start + len(needle))
-    if not spans:
-        return list(pieces)
-    spans.sort()
-    out = bytearray()
-    position = 0
-    shifts: list[tuple[int, int, int, int]] = []  # (old start, old end, new length, shift after)
-    shift = 0
-    for start, end, replacement in spans:
-        if start < position:
-            continue  # overlapping match of another id: the first one wins
-        out += data[position:start] + replacement
-        shift += len(replacement) - (end - start)
-        shifts.append((start, end, len(replacement), shift))
-        position = end
-    out += data[position:]
-
-    def moved(offset: int) -> int:
-        total = 0
-        for start, end, length, after in shifts:
-            if offset <= start:
-                break
-            if offset < end:
-                return start + total + min(offset - start, length)
-            total = after
-        return offset + total
-
-    result: list[bytes] = []
-    previous = 0
-    cut = 0
-    for piece in pieces[:-1]:
-        cut += len(piece)
-        new_cut = moved(cut)
-        if new_cut > previous:
-            result.append(bytes(out[previous:new_cut]))
-            previous = new_cut
-    if previous < len(out) or not result:
-        result.append(bytes(out[previous:]))
-    return result
+    return replace_in_chunks(pieces, {old.encode(): new.encode() for old, new in mapping.items()})
 
 
 def _final_content(data: bytes) -> str | None:
