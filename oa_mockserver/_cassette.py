@@ -22,7 +22,7 @@ import base64
 import binascii
 import os
 import tempfile
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -45,7 +45,6 @@ __all__ = [
     "RecordedResponse",
     "assign_episodes",
     "cassette_file",
-    "cassette_from_interactions",
     "dump_cassette",
     "interaction_to_dict",
     "is_streamed",
@@ -571,13 +570,6 @@ def recording_base(path: Path, record_mode: str) -> Cassette | None:
             "with 'all'"
         )
     return load_cassette(path)
-
-
-def cassette_from_interactions(
-    interactions: Sequence[Interaction], *, path: str | None = None
-) -> Cassette:
-    """A cassette from interactions, with episode numbers inferred from chat creations."""
-    return Cassette(interactions=assign_episodes(interactions), path=path)
 
 
 def library_path() -> Path:

@@ -19,7 +19,6 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-from ._cassette import RecordedRequest
 from ._exceptions import CassetteMismatchError
 
 __all__ = [
@@ -27,7 +26,6 @@ __all__ = [
     "MatchResult",
     "MatchRules",
     "diff_fields",
-    "fields_of",
     "find_match",
     "request_fields",
     "route_of",
@@ -85,11 +83,6 @@ def request_fields(
             else:
                 fields[f"body.{key}"] = value
     return fields
-
-
-def fields_of(request: RecordedRequest, thread: Sequence[str] | None = None) -> dict[str, Any]:
-    """:func:`request_fields` of a recorded request."""
-    return request_fields(request.method, request.uri, request.body, thread=thread)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

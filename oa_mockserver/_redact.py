@@ -218,18 +218,6 @@ class Redactor:
             patterns=tuple(compiled),
         )
 
-    def __add__(self, other: Redactor) -> Redactor:
-        """The union of two rule sets."""
-        return replace(
-            self,
-            headers=self.headers | other.headers,
-            json_keys=self.json_keys | other.json_keys,
-            query_params=self.query_params | other.query_params,
-            patterns=self.patterns + tuple(p for p in other.patterns if p not in self.patterns),
-            name_families=self.name_families or other.name_families,
-            known_formats=self.known_formats or other.known_formats,
-        )
-
     # --- names -------------------------------------------------------------------------------
 
     def secret_header(self, name: str) -> bool:
