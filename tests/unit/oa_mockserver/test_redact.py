@@ -99,8 +99,6 @@ def test_extended_rules_compose_and_validate() -> None:
     redacted = rules.body(b'{"pin": "12345678", "k": "sk-abc123"}')
     assert re.fullmatch(rb'\{"pin": "REDACTED", "k": "REDACTED-[0-9a-f]{12}"\}', redacted)
     assert R.header_value("x-pin", "v") == "v"  # the default is untouched
-    combined = Redactor.none() + rules
-    assert combined.header_value("X-Pin", "v") == REDACTED
     with pytest.raises(RedactionRuleError, match="does not compile"):
         R.extended(patterns=["("])
     with pytest.raises(RedactionRuleError, match="empty string"):
