@@ -172,9 +172,14 @@ def is_final_status(status: object) -> bool:
 
 @dataclass(frozen=True)
 class Fault:
-    """Base of every fault spec. ``kind`` names it in the header and JSON syntax."""
+    """Base of every fault spec.
+
+    ``kind`` names it in the header and JSON syntax; ``argument`` is the option a header's
+    ``kind:value`` sets (``status:503`` sets ``status``).
+    """
 
     kind = ""
+    argument = ""
 
     def __post_init__(self) -> None:
         # Every entry point (header, admin JSON, Python) builds the dataclass: check here.
@@ -226,6 +231,7 @@ class Latency(Fault):
     """Wait ``seconds`` before answering."""
 
     kind = "latency"
+    argument = "seconds"
     seconds: float = 0.0
 
     def latency(self) -> float:
@@ -237,6 +243,7 @@ class Status(Fault):
     """Answer ``status`` instead of the route (429 carries Retry-After; 503 the real busy text)."""
 
     kind = "status"
+    argument = "status"
     status: int = 500
     retry_after: int | None = None
     detail: str | None = None
@@ -261,6 +268,7 @@ class DeleteFails(Fault):
     """DELETE of a chat answers 500 (the rule is scoped to the ``delete_chat`` step)."""
 
     kind = "delete-fails"
+    argument = "status"
     status: int = 500
 
     def reply(self) -> StatusReply:
@@ -292,22 +300,35 @@ class _CountingFilter(StreamFilter):
         return [Emit(payload)]
 
 
+class _ErrorFilter(_CountingFilter):
+    """``error-after``: an ``error`` event, then the end of the stream."""
+
+    def __init__(self, after: int, error: str) -> None:
+        super().__init__(after)
+        self.error = error
+
+    def act(self, payload: Mapping[str, Any]) -> list[Action]:
+        return [Emit({"event_type": "error", "error": self.error, "message": None}), Finish()]
+
+
 @dataclass(frozen=True)
 class ErrorAfter(Fault):
     """After ``after`` tokens, send an ``error`` event and end the stream."""
 
     kind = "error-after"
+    argument = "after"
     after: int = 0
     error: str = "Injected generation error"
 
     def open_stream(self) -> StreamFilter:
-        error = self.error
+        return _ErrorFilter(self.after, self.error)
 
-        class _Filter(_CountingFilter):
-            def act(self, payload: Mapping[str, Any]) -> list[Action]:
-                return [Emit({"event_type": "error", "error": error, "message": None}), Finish()]
 
-        return _Filter(self.after)
+class _DropFilter(_CountingFilter):
+    """``drop-after``: the connection dropped."""
+
+    def act(self, payload: Mapping[str, Any]) -> list[Action]:
+        return [Disconnect()]
 
 
 @dataclass(frozen=True)
@@ -315,14 +336,18 @@ class DropAfter(Fault):
     """After ``after`` tokens, drop the connection (no final event, no terminating chunk)."""
 
     kind = "drop-after"
+    argument = "after"
     after: int = 0
 
     def open_stream(self) -> StreamFilter:
-        class _Filter(_CountingFilter):
-            def act(self, payload: Mapping[str, Any]) -> list[Action]:
-                return [Disconnect()]
+        return _DropFilter(self.after)
 
-        return _Filter(self.after)
+
+class _TruncateFilter(_CountingFilter):
+    """``truncate-after``: the stream ends cleanly, without its final event."""
+
+    def act(self, payload: Mapping[str, Any]) -> list[Action]:
+        return [Finish()]
 
 
 @dataclass(frozen=True)
@@ -330,14 +355,22 @@ class TruncateAfter(Fault):
     """After ``after`` tokens, end the stream cleanly but without the final ``message`` event."""
 
     kind = "truncate-after"
+    argument = "after"
     after: int = 0
 
     def open_stream(self) -> StreamFilter:
-        class _Filter(_CountingFilter):
-            def act(self, payload: Mapping[str, Any]) -> list[Action]:
-                return [Finish()]
+        return _TruncateFilter(self.after)
 
-        return _Filter(self.after)
+
+#: An unterminated object: what a proxy cutting a chunk short produces.
+_MALFORMED_EVENT = b'data: {"event_type": "token", "text": \r\n\r\n'
+
+
+class _MalformedFilter(_CountingFilter):
+    """``malformed-after``: one broken event, then the stream as it was."""
+
+    def act(self, payload: Mapping[str, Any]) -> list[Action]:
+        return [EmitRaw(_MALFORMED_EVENT), Emit(payload)]
 
 
 @dataclass(frozen=True)
@@ -345,15 +378,22 @@ class MalformedAfter(Fault):
     """After ``after`` tokens, send one event whose JSON is broken, then go on as normal."""
 
     kind = "malformed-after"
+    argument = "after"
     after: int = 0
 
     def open_stream(self) -> StreamFilter:
-        class _Filter(_CountingFilter):
-            def act(self, payload: Mapping[str, Any]) -> list[Action]:
-                # An unterminated object: what a proxy cutting a chunk short produces.
-                return [EmitRaw(b'data: {"event_type": "token", "text": \r\n\r\n'), Emit(payload)]
+        return _MalformedFilter(self.after)
 
-        return _Filter(self.after)
+
+class _StallFilter(_CountingFilter):
+    """``stall``: a pause of ``seconds``, then the stream as it was."""
+
+    def __init__(self, after: int, seconds: float) -> None:
+        super().__init__(after)
+        self.seconds = seconds
+
+    def act(self, payload: Mapping[str, Any]) -> list[Action]:
+        return [Pause(self.seconds), Emit(payload)]
 
 
 @dataclass(frozen=True)
@@ -361,17 +401,22 @@ class Stall(Fault):
     """After ``after`` tokens, send nothing for ``seconds``, then go on."""
 
     kind = "stall"
+    argument = "seconds"
     seconds: float = 1.0
     after: int = 0
 
     def open_stream(self) -> StreamFilter:
-        seconds = self.seconds
+        return _StallFilter(self.after, self.seconds)
 
-        class _Filter(_CountingFilter):
-            def act(self, payload: Mapping[str, Any]) -> list[Action]:
-                return [Pause(seconds), Emit(payload)]
 
-        return _Filter(self.after)
+class _LeadingEventFilter(StreamFilter):
+    """``safe-prompt``, ``plugin-step``: one event before the first, then the stream as it was."""
+
+    def __init__(self, event: Mapping[str, Any]) -> None:
+        self.event = event
+
+    def start(self) -> list[Action]:
+        return [Emit(self.event)]
 
 
 @dataclass(frozen=True)
@@ -379,16 +424,12 @@ class SafePrompt(Fault):
     """Before the first token, send a ``safe_prompt`` event (the safety model's rewrite)."""
 
     kind = "safe-prompt"
+    argument = "safe_prompt"
     safe_prompt: str = "[the prompt, rewritten by the safety model]"
 
     def open_stream(self) -> StreamFilter:
         event = {"event_type": "safe_prompt", "safe_prompt": self.safe_prompt, "message": None}
-
-        class _Filter(StreamFilter):
-            def start(self) -> list[Action]:
-                return [Emit(event)]
-
-        return _Filter()
+        return _LeadingEventFilter(event)
 
 
 @dataclass(frozen=True)
@@ -396,29 +437,27 @@ class PluginStep(Fault):
     """Before the first token, send a ``plugin_intermediate`` event."""
 
     kind = "plugin-step"
+    argument = "thought"
     thought: str = "I should look this up."
     action: str = "web_search"
     action_input: str = "lorem ipsum"
     action_response: str = "Lorem ipsum is placeholder text."
 
     def open_stream(self) -> StreamFilter:
-        event = {
-            "event_type": "plugin_intermediate",
-            "current_plugin_thought": self.thought,
-            "current_plugin_action_taken": self.action,
-            "current_plugin_action_input": self.action_input,
-            "current_plugin_action_response": self.action_response,
-            "message": None,
-        }
-
-        class _Filter(StreamFilter):
-            def start(self) -> list[Action]:
-                return [Emit(event)]
-
-        return _Filter()
+        return _LeadingEventFilter(
+            {
+                "event_type": "plugin_intermediate",
+                "current_plugin_thought": self.thought,
+                "current_plugin_action_taken": self.action,
+                "current_plugin_action_input": self.action_input,
+                "current_plugin_action_response": self.action_response,
+                "message": None,
+            }
+        )
 
 
-_KINDS: dict[str, type[Fault]] = {
+#: Every fault class by its ``kind``.
+_FAULT_CLASSES: dict[str, type[Fault]] = {
     cls.kind: cls
     for cls in (
         Latency,
@@ -432,19 +471,6 @@ _KINDS: dict[str, type[Fault]] = {
         SafePrompt,
         PluginStep,
     )
-}
-# The one positional argument of each kind in the header syntax (``status:503``).
-_ARGUMENT = {
-    "latency": "seconds",
-    "status": "status",
-    "delete-fails": "status",
-    "error-after": "after",
-    "drop-after": "after",
-    "truncate-after": "after",
-    "malformed-after": "after",
-    "stall": "seconds",
-    "safe-prompt": "safe_prompt",
-    "plugin-step": "thought",
 }
 _RULE_KEYS = ("step", "path", "method", "times", "probability")
 
@@ -621,7 +647,7 @@ class StreamChain:
 
 
 def _convert(kind: str, name: str, raw: Any) -> Any:
-    cls = _KINDS[kind]
+    cls = _FAULT_CLASSES[kind]
     fields = cls.__dataclass_fields__
     if name not in fields:
         allowed = ", ".join(n.replace("_", "-") for n in fields) or "(none)"
@@ -651,9 +677,15 @@ def _convert(kind: str, name: str, raw: Any) -> Any:
     return str(raw)
 
 
+def _unknown_fault(kind: str) -> FaultSpecError:
+    return FaultSpecError(
+        f"unknown fault {kind!r}; known faults: {', '.join(sorted(_FAULT_CLASSES))}"
+    )
+
+
 def _build(kind: str, options: Mapping[str, Any]) -> FaultRule:
-    if kind not in _KINDS:
-        raise FaultSpecError(f"unknown fault {kind!r}; known faults: {', '.join(sorted(_KINDS))}")
+    if kind not in _FAULT_CLASSES:
+        raise _unknown_fault(kind)
     fault_args: dict[str, Any] = {}
     rule_args: dict[str, Any] = {}
     for key, raw in options.items():
@@ -673,7 +705,7 @@ def _build(kind: str, options: Mapping[str, Any]) -> FaultRule:
                 rule_args[name] = str(raw)
         else:
             fault_args[name] = _convert(kind, name, raw)
-    return FaultRule(_KINDS[kind](**fault_args), **rule_args)
+    return FaultRule(_FAULT_CLASSES[kind](**fault_args), **rule_args)
 
 
 def parse_fault_header(value: str) -> list[FaultRule]:
@@ -692,11 +724,9 @@ def parse_fault_header(value: str) -> list[FaultRule]:
         kind = kind.strip().lower()
         options: dict[str, Any] = {}
         if argument.strip():
-            if kind not in _ARGUMENT:
-                raise FaultSpecError(
-                    f"unknown fault {kind!r}; known faults: {', '.join(sorted(_KINDS))}"
-                )
-            options[_ARGUMENT[kind]] = argument.strip()
+            if kind not in _FAULT_CLASSES:
+                raise _unknown_fault(kind)
+            options[_FAULT_CLASSES[kind].argument] = argument.strip()
         for param in params:
             if not param:
                 continue

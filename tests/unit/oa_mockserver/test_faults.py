@@ -364,3 +364,18 @@ def test_interim_and_bodiless_statuses_are_refused(status: int) -> None:
 def test_a_status_must_be_a_whole_number_object(status: Any) -> None:
     with pytest.raises(FaultSpecError):
         Status(status=status)
+
+
+_ALL_FAULTS = [
+    Latency, Status, DeleteFails, ErrorAfter, DropAfter, TruncateAfter, MalformedAfter, Stall,
+    SafePrompt, PluginStep,
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("cls", _ALL_FAULTS, ids=lambda cls: cls.kind)
+def test_each_fault_names_its_header_argument_beside_its_kind(cls: type[Any]) -> None:
+    assert cls.argument in cls.__dataclass_fields__
+    value = 503 if cls.argument == "status" else 2 if cls.argument in ("after", "seconds") else "x"
+    [rule] = parse_fault_header(f"{cls.kind}:{value}")
+    assert type(rule.fault) is cls
+    assert getattr(rule.fault, cls.argument) == value
