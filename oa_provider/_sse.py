@@ -21,6 +21,12 @@ exactly, for any chunking of the input:
   result does not depend on how the input is chunked: the same events come out first, then
   :class:`~oa_provider.LimitExceededError`.
 
+Two layers, as in httpx-sse: ``_LineDecoder`` turns text into lines (CR/LF/CRLF, partial lines,
+the line limit) and :class:`SSEDecoder` decodes bytes to text and interprets each line's field.
+:class:`~oa_provider.ChatEventDecoder` decodes the common framing itself and hands the rest to
+an :class:`SSEDecoder` through four internal methods (``_is_clean``, ``_mark_started``,
+``_expect_lf``, ``_deferred_error``); it writes none of its fields.
+
 Nothing here performs I/O or imports an event loop: callers feed bytes they read and
 get events back, so the same decoder serves aiohttp, httpx, files and tests.
 """
@@ -64,6 +70,83 @@ class ServerSentEvent(msgspec.Struct, frozen=True, kw_only=True):
     retry: int | None = None
 
 
+class _LineDecoder:
+    """Text -> lines, for any chunking (the standard's line rule; httpx-sse's SSELineDecoder).
+
+    Lines end at CR, LF or CRLF only. A chunk that ends in CR may be the first half of a
+    CRLF, so an LF that opens the next chunk is dropped. A line longer than ``max_size``
+    characters is refused as soon as it crosses the limit, even before it ends: :meth:`decode`
+    returns the lines before it and sets :attr:`overflowed`, and the caller stops there. There
+    is no ``flush()``: at the end of a stream an unterminated line is discarded (WHATWG), which
+    is :meth:`reset`.
+    """
+
+    __slots__ = ("_max", "_partial", "_partial_size", "_skip_lf", "overflowed")
+
+    def __init__(self, max_size: int) -> None:
+        self._max = max_size
+        self.reset()
+
+    def reset(self) -> None:
+        """Forget the partial line, a pending CR and an overflow: ready for a new stream."""
+        self._partial: list[str] = []
+        self._partial_size = 0
+        self._skip_lf = False
+        #: True once a line longer than the limit was seen (nothing more is decoded).
+        self.overflowed = False
+
+    def is_empty(self) -> bool:
+        """True at the start of a line with no CR pending: a chunk boundary changes nothing."""
+        return not self._partial and not self._skip_lf
+
+    def expect_lf(self) -> None:
+        """The caller consumed a CR ending a line itself: an LF opening the next chunk is its."""
+        self._skip_lf = True
+
+    def decode(self, text: str) -> list[str]:
+        """The lines ``text`` completes, without their line ends (often none)."""
+        if not text:
+            return []
+        if self._skip_lf:
+            self._skip_lf = False
+            if text[0] == "\n":
+                text = text[1:]
+                if not text:
+                    return []
+        if "\r" in text:
+            # A trailing CR ends a line now; an LF opening the next chunk belongs to it.
+            self._skip_lf = text[-1] == "\r"
+            text = text.replace("\r\n", "\n").replace("\r", "\n")
+        if "\n" not in text:
+            self._partial.append(text)
+            self._partial_size += len(text)
+            return self._overflow([]) if self._partial_size > self._max else []
+        lines = text.split("\n")
+        tail = lines.pop()
+        if self._partial:
+            self._partial.append(lines[0])
+            lines[0] = "".join(self._partial)
+            self._partial = []
+            if len(lines[0]) > self._max:
+                return self._overflow([])
+        if len(text) > self._max:
+            # Only a chunk longer than the limit can hold a whole line longer than it.
+            for index, line in enumerate(lines):
+                if len(line) > self._max:
+                    return self._overflow(lines[:index])
+        self._partial_size = len(tail)
+        if tail:
+            self._partial.append(tail)
+            if self._partial_size > self._max:
+                return self._overflow(lines)
+        return lines
+
+    def _overflow(self, lines: list[str]) -> list[str]:
+        self._partial = []  # nothing more is decoded: drop what was buffered
+        self.overflowed = True
+        return lines
+
+
 class SSEDecoder:
     """Incremental decoder of an ``text/event-stream`` body.
 
@@ -86,11 +169,9 @@ class SSEDecoder:
         "_error",
         "_event",
         "_last_id",
+        "_lines",
         "_max",
-        "_partial",
-        "_partial_size",
         "_retry",
-        "_skip_lf",
         "_stream_retry",
         "_utf8",
     )
@@ -105,9 +186,7 @@ class SSEDecoder:
         self._max = _UNLIMITED if max_event_size is None else max_event_size
         self._utf8: codecs.IncrementalDecoder = _new_utf8_decoder()
         self._bom_checked = False
-        self._skip_lf = False
-        self._partial: list[str] = []
-        self._partial_size = 0
+        self._lines = _LineDecoder(self._max)
         self._data: list[str] = []
         self._data_size = 0
         self._error: LimitExceededError | None = None
@@ -156,9 +235,7 @@ class SSEDecoder:
         error = self._error
         self._utf8 = _new_utf8_decoder()
         self._bom_checked = False
-        self._skip_lf = False
-        self._partial = []
-        self._partial_size = 0
+        self._lines.reset()
         self._data = []
         self._data_size = 0
         self._error = None
@@ -178,10 +255,9 @@ class SSEDecoder:
         return (
             self._bom_checked
             and self._error is None
-            and not self._partial
+            and self._lines.is_empty()
             and not self._data
             and not self._event
-            and not self._skip_lf
             and self._retry is None
             and not self._utf8.getstate()[0]
         )
@@ -193,7 +269,7 @@ class SSEDecoder:
     def _expect_lf(self) -> None:
         """Record that the caller already consumed a CR ending a line: an LF that opens the
         next chunk completes that CRLF and is dropped."""
-        self._skip_lf = True
+        self._lines.expect_lf()
 
     def _deferred_error(self) -> LimitExceededError | None:
         """The limit error found after the events the last call returned, if any."""
@@ -201,7 +277,7 @@ class SSEDecoder:
 
     def _too_long(self, what: str) -> LimitExceededError:
         # Nothing more is decoded after this: drop what was buffered.
-        self._partial = []
+        self._lines.reset()
         self._data = []
         self._error = LimitExceededError(
             f"{what} of the event stream is longer than max_event_size={self._max} characters: "
@@ -221,60 +297,21 @@ class SSEDecoder:
                 text = text[1:]
                 if not text:
                     return []
-        if self._skip_lf:
-            self._skip_lf = False
-            if text[0] == "\n":
-                text = text[1:]
-                if not text:
-                    return []
-        if "\r" in text:
-            # A trailing CR ends a line now; an LF opening the next chunk belongs to it.
-            self._skip_lf = text[-1] == "\r"
-            text = text.replace("\r\n", "\n").replace("\r", "\n")
-        if "\n" not in text:
-            self._partial.append(text)
-            self._partial_size += len(text)
-            if self._partial_size > self._max:
-                raise self._too_long("a line")
-            return []
-        lines = text.split("\n")
-        tail = lines.pop()
-        if self._partial:
-            self._partial.append(lines[0])
-            lines[0] = "".join(self._partial)
-            self._partial = []
-            if len(lines[0]) > self._max:
-                raise self._too_long("a line")
+        lines = self._lines.decode(text)
         events: list[ServerSentEvent] = []
         try:
-            if len(text) > self._max:
-                # Only a chunk longer than the limit can hold a whole line longer than it.
-                for line in lines:
-                    if len(line) > self._max:
-                        raise self._too_long("a line")
-                    self._line(line, events)
-            else:
-                for line in lines:
-                    if not line:
-                        self._dispatch(events)
-                    elif line[0] != ":":
-                        self._field(line)
-            self._partial_size = len(tail)
-            if tail:
-                self._partial.append(tail)
-                if self._partial_size > self._max:
-                    raise self._too_long("a line")
+            for line in lines:
+                if not line:
+                    self._dispatch(events)
+                elif line[0] != ":":
+                    self._field(line)
+            if self._lines.overflowed:
+                raise self._too_long("a line")
         except LimitExceededError:
             if events:
                 return events  # the error is raised by the next call
             raise
         return events
-
-    def _line(self, line: str, events: list[ServerSentEvent]) -> None:
-        if not line:
-            self._dispatch(events)
-        elif line[0] != ":":
-            self._field(line)
 
     def _field(self, line: str) -> None:
         name, colon, value = line.partition(":")

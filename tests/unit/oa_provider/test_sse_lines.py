@@ -11,6 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from oa_provider import ServerSentEvent, SSEDecoder
+from oa_provider._sse import _LineDecoder
 from oa_provider.strategies import chunkings
 
 
@@ -109,3 +110,64 @@ def test_close_discards_partial_and_resets() -> None:
 def test_arbitrary_bytes_never_raise_and_ignore_chunking(body: bytes, data: st.DataObject) -> None:
     whole = feed_chunks([body])
     assert feed_chunks(data.draw(chunkings(body))) == whole
+
+
+# -- the line decoder alone (oa_provider._sse._LineDecoder) ---------------------------------
+
+
+def reference_lines(text: str) -> list[str]:
+    """The standard's line rule, on the whole text: CRLF, CR or LF ends a line."""
+    return text.replace("\r\n", "\n").replace("\r", "\n").split("\n")[:-1]
+
+
+def decode_lines(pieces: list[str], max_size: int = 10**9) -> tuple[list[str], bool]:
+    decoder = _LineDecoder(max_size)
+    lines: list[str] = []
+    for piece in pieces:
+        lines += decoder.decode(piece)
+        if decoder.overflowed:
+            break
+    return lines, decoder.overflowed
+
+
+line_texts = st.text(alphabet=st.sampled_from("ab\r\n\u2028"), max_size=60)
+
+
+@given(line_texts, st.data())
+def test_line_decoder_gives_the_standards_lines_for_any_split(
+    text: str, data: st.DataObject
+) -> None:
+    cuts = sorted(data.draw(st.lists(st.integers(0, len(text)), max_size=8)))
+    pieces = [text[a:b] for a, b in zip([0, *cuts], [*cuts, len(text)], strict=True)]
+    assert decode_lines(pieces) == (reference_lines(text), False)
+
+
+@given(line_texts, st.integers(1, 8), st.data())
+def test_line_decoder_stops_at_the_first_over_long_line_for_any_split(
+    text: str, max_size: int, data: st.DataObject
+) -> None:
+    cuts = sorted(data.draw(st.lists(st.integers(0, len(text)), max_size=8)))
+    pieces = [text[a:b] for a, b in zip([0, *cuts], [*cuts, len(text)], strict=True)]
+    complete = reference_lines(text)
+    partial = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")[-1]
+    too_long = [line for line in (*complete, partial) if len(line) > max_size]
+    lines, overflowed = decode_lines(pieces, max_size)
+    assert overflowed == bool(too_long)
+    if overflowed:
+        first_long = [*complete, partial].index(too_long[0])
+        assert lines == complete[:first_long]
+    else:
+        assert lines == complete
+
+
+def test_line_decoder_tracks_a_pending_cr_and_resets() -> None:
+    decoder = _LineDecoder(100)
+    assert decoder.is_empty()
+    assert decoder.decode("a\r") == ["a"]
+    assert not decoder.is_empty()  # the next LF belongs to that CR
+    assert decoder.decode("\nb") == []
+    assert not decoder.is_empty()  # "b" waits for its line end
+    decoder.reset()
+    assert decoder.is_empty()
+    decoder.expect_lf()
+    assert decoder.decode("\n\n") == [""]
