@@ -35,7 +35,7 @@ from ._context import CONTEXT, ServerContext
 from ._exceptions import FaultSpecError
 from ._faults import FAULT_HEADER, Fault, StatusReply, parse_fault_header, reply_for, total_latency
 from ._journal import StreamLog
-from ._responses import json_detail, json_web_error
+from ._responses import dialect_error, json_detail
 from ._routing import WrappedRoutes
 from ._steps import step_of
 from ._stream import SERVER_SOFTWARE, STREAM_FAULTS, STREAM_LOG
@@ -105,9 +105,7 @@ async def admin_refusal(request: web.Request) -> web.Response | None:
 
 def _too_large(request: web.Request, limit: int) -> web.Response:
     detail = f"Request body too large: the limit is {limit} bytes; send a smaller body"
-    if request.path.startswith("/api/"):
-        return json_web_error(413, detail)
-    return json_detail(413, detail)
+    return dialect_error(request, 413, detail)
 
 
 def _http_error(request: web.Request, error: web.HTTPException) -> web.Response:
@@ -117,10 +115,7 @@ def _http_error(request: web.Request, error: web.HTTPException) -> web.Response:
         detail = "Method Not Allowed"
     else:
         detail = error.reason
-    if request.path.startswith("/api/"):
-        response = json_web_error(error.status, detail)
-    else:
-        response = json_detail(error.status, detail)
+    response = dialect_error(request, error.status, detail)
     allow = error.headers.get("Allow")
     if allow:
         response.headers["Allow"] = allow
@@ -128,10 +123,7 @@ def _http_error(request: web.Request, error: web.HTTPException) -> web.Response:
 
 
 def _fault_reply(request: web.Request, reply: StatusReply) -> web.Response:
-    if request.path.startswith("/api/"):
-        response = json_web_error(reply.status, reply.detail)
-    else:
-        response = json_detail(reply.status, reply.detail)
+    response = dialect_error(request, reply.status, reply.detail)
     response.headers.update(reply.headers)
     return response
 
@@ -145,16 +137,11 @@ def _unreadable_body(request: web.Request, error: Exception) -> web.Response:
     if isinstance(error, ConnectionError):
         return web.Response(status=CLIENT_CLOSED)
     detail = f"the request body could not be read ({error}); send it whole, unencoded or valid"
-    if request.path.startswith("/api/"):
-        return json_web_error(400, detail)
-    return json_detail(400, detail)
+    return dialect_error(request, 400, detail)
 
 
 def _bad_fault_header(request: web.Request, error: FaultSpecError) -> web.Response:
-    detail = f"invalid {FAULT_HEADER} header: {error}"
-    if request.path.startswith("/api/"):
-        return json_web_error(400, detail)
-    return json_detail(400, detail)
+    return dialect_error(request, 400, f"invalid {FAULT_HEADER} header: {error}")
 
 
 def announce(response: web.StreamResponse) -> None:

@@ -9,6 +9,8 @@ from aiohttp import web
 from ._wire import detail_body, plain_json, rest_json, web_error_body
 
 __all__ = [
+    "WEB_PREFIX",
+    "dialect_error",
     "empty",
     "internal_error_text",
     "json_bytes",
@@ -46,6 +48,18 @@ def json_detail(status: int, detail: Any) -> web.Response:
 def json_web_error(status: int, detail: Any) -> web.Response:
     """The web site's error response ``{"message": ...}``."""
     return json_bytes(web_error_body(detail), status)
+
+
+#: The web site's paths (the Next.js proxy); every other chat path is the inference server's.
+WEB_PREFIX = "/api/"
+
+
+def dialect_error(request: web.Request, status: int, detail: Any) -> web.Response:
+    """An error in the shape of the dialect the request speaks: the web site's ``{"message": ...}``
+    under :data:`WEB_PREFIX`, else FastAPI's ``{"detail": ...}``."""
+    if request.path.startswith(WEB_PREFIX):
+        return json_web_error(status, detail)
+    return json_detail(status, detail)
 
 
 def empty(status: int = 200) -> web.Response:

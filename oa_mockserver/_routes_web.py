@@ -19,15 +19,20 @@ from aiohttp import hdrs, web
 from ._auth import AuthError, web_user
 from ._catalog import model_configs_body
 from ._config import ServerConfig
-from ._context import CONTEXT, ServerContext
-from ._responses import empty, json_bytes, json_plain, json_web_error, request_content_type
-from ._routes_inference import create_assistant_message, failure, list_params
+from ._responses import empty, json_bytes, json_plain, json_web_error
+from ._routes_common import (
+    Failure,
+    create_assistant_message,
+    inference_failure,
+    json_body,
+    list_params,
+    open_stream,
+    server_context,
+)
 from ._routing import RouteTable
 from ._state import Message, NotStreamable, StateError
-from ._stream import stream_events
 from ._validation import (
     InvalidBody,
-    decode_json_body,
     validate_assistant,
     validate_chat_update,
     validate_object,
@@ -37,7 +42,6 @@ from ._validation import (
 
 __all__ = ["add_web_routes", "web_failure"]
 
-Failure = InvalidBody | AuthError | StateError
 _NO_DETAIL = "Something went wrong"
 
 
@@ -49,13 +53,9 @@ def web_failure(exc: Failure, step: str, config: ServerConfig) -> web.Response:
     """
     if isinstance(exc, AuthError):
         return empty(403)
-    inner = failure(exc, step, config)
+    inner = inference_failure(exc, step, config)
     detail: Any = getattr(exc, "detail", None) if inner.status != 500 else None
     return json_web_error(inner.status, detail if detail is not None else _NO_DETAIL)
-
-
-def _ctx(request: web.Request) -> ServerContext:
-    return request.app[CONTEXT]
 
 
 #: Owner keys by raw ``Cookie`` header. Why: a client sends the same header on every request,
@@ -77,10 +77,6 @@ def _owner(request: web.Request) -> str:
     if owner is None:
         raise AuthError(403, "")
     return owner
-
-
-async def _body(request: web.Request) -> Any:
-    return decode_json_body(await request.read(), request_content_type(request))
 
 
 def query_of(request: web.Request) -> Mapping[str, str]:
@@ -116,7 +112,7 @@ def _param(query: Mapping[str, str], name: str, body: Any = None) -> str:
 
 async def chat_collection(request: web.Request) -> web.StreamResponse:
     """GET (one chat or a page), POST (create), PUT (update), DELETE (remove) ``/api/chat``."""
-    ctx = _ctx(request)
+    ctx = server_context(request)
     method = request.method
     step = {"GET": "get_chat", "POST": "create_chat", "PUT": "update_chat"}.get(
         method, "delete_chat"
@@ -130,7 +126,7 @@ async def chat_collection(request: web.Request) -> web.StreamResponse:
             ctx.engine.cancel(list(chat.messages))
             return empty(200)
         if method == "PUT":
-            update = validate_chat_update(await _body(request), with_chat_id=True)
+            update = validate_chat_update(await json_body(request), with_chat_id=True)
             ctx.store.update_chat(owner, update.chat_id or "", update.fields)
             return empty(200)
         if "chat_id" in request.query:
@@ -146,10 +142,10 @@ async def chat_collection(request: web.Request) -> web.StreamResponse:
 
 
 async def prompter_message(request: web.Request) -> web.Response:
-    ctx = _ctx(request)
+    ctx = server_context(request)
     try:
         owner = _owner(request)
-        body = validate_prompter(await _body(request), with_chat_id=True)
+        body = validate_prompter(await json_body(request), with_chat_id=True)
         message = ctx.store.add_prompter_message(
             owner, body.chat_id or "", body.parent_id, body.content
         )
@@ -159,10 +155,10 @@ async def prompter_message(request: web.Request) -> web.Response:
 
 
 async def assistant_message(request: web.Request) -> web.Response:
-    ctx = _ctx(request)
+    ctx = server_context(request)
     try:
         owner = _owner(request)
-        body = validate_assistant(await _body(request), with_chat_id=True)
+        body = validate_assistant(await json_body(request), with_chat_id=True)
         return await create_assistant_message(
             request, ctx, owner, body.chat_id or "", body, web_site=True
         )
@@ -172,13 +168,13 @@ async def assistant_message(request: web.Request) -> web.Response:
 
 def _message(request: web.Request, body: Any = None) -> Message:
     query = query_of(request)
-    return _ctx(request).store.message(
+    return server_context(request).store.message(
         _owner(request), _param(query, "chat_id", body), _param(query, "message_id", body)
     )
 
 
 async def get_message(request: web.Request) -> web.Response:
-    ctx = _ctx(request)
+    ctx = server_context(request)
     try:
         message = _message(request)
     except (AuthError, StateError) as exc:
@@ -188,12 +184,12 @@ async def get_message(request: web.Request) -> web.Response:
 
 async def events(request: web.Request) -> web.StreamResponse:
     """The event stream, piped: 204 becomes 200 with an empty body."""
-    ctx = _ctx(request)
+    ctx = server_context(request)
     try:
         body: Any = None
         if request.method == "POST" and not query_of(request).get("message_id"):
             try:
-                body = await _body(request)
+                body = await json_body(request)
             except InvalidBody:
                 body = None  # the web site reads only the query; a stray body is ignored
         message = _message(request, body)
@@ -205,10 +201,8 @@ async def events(request: web.Request) -> web.StreamResponse:
         if not ctx.config.fix_server_bugs:
             return json_web_error(500, _NO_DETAIL)  # Next.js does not translate this error
         return web_failure(exc, "events", ctx.config)
-    generation = ctx.engine.generation(message.id)
-    if generation is None or generation.ended or (message.finished and generation.delivered):
-        return empty(200)
-    return await stream_events(request, generation, ctx.engine, ctx.config)
+    streamed = await open_stream(request, message)
+    return streamed if streamed is not None else empty(200)
 
 
 async def models(request: web.Request) -> web.Response:
@@ -220,10 +214,10 @@ async def models(request: web.Request) -> web.Response:
 
 
 async def vote(request: web.Request) -> web.Response:
-    ctx = _ctx(request)
+    ctx = server_context(request)
     try:
         owner = _owner(request)
-        body = validate_object(await _body(request))
+        body = validate_object(await json_body(request))
         score = validate_vote(body)
         query = query_of(request)
         ctx.store.vote(
