@@ -28,7 +28,7 @@ from collections.abc import Awaitable, Callable
 import aiohttp
 
 from oa_mockserver import MockServer, ServerConfig
-from oa_provider import OpenAssistant
+from oa_provider import DEFAULT_SAMPLING_PARAMETERS, OpenAssistant
 
 COOKIE = {"next-auth.session-token": "bench"}
 MESSAGES = [{"role": "user", "content": "Привет, как дела?"}]
@@ -54,14 +54,7 @@ async def bare_conversation(base: str) -> str:
                 "chat_id": chat_id,
                 "parent_id": parent_id,
                 "model_config_name": "OA_SFT_Llama_30B_6",
-                "sampling_parameters": {
-                    "top_k": 50,
-                    "top_p": None,
-                    "typical_p": None,
-                    "temperature": 0.35,
-                    "repetition_penalty": 1 / 0.9,
-                    "max_new_tokens": 1024,
-                },
+                "sampling_parameters": dict(DEFAULT_SAMPLING_PARAMETERS),
                 "plugins": [],
             },
         ) as response:

@@ -151,14 +151,19 @@ def test_the_readme_command_chats_with_the_embedded_mock_server() -> None:
     assert result.stdout.strip()
 
 
-def test_ctrl_c_deletes_the_chat_and_exits_130() -> None:
-    process = subprocess.Popen(
+def _start_verbose_demo_chat() -> subprocess.Popen[bytes]:
+    """``oa-chat SEED_PROMPT -v`` against the embedded demo server, its output piped."""
+    return subprocess.Popen(
         [sys.executable, "-m", "oa_provider", SEED_PROMPT, "-v"],
         cwd=ROOT,
         env=_demo_env(),
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
     )
+
+
+def test_ctrl_c_deletes_the_chat_and_exits_130() -> None:
+    process = _start_verbose_demo_chat()
     assert process.stdout is not None
     process.stdout.read(1)  # the reply has started streaming
     process.send_signal(signal.SIGINT)
@@ -242,13 +247,7 @@ async def test_ctrl_c_lands_while_tokens_flow_flat_out() -> None:
 
 def test_a_reader_that_stops_early_ends_it_quietly() -> None:
     # oa-chat "..." | head -c 20
-    process = subprocess.Popen(
-        [sys.executable, "-m", "oa_provider", SEED_PROMPT, "-v"],
-        cwd=ROOT,
-        env=_demo_env(),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-    )
+    process = _start_verbose_demo_chat()
     with process:
         assert process.stdout is not None
         assert process.stderr is not None
