@@ -45,6 +45,8 @@ __all__ = [
     "RecordedResponse",
     "assign_episodes",
     "cassette_file",
+    "deserialize_request",
+    "deserialize_response",
     "dump_cassette",
     "interaction_to_dict",
     "is_streamed",
@@ -52,6 +54,8 @@ __all__ = [
     "parse_cassette",
     "recording_base",
     "save_cassette",
+    "serialize_request",
+    "serialize_response",
     "write_text_atomically",
 ]
 
@@ -415,26 +419,63 @@ def _chunk_dict(chunk: Chunk) -> dict[str, Any]:
         return {"t": offset, "base64": base64.b64encode(chunk.data).decode("ascii")}
 
 
-def interaction_to_dict(interaction: Interaction) -> dict[str, Any]:
-    """The vcrpy-compatible mapping of one interaction (with our extra keys)."""
-    req, resp = interaction.request, interaction.response
-    response: dict[str, Any] = {
-        "status": {"code": resp.status, "message": resp.reason},
-        "headers": _headers_dict(resp.headers),
-        "body": {"string": _text_or_bytes(resp.body)},
-    }
-    if resp.chunks:
-        response["chunks"] = [_chunk_dict(c) for c in resp.chunks]
+# --- vcrpy's dicts: the one serializer (as vcrpy's serialize.py) --------------------------------
+
+
+def serialize_request(request: RecordedRequest) -> dict[str, Any]:
+    """vcrpy's dict of a request (its ``Request._to_dict`` shape), body as bytes or None."""
     return {
-        "episode": interaction.episode,
-        "request": {
-            "method": req.method,
-            "uri": req.uri,
-            "body": None if req.body is None else _text_or_bytes(req.body),
-            "headers": _headers_dict(req.headers),
-        },
-        "response": response,
+        "method": request.method,
+        "uri": request.uri,
+        "body": request.body,
+        "headers": _headers_dict(request.headers),
     }
+
+
+def serialize_response(response: RecordedResponse) -> dict[str, Any]:
+    """vcrpy's dict of a response, body as bytes, plus our ``chunks`` (``{t, data}``, bytes).
+
+    This is the in-memory form vcrpy replays from; :func:`interaction_to_dict` turns it into the
+    file's (text where the bytes are UTF-8, rounded offsets, base64 chunks).
+    """
+    raw: dict[str, Any] = {
+        "status": {"code": response.status, "message": response.reason},
+        "headers": _headers_dict(response.headers),
+        "body": {"string": response.body},
+    }
+    if response.chunks:
+        raw["chunks"] = [{"t": c.offset_s, "data": c.data} for c in response.chunks]
+    return raw
+
+
+def deserialize_request(raw: object, path: str | None = None) -> RecordedRequest:
+    """The typed request of a vcrpy request dict (body bytes or text, headers str or lists).
+
+    Raises:
+        CassetteError: ``raw`` is not such a dict (``path`` named in the message).
+    """
+    return _Reader(path).request(raw, None)
+
+
+def deserialize_response(raw: object, path: str | None = None) -> RecordedResponse:
+    """The typed response of a vcrpy response dict, ``chunks`` included (joined equal to the body).
+
+    Raises:
+        CassetteError: ``raw`` is not such a dict (``path`` named in the message).
+    """
+    return _Reader(path).response(raw, None)
+
+
+def interaction_to_dict(interaction: Interaction) -> dict[str, Any]:
+    """The file's mapping of one interaction: vcrpy's dicts with text bodies, plus our keys."""
+    request = serialize_request(interaction.request)
+    if request["body"] is not None:
+        request["body"] = _text_or_bytes(request["body"])
+    response = serialize_response(interaction.response)
+    response["body"] = {"string": _text_or_bytes(interaction.response.body)}
+    if interaction.response.chunks:
+        response["chunks"] = [_chunk_dict(c) for c in interaction.response.chunks]
+    return {"episode": interaction.episode, "request": request, "response": response}
 
 
 def dump_cassette(cassette: Cassette) -> str:

@@ -39,7 +39,7 @@ from ._cassette import (
     save_cassette,
 )
 from ._exceptions import ConfigError
-from ._redact import Redactor
+from ._redact import Redactor, redact_response
 
 __all__ = [
     "CassetteRecorder",
@@ -92,23 +92,7 @@ class CassetteRecorder:
             ),
             headers=tuple(rules.headers_pairs(request.headers)),
         )
-        content_type = response.header("Content-Type")
-        chunks = response.chunks
-        if chunks:
-            body, pieces = rules.chunks([c.data for c in chunks], content_type)
-            times = [c.offset_s for c in chunks]
-            chunks = tuple(
-                Chunk(times[min(i, len(times) - 1)], piece) for i, piece in enumerate(pieces)
-            )
-        else:
-            body = rules.body(response.body, content_type) if response.body else b""
-        response = RecordedResponse(
-            status=response.status,
-            reason=response.reason,
-            headers=tuple(rules.headers_pairs(response.headers)),
-            body=body,
-            chunks=chunks,
-        )
+        response = redact_response(rules, response)
         if broken:
             self.disconnected.append(len(self.interactions))
         self.interactions.append(Interaction(request=request, response=response))

@@ -34,12 +34,13 @@ from http.cookies import CookieError, SimpleCookie
 from typing import Any, NamedTuple
 from urllib.parse import parse_qsl, quote, urlsplit, urlunsplit
 
+from ._cassette import Chunk, RecordedResponse
 from ._exceptions import RedactionRuleError
 from ._secret_formats import format_spans, is_placeholder, placeholder
 from ._secret_names import is_descriptive_name, is_secret_name
 from ._splice import splice
 
-__all__ = ["REDACTED", "Redactor", "SecretSpan", "redact_spans"]
+__all__ = ["REDACTED", "Redactor", "SecretSpan", "redact_response", "redact_spans"]
 
 REDACTED = "REDACTED"
 _REDACTED_B = REDACTED.encode()
@@ -541,3 +542,29 @@ def _redact_set_cookie(value: str) -> str:
     except CookieError:
         return REDACTED
     return f"{name}={_COOKIE_REDACTED}{sep}{attributes}"
+
+
+def redact_response(rules: Redactor, response: RecordedResponse) -> RecordedResponse:
+    """A recorded response with its headers and body redacted; a streamed body chunk by chunk.
+
+    The chunks keep their times: a piece takes the time of the recorded chunk at its index
+    (the cuts stay in place, so only a chunk swallowed by a redacted span shifts the pairing).
+    Both recorders (the proxy and the in-process vcrpy hook) redact through here.
+    """
+    content_type = response.header("Content-Type")
+    chunks = response.chunks
+    if chunks:
+        body, pieces = rules.chunks([c.data for c in chunks], content_type)
+        times = [c.offset_s for c in chunks]
+        chunks = tuple(
+            Chunk(times[min(i, len(times) - 1)], piece) for i, piece in enumerate(pieces)
+        )
+    else:
+        body = rules.body(response.body, content_type) if response.body else b""
+    return RecordedResponse(
+        status=response.status,
+        reason=response.reason,
+        headers=tuple(rules.headers_pairs(response.headers)),
+        body=body,
+        chunks=chunks,
+    )

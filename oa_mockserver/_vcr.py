@@ -49,16 +49,19 @@ from ._cassette import (
     Cassette,
     Chunk,
     Interaction,
-    RecordedRequest,
     RecordedResponse,
     assign_episodes,
+    deserialize_request,
+    deserialize_response,
     is_streamed,
     load_cassette,
     save_cassette,
+    serialize_request,
+    serialize_response,
 )
 from ._exceptions import CassetteNotFoundError, ConfigError
 from ._rechunk import rechunk
-from ._redact import Redactor
+from ._redact import Redactor, redact_response
 from ._timing import Timing
 
 __all__ = [
@@ -169,7 +172,6 @@ async def _read_chunks(response: ClientResponse) -> list[Chunk]:
 async def _record_response(cassette: Any, vcr_request: Any, response: ClientResponse) -> None:
     """vcrpy's ``record_response``, keeping each chunk of a streamed body with its offset."""
     chunks: list[Chunk] = []
-    body_map: dict[str, Any]
     try:
         if is_streamed(response.headers):
             chunks = await _read_chunks(response)
@@ -178,38 +180,32 @@ async def _record_response(cassette: Any, vcr_request: Any, response: ClientResp
         else:
             body = await response.read()
     except ClientConnectionError:
-        body_map = {}
+        body = b""
     else:
-        body_map = {"string": body}
         if body:
             # The caller reads the same chunks the server sent (all at once: already received).
             response.content = ChunkedReplayStream([c.data for c in chunks] or [body])
-    vcr_response: dict[str, Any] = {
-        "status": {"code": response.status, "message": response.reason},
-        "headers": aiohttp_stubs._serialize_headers(response.headers),
-        "body": body_map,
-    }
-    if chunks:
-        vcr_response["chunks"] = [{"t": c.offset_s, "data": c.data} for c in chunks]
-    cassette.append(vcr_request, vcr_response)
+    recorded = RecordedResponse(
+        status=response.status,
+        reason=response.reason or "",
+        headers=tuple(response.headers.items()),
+        body=body,
+        chunks=tuple(chunks),
+    )
+    cassette.append(vcr_request, serialize_response(recorded))
 
 
 # --- replay ---------------------------------------------------------------------------------
 
 
-def _chunk_bytes(raw: Any) -> bytes:
-    data = raw.get("data", b"") if isinstance(raw, dict) else b""
-    return data.encode("utf-8") if isinstance(data, str) else bytes(data)
-
-
 def _make_build_response(timing: Timing, rechunk_seed: int | None) -> Callable[..., Any]:
     def build_response(vcr_request: Any, vcr_response: dict[str, Any], history: Any) -> Any:
         response = _ORIGINAL_BUILD_RESPONSE(vcr_request, vcr_response, history)
-        raw_chunks = vcr_response.get("chunks")
-        if not raw_chunks:
+        if not vcr_response.get("chunks"):
             return response
-        chunks = [_chunk_bytes(c) for c in raw_chunks]
-        offsets = [float(c.get("t", 0.0)) for c in raw_chunks]
+        recorded = deserialize_response(vcr_response).chunks
+        chunks = [c.data for c in recorded]
+        offsets = [c.offset_s for c in recorded]
         if rechunk_seed is not None:
             chunks = rechunk(b"".join(chunks), rechunk_seed, pieces=max(2, len(chunks)))
             offsets = [0.0] * len(chunks)
@@ -246,26 +242,7 @@ def _make_request_hook(redactor: Redactor) -> Callable[[VcrRequest], VcrRequest]
 
 def _make_response_hook(redactor: Redactor) -> Callable[[dict[str, Any]], dict[str, Any]]:
     def before_record_response(response: dict[str, Any]) -> dict[str, Any]:
-        headers = response.get("headers") or {}
-        response["headers"] = redactor.headers_dict(headers)
-        content_type = None
-        for name, values in headers.items():
-            if name.lower() == "content-type":
-                content_type = values[0] if isinstance(values, list) and values else str(values)
-        body = response.get("body", {}).get("string")
-        raw_chunks = response.get("chunks")
-        if raw_chunks:
-            new_body, pieces = redactor.chunks([_chunk_bytes(c) for c in raw_chunks], content_type)
-            if pieces != [_chunk_bytes(c) for c in raw_chunks]:
-                # Boundaries may have moved out of a redacted span; keep each piece's time.
-                times = [float(c.get("t", 0.0)) for c in raw_chunks]
-                response["chunks"] = [
-                    {"t": times[min(i, len(times) - 1)], "data": p} for i, p in enumerate(pieces)
-                ]
-            response["body"] = {"string": new_body}
-        elif isinstance(body, bytes) and body:
-            response["body"] = {"string": redactor.body(body, content_type)}
-        return response
+        return serialize_response(redact_response(redactor, deserialize_response(response)))
 
     return before_record_response
 
@@ -287,50 +264,21 @@ def oa_json_body(r1: VcrRequest, r2: VcrRequest) -> None:
 
 
 def _to_vcr(interaction: Interaction) -> tuple[VcrRequest, dict[str, Any]]:
-    req, resp = interaction.request, interaction.response
-    headers: dict[str, list[str]] = {}
-    for name, value in req.headers:
-        headers.setdefault(name, []).append(value)
-    response_headers: dict[str, list[str]] = {}
-    for name, value in resp.headers:
-        response_headers.setdefault(name, []).append(value)
-    response: dict[str, Any] = {
-        "status": {"code": resp.status, "message": resp.reason},
-        "headers": response_headers,
-        "body": {"string": resp.body},
-    }
-    if resp.chunks:
-        response["chunks"] = [{"t": c.offset_s, "data": c.data} for c in resp.chunks]
-    return VcrRequest(req.method, req.uri, req.body, headers), response
+    raw = serialize_request(interaction.request)
+    request = VcrRequest(raw["method"], raw["uri"], raw["body"], raw["headers"])
+    return request, serialize_response(interaction.response)
 
 
 def _from_vcr(request: VcrRequest, response: dict[str, Any]) -> Interaction:
     body = _normalise_body(request.body)
-    if isinstance(body, str):
-        body = body.encode("utf-8")
-    status = response.get("status", {})
-    headers: list[tuple[str, str]] = []
-    for name, values in (response.get("headers") or {}).items():
-        for value in values if isinstance(values, list) else [values]:
-            headers.append((str(name), str(value)))
-    raw_body = response.get("body", {}).get("string") or b""
-    return Interaction(
-        request=RecordedRequest(
-            method=request.method,
-            uri=request.uri,
-            body=body if isinstance(body, bytes) else None,
-            headers=tuple((str(k), str(v)) for k, v in request.headers.items()),
-        ),
-        response=RecordedResponse(
-            status=int(status.get("code", 200)),
-            reason=str(status.get("message") or ""),
-            headers=tuple(headers),
-            body=raw_body.encode("utf-8") if isinstance(raw_body, str) else bytes(raw_body),
-            chunks=tuple(
-                Chunk(float(c.get("t", 0.0)), _chunk_bytes(c)) for c in response.get("chunks") or ()
-            ),
-        ),
-    )
+    raw = {
+        "method": request.method,
+        "uri": request.uri,
+        # a body vcrpy kept as some other object (a form, a file) is recorded as none, as before
+        "body": body if isinstance(body, bytes | str) else None,
+        "headers": dict(request.headers.items()),
+    }
+    return Interaction(request=deserialize_request(raw), response=deserialize_response(response))
 
 
 class CassettePersister:

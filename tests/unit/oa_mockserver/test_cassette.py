@@ -24,7 +24,13 @@ from oa_mockserver import (
     parse_cassette,
     save_cassette,
 )
-from oa_mockserver._cassette import assign_episodes
+from oa_mockserver._cassette import (
+    assign_episodes,
+    deserialize_request,
+    deserialize_response,
+    serialize_request,
+    serialize_response,
+)
 
 
 def _interaction(method: str, uri: str, body: bytes = b"{}", chunks: tuple[Chunk, ...] = ()):
@@ -104,6 +110,28 @@ def test_round_trip_property(chunks, uri_tail, reason, header, request_body) -> 
     )
     cassette = Cassette(interactions=(interaction,), metadata={"recorded_by": "test"})
     assert parse_cassette(dump_cassette(cassette)) == cassette
+    # the in-memory vcrpy dicts (what vcrpy replays from) round-trip through the same pair
+    request = serialize_request(interaction.request)
+    response = serialize_response(interaction.response)
+    assert request["body"] == request_body
+    assert response["body"] == {"string": b"".join(chunks)}
+    assert deserialize_request(request) == interaction.request
+    assert deserialize_response(response) == interaction.response
+
+
+def test_deserialize_takes_vcrpy_shapes_and_refuses_broken_ones() -> None:
+    request = deserialize_request(
+        {"method": "GET", "uri": "http://h/x", "body": "hi", "headers": {"A": "1"}}
+    )
+    assert request == RecordedRequest(
+        method="GET", uri="http://h/x", body=b"hi", headers=(("A", "1"),)
+    )
+    with pytest.raises(CassetteError, match=r"response\.status\.code must be an HTTP status"):
+        deserialize_response({"status": {"code": 42}, "body": {"string": b""}})
+    with pytest.raises(CassetteError, match="joined differ"):
+        deserialize_response(
+            {"status": {"code": 200}, "body": {"string": b"ab"}, "chunks": [{"t": 0, "data": b"a"}]}
+        )
 
 
 @pytest.mark.parametrize(
