@@ -143,7 +143,7 @@ class StreamLog:
         # set by thaw: a journaled log has its chunks' sizes and kinds, not the chunks
         self._sizes: tuple[int, ...] | None = None
         self._kinds: tuple[str, ...] | None = None
-        self._generated = False  # see tokens_then_message
+        self._generated = False  # see mark_generated
         self.client_disconnected = False
         self.final_written = False
 
@@ -156,10 +156,9 @@ class StreamLog:
         self.times.append(at)
         self.data.append(chunk)
 
-    def tokens_then_message(self) -> None:
-        """Declare the stream token events, then (if :attr:`final_written`) one ``message``.
-
-        What a generated reply's stream is: its kinds are then known without reading a chunk.
+    def mark_generated(self) -> None:
+        """Mark this the stream of a generated reply: token events, then (if
+        :attr:`final_written`) one ``message``. Its kinds are then known without reading a chunk.
         """
         self._generated = True
 

@@ -222,7 +222,7 @@ async def _write_finished(
     """
     log.start(time.monotonic())
     if generation.generated:
-        log.tokens_then_message()
+        log.mark_generated()
     try:
         await _write_logged(response, [*generation.chunks, final], log)
         generation.delivered = True
