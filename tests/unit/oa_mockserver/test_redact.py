@@ -13,7 +13,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from oa_mockserver import REDACTED, RedactionRuleError, Redactor
-from oa_mockserver._redact import redact_spans
+from oa_mockserver._cassette import Chunk, RecordedResponse
+from oa_mockserver._redact import redact_response, redact_spans
 from oa_mockserver._secret_formats import detectors, format_spans
 from oa_mockserver._secret_names import is_descriptive_name
 
@@ -331,6 +332,26 @@ def test_chunks_of_a_stream_with_a_secret_cut_across_them() -> None:
     new_body, new_chunks = R.chunks(chunks, "text/event-stream")
     assert b"".join(new_chunks) == new_body == R.body(body)
     assert GITHUB[4:].encode() not in new_body
+
+
+def test_a_recorded_response_is_redacted_in_headers_body_and_chunks_keeping_times() -> None:
+    body = f'data: {{"event_type": "token", "text": "{GITHUB}"}}\r\n\r\n'.encode()
+    cuts = [body[:30], body[30:45], body[45:]]
+    recorded = RecordedResponse(
+        status=200,
+        reason="OK",
+        headers=(("Content-Type", "text/event-stream"), ("Set-Cookie", "session=abc")),
+        body=body,
+        chunks=tuple(Chunk(0.5 * i, c) for i, c in enumerate(cuts)),
+    )
+    redacted = redact_response(R, recorded)
+    assert redacted.body == R.body(body)
+    assert b"".join(c.data for c in redacted.chunks) == redacted.body
+    assert [c.offset_s for c in redacted.chunks] == [0.0, 0.5, 1.0]
+    assert redacted.header("Set-Cookie") == f'session="{REDACTED}"'
+    assert (redacted.status, redacted.reason) == (200, "OK")
+    plain = RecordedResponse(status=200, body=b'{"password": "hunter22"}')
+    assert redact_response(R, plain).body == b'{"password": "REDACTED"}'
 
 
 # --- properties ----------------------------------------------------------------------------
