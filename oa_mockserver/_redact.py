@@ -20,8 +20,8 @@ Why values are replaced and not removed: a replayed ``Set-Cookie`` or ``Authoriz
 its shape (cookie names, the ``Bearer`` scheme) so clients behave as they did when recording.
 Why bodies are edited as bytes and not re-serialised: the replay must give the client the very
 bytes the server sent (spacing, key order), only with the secret spans swapped. For streamed
-bodies the chunk boundaries are moved out of any redacted span, so the chunks still join to the
-redacted body.
+bodies the chunks are cut where they were (:mod:`._splice`: a cut inside a redacted span keeps
+its offset, clamped to the placeholder), so the chunks still join to the redacted body.
 """
 
 from __future__ import annotations
