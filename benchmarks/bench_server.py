@@ -56,7 +56,7 @@ def _floor_app(tokens: int) -> web.Application:
     from oa_mockserver._generation import reply_tokens
     from oa_mockserver._ids import uuid7
     from oa_mockserver._stream import SERVER_SOFTWARE, SSE_HEADERS
-    from oa_mockserver._wire import message_event, rest_json, token_event
+    from oa_mockserver._wire import fastapi_json, message_event, token_event
 
     texts = reply_tokens(
         model="m", thread=["x"], sampling={}, system_prompt=None, count=tokens, mode="lorem"
@@ -100,8 +100,8 @@ def _floor_app(tokens: int) -> web.Application:
         "plugin_max_depth": 4,
     }
     assistant = {**message, "id": uuid7(), "parent_id": message["id"], "role": "assistant"}
-    chat_body, message_body = rest_json(chat), rest_json(message)
-    assistant_body = rest_json(
+    chat_body, message_body = fastapi_json(chat), fastapi_json(message)
+    assistant_body = fastapi_json(
         {**assistant, "content": None, "state": "pending", "work_parameters": work}
     )
     final = message_event(

@@ -49,7 +49,7 @@ __all__ = [
     "guarded_routes",
 ]
 
-log_ = logging.getLogger("oa_mockserver")
+logger = logging.getLogger("oa_mockserver")
 _FAULT_HEADER = istr(FAULT_HEADER)  # multidict looks an istr up without folding its case again
 
 
@@ -242,7 +242,7 @@ def guard(ctx: ServerContext, handler: Handler, method: str, route: str | None) 
             ctx.handler_errors.append(
                 f"{method} {path}: {''.join(traceback.format_exception(error))}"
             )
-            log_.error("handler error on %s %s: %s", method, path, type(error).__name__)
+            logger.error("handler error on %s %s: %s", method, path, type(error).__name__)
             response = json_detail(
                 500, f"oa_mockserver bug: {type(error).__name__} in the handler of {path}"
             )

@@ -6,7 +6,7 @@ from typing import Any
 
 from aiohttp import web
 
-from ._wire import detail_body, plain_json, rest_json, web_error_body
+from ._wire import detail_body, fastapi_json, float_free_json, web_error_body
 
 __all__ = [
     "WEB_PREFIX",
@@ -15,8 +15,8 @@ __all__ = [
     "internal_error_text",
     "json_bytes",
     "json_detail",
-    "json_ok",
-    "json_plain",
+    "json_fastapi",
+    "json_float_free",
     "json_web_error",
     "request_content_type",
 ]
@@ -30,14 +30,14 @@ def json_bytes(body: bytes, status: int = 200) -> web.Response:
     return web.Response(body=body, status=status, headers=_JSON_HEADERS)
 
 
-def json_ok(value: Any) -> web.Response:
+def json_fastapi(value: Any) -> web.Response:
     """200 with a compact JSON body."""
-    return json_bytes(rest_json(value))
+    return json_bytes(fastapi_json(value))
 
 
-def json_plain(value: Any) -> web.Response:
-    """200 with a compact JSON body of a float-free value (see :func:`._wire.plain_json`)."""
-    return json_bytes(plain_json(value))
+def json_float_free(value: Any) -> web.Response:
+    """200 with a compact JSON body of a float-free value (see :func:`._wire.float_free_json`)."""
+    return json_bytes(float_free_json(value))
 
 
 def json_detail(status: int, detail: Any) -> web.Response:

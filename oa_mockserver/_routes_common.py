@@ -29,7 +29,7 @@ from ._state import (
 )
 from ._stream import stream_events
 from ._validation import AssistantRequest, InvalidBody, decode_json_body
-from ._wire import error_item, plain_json
+from ._wire import error_item, float_free_json
 
 __all__ = [
     "Failure",
@@ -203,8 +203,7 @@ async def create_assistant_message(
         work_parameters(message_request),
         model=message_request.model_config_name,
     )
-    answer = plain_json(message.rest_read())  # the state is "pending" in the answer, as recorded
+    # the state is "pending" in the answer, as recorded
+    answer = float_free_json(message.read_prerendered())
     ctx.engine.submit(message, lookup.reply)
     return json_bytes(answer)
-
-

@@ -13,7 +13,7 @@ from aiohttp import web
 from ._auth import AuthError, bearer_user, user_name
 from ._catalog import model_configs_body
 from ._context import ServerContext
-from ._responses import empty, json_bytes, json_detail, json_ok, json_plain
+from ._responses import empty, json_bytes, json_detail, json_fastapi, json_float_free
 from ._routes_common import (
     create_assistant_message,
     inference_failure,
@@ -52,7 +52,7 @@ def _assistant_of(ctx: ServerContext, owner: str, chat_id: str, message_id: str)
 
 
 async def auth_providers(request: web.Request) -> web.Response:
-    return json_ok(["debug"])
+    return json_fastapi(["debug"])
 
 
 async def auth_debug(request: web.Request) -> web.Response:
@@ -61,12 +61,12 @@ async def auth_debug(request: web.Request) -> web.Response:
         return json_detail(
             422, [error_item(["query", "code"], "field required", "value_error.missing")]
         )
-    return json_ok(server_context(request).auth.login(code))
+    return json_fastapi(server_context(request).auth.login(code))
 
 
 async def auth_check(request: web.Request) -> web.Response:
     try:
-        return json_ok(user_name(_owner(request)))
+        return json_fastapi(user_name(_owner(request)))
     except AuthError as exc:
         return inference_failure(exc, "auth", server_context(request).config)
 
@@ -81,7 +81,7 @@ async def auth_refresh(request: web.Request) -> web.Response:
         return inference_failure(exc, "auth", ctx.config)
     if claims.kind != "refresh":
         return json_detail(400, "Invalid token type")
-    return json_ok({"access_token": ctx.auth.issue(claims.user), "token_type": "bearer"})
+    return json_fastapi({"access_token": ctx.auth.issue(claims.user), "token_type": "bearer"})
 
 
 async def model_configs(request: web.Request) -> web.Response:
@@ -98,7 +98,7 @@ async def list_chats(request: web.Request) -> web.Response:
         )
     except (InvalidBody, AuthError, InvalidCursor, StateError) as exc:
         return inference_failure(exc, "list_chats", ctx.config)
-    return json_plain(page.read())
+    return json_float_free(page.read())
 
 
 async def create_chat(request: web.Request) -> web.Response:
@@ -109,7 +109,7 @@ async def create_chat(request: web.Request) -> web.Response:
         validate_object(body)
     except (InvalidBody, AuthError) as exc:
         return inference_failure(exc, "create_chat", ctx.config)
-    return json_plain(ctx.store.create_chat(owner).list_read())
+    return json_float_free(ctx.store.create_chat(owner).list_read())
 
 
 async def get_chat(request: web.Request) -> web.Response:
@@ -118,7 +118,7 @@ async def get_chat(request: web.Request) -> web.Response:
         chat = ctx.store.chat(_owner(request), request.match_info["chat_id"])
     except (AuthError, StateError) as exc:
         return inference_failure(exc, "get_chat", ctx.config)
-    return json_plain(chat.rest_read())
+    return json_float_free(chat.read_prerendered())
 
 
 async def update_chat(request: web.Request) -> web.Response:
@@ -130,7 +130,7 @@ async def update_chat(request: web.Request) -> web.Response:
         ctx.store.update_chat(owner, request.match_info["chat_id"], update.fields)
     except (InvalidBody, AuthError, StateError) as exc:
         return inference_failure(exc, "update_chat", ctx.config)
-    return json_ok(None)
+    return json_fastapi(None)
 
 
 async def delete_chat(request: web.Request) -> web.Response:
@@ -154,7 +154,7 @@ async def prompter_message(request: web.Request) -> web.Response:
         )
     except (InvalidBody, AuthError, StateError) as exc:
         return inference_failure(exc, "prompter_message", ctx.config)
-    return json_plain(message.rest_read())
+    return json_float_free(message.read_prerendered())
 
 
 async def assistant_message(request: web.Request) -> web.Response:
@@ -178,7 +178,7 @@ async def get_message(request: web.Request) -> web.Response:
         )
     except (AuthError, StateError) as exc:
         return inference_failure(exc, "get_message", ctx.config)
-    return json_plain(message.rest_read())
+    return json_float_free(message.read_prerendered())
 
 
 async def message_events(request: web.Request) -> web.StreamResponse:
@@ -204,7 +204,7 @@ async def vote(request: web.Request) -> web.Response:
         )
     except (InvalidBody, AuthError, StateError) as exc:
         return inference_failure(exc, "vote", ctx.config)
-    return json_ok(None)
+    return json_fastapi(None)
 
 
 def add_inference_routes(router: RouteTable) -> None:

@@ -19,7 +19,7 @@ from aiohttp import hdrs, web
 from ._auth import AuthError, web_user
 from ._catalog import model_configs_body
 from ._config import ServerConfig
-from ._responses import empty, json_bytes, json_plain, json_web_error
+from ._responses import empty, json_bytes, json_float_free, json_web_error
 from ._routes_common import (
     Failure,
     create_assistant_message,
@@ -120,7 +120,7 @@ async def chat_collection(request: web.Request) -> web.StreamResponse:
     try:
         owner = _owner(request)
         if method == "POST":
-            return json_plain(ctx.store.create_chat(owner).list_read())
+            return json_float_free(ctx.store.create_chat(owner).list_read())
         if method == "DELETE":
             chat = ctx.store.delete_chat(owner, _param(query_of(request), "chat_id"))
             ctx.engine.cancel(list(chat.messages))
@@ -130,13 +130,14 @@ async def chat_collection(request: web.Request) -> web.StreamResponse:
             ctx.store.update_chat(owner, update.chat_id or "", update.fields)
             return empty(200)
         if "chat_id" in request.query:
-            return json_plain(ctx.store.chat(owner, request.query["chat_id"]).rest_read())
+            chat = ctx.store.chat(owner, request.query["chat_id"])
+            return json_float_free(chat.read_prerendered())
         step = "list_chats"
         limit, after, before, hidden = list_params(dict(request.query), default_limit=20)
         page = ctx.store.list_chats(
             owner, limit=limit, after=after, before=before, include_hidden=hidden
         )
-        return json_plain(page.read())
+        return json_float_free(page.read())
     except (InvalidBody, AuthError, StateError) as exc:
         return web_failure(exc, step, ctx.config)
 
@@ -151,7 +152,7 @@ async def prompter_message(request: web.Request) -> web.Response:
         )
     except (InvalidBody, AuthError, StateError) as exc:
         return web_failure(exc, "prompter_message", ctx.config)
-    return json_plain(message.rest_read())
+    return json_float_free(message.read_prerendered())
 
 
 async def assistant_message(request: web.Request) -> web.Response:
@@ -179,7 +180,7 @@ async def get_message(request: web.Request) -> web.Response:
         message = _message(request)
     except (AuthError, StateError) as exc:
         return web_failure(exc, "get_message", ctx.config)
-    return json_plain(message.rest_read())
+    return json_float_free(message.read_prerendered())
 
 
 async def events(request: web.Request) -> web.StreamResponse:

@@ -169,9 +169,9 @@ class Message:
             work_parameters=self.work_parameters,
         )
 
-    def rest_read(self) -> dict[str, Any]:
-        """:meth:`read` for :func:`plain_json`: ``work_parameters``, the one part with floats (the
-        sampling parameters), as a fragment rendered once (it never changes)."""
+    def read_prerendered(self) -> dict[str, Any]:
+        """:meth:`read` for :func:`float_free_json`: ``work_parameters``, the one part with floats
+        (the sampling parameters), as a fragment rendered once (it never changes)."""
         body = self.read()
         work = self._work()
         if work is not None:
@@ -222,10 +222,10 @@ class Chat:
         body["messages"] = [message.read() for message in self.messages.values()]
         return body
 
-    def rest_read(self) -> dict[str, Any]:
-        """:meth:`read` for :func:`plain_json` (see :meth:`Message.rest_read`)."""
+    def read_prerendered(self) -> dict[str, Any]:
+        """:meth:`read` for :func:`float_free_json` (see :meth:`Message.read_prerendered`)."""
         body = self.list_read()
-        body["messages"] = [message.rest_read() for message in self.messages.values()]
+        body["messages"] = [message.read_prerendered() for message in self.messages.values()]
         return body
 
 

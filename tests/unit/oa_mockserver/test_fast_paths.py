@@ -31,9 +31,9 @@ from oa_mockserver._validation import (
     _full_prompter,
     decode_json_body,
 )
-from oa_mockserver._wire import exact_fragment, plain_json, rest_json, work_fragment
+from oa_mockserver._wire import exact_fragment, fastapi_json, float_free_json, work_fragment
 
-# Float-free JSON: what plain_json promises to render exactly as rest_json does.
+# Float-free JSON: what float_free_json promises to render exactly as fastapi_json does.
 _scalars = st.none() | st.booleans() | st.integers(-(2**63), 2**64 - 1) | st.text()
 plain_values = st.recursive(
     _scalars,
@@ -48,8 +48,8 @@ json_values = st.recursive(
 
 
 @given(plain_values)
-def test_plain_json_is_rest_json_for_float_free_values(value: Any) -> None:
-    assert plain_json(value) == rest_json(value)
+def test_float_free_json_is_fastapi_json_for_float_free_values(value: Any) -> None:
+    assert float_free_json(value) == fastapi_json(value)
 
 
 _sampling_value = (

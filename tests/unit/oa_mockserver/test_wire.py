@@ -17,7 +17,7 @@ from oa_mockserver._validation import (
     validate_assistant,
     validate_prompter,
 )
-from oa_mockserver._wire import detail_body, event_bytes, ping_bytes, rest_json, token_event
+from oa_mockserver._wire import detail_body, event_bytes, fastapi_json, ping_bytes, token_event
 
 RECORDINGS = Path(__file__).parents[2] / "reference" / "oa-inference-server-recordings.jsonl"
 EXCHANGES = {e["seq"]: e for e in map(json.loads, RECORDINGS.read_text("utf-8").splitlines())}
@@ -27,8 +27,8 @@ def _detail(seq: int) -> object:
     return json.loads(EXCHANGES[seq]["response"]["body"])["detail"]
 
 
-def test_rest_json_is_compact_utf8() -> None:
-    assert rest_json({"a": "é", "b": [1, None]}) == '{"a":"é","b":[1,null]}'.encode()
+def test_fastapi_json_is_compact_utf8() -> None:
+    assert fastapi_json({"a": "é", "b": [1, None]}) == '{"a":"é","b":[1,null]}'.encode()
 
 
 @given(st.text())
