@@ -12,7 +12,7 @@ from functools import lru_cache
 from importlib import resources
 from typing import Any
 
-__all__ = ["DEFAULT_MODEL", "model_configs_body", "model_names", "model_spec"]
+__all__ = ["DEFAULT_MODEL", "model_configs_body", "model_spec"]
 
 #: The seed's default model config name.
 DEFAULT_MODEL = "OA_SFT_Llama_30B_6"
@@ -32,12 +32,6 @@ def model_configs_body() -> bytes:
 def _specs() -> dict[str, dict[str, Any]]:
     data: dict[str, dict[str, Any]] = json.loads(_read("model_specs.json"))
     return data
-
-
-@lru_cache(maxsize=1)
-def model_names() -> tuple[str, ...]:
-    """The 25 model config names, in the server's order (``_lorem`` first)."""
-    return tuple(item["name"] for item in json.loads(model_configs_body()))
 
 
 def model_spec(name: str) -> dict[str, Any] | None:

@@ -21,7 +21,7 @@ import hashlib
 import random
 import re
 from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import msgspec
@@ -171,11 +171,6 @@ class Generation:
         self.generated = True
         self._waiter: asyncio.Future[None] | None = None
 
-    @property
-    def started(self) -> bool:
-        """True once the first token exists."""
-        return bool(self.chunks)
-
     def wait(self) -> asyncio.Future[None]:
         """A future resolved at the next change (token, end, cancellation)."""
         if self._waiter is None or self._waiter.done():
@@ -233,16 +228,9 @@ class Generation:
 class Engine:
     """A pool of simulated workers that turn assistant messages into token streams."""
 
-    def __init__(
-        self,
-        config: ServerConfig,
-        store: ChatStore,
-        reply_source: Callable[[Message], list[str] | None] | None = None,
-    ) -> None:
+    def __init__(self, config: ServerConfig, store: ChatStore) -> None:
         self.config = config
         self.store = store
-        #: Optional hook returning recorded tokens for a message (cassettes); None: generate.
-        self.reply_source = reply_source
         #: The recorded replies of ``config.cassettes`` (None: every reply is generated).
         self.replay: ReplayLibrary | None = (
             ReplayLibrary.load(config.cassettes, config.replay_settings)
@@ -396,10 +384,6 @@ class Engine:
                 self._pump()
 
     def _tokens(self, message: Message) -> list[str]:
-        if self.reply_source is not None:
-            recorded = self.reply_source(message)
-            if recorded is not None:
-                return recorded
         params = message.work_parameters or {}
         thread = [m.content for m in self.store.thread(message)[:-1]]
         return reply_tokens(

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -43,7 +42,6 @@ __all__ = [
     "StateError",
     "decode_cursor",
     "encode_cursor",
-    "owners",
     "transition",
 ]
 
@@ -471,11 +469,6 @@ class ChatStore:
         thread.reverse()
         return thread
 
-    def is_live(self, message: Message) -> bool:
-        """False once the message's chat has been deleted."""
-        chat = self._chats.get(message.chat_id)
-        return chat is not None and chat.messages.get(message.id) is message
-
 
 def transition(message: Message, event: str, *, content: str | None = None) -> None:
     """Move an assistant message along :data:`TRANSITIONS`; ``finish`` sets its content.
@@ -489,8 +482,3 @@ def transition(message: Message, event: str, *, content: str | None = None) -> N
     message.state = target
     if event == "finish":
         message.content = content if content is not None else ""
-
-
-def owners(chats: Iterable[Chat]) -> set[str]:
-    """The distinct owners of some chats (for snapshots and tests)."""
-    return {chat.owner for chat in chats}
