@@ -52,11 +52,11 @@ def _floor_app(tokens: int) -> web.Application:
     leads to), the reference's stream headers, and ``Server: uvicorn`` on every answer. So the
     ratio measures what the mock server does, not what it sends.
     """
-    from oa_mockserver._catalog import model_spec
-    from oa_mockserver._generation import reply_tokens
-    from oa_mockserver._ids import uuid7
-    from oa_mockserver._stream import SERVER_SOFTWARE, SSE_HEADERS
-    from oa_mockserver._wire import fastapi_json, message_event, token_event
+    from oa_mockserver._server.catalog import model_spec
+    from oa_mockserver._server.generation import reply_tokens
+    from oa_mockserver._server.ids import uuid7
+    from oa_mockserver._server.stream import SERVER_SOFTWARE, SSE_HEADERS
+    from oa_mockserver._server.wire import fastapi_json, message_event, token_event
 
     texts = reply_tokens(
         model="m", thread=["x"], sampling={}, system_prompt=None, count=tokens, mode="lorem"

@@ -35,7 +35,7 @@ from _secrets_cases import CASES, PLACES, gather  # noqa: E402
 from _util import median_seconds, print_table  # noqa: E402
 
 from oa_mockserver import Redactor, load_cassette  # noqa: E402
-from oa_mockserver._cassette import Interaction  # noqa: E402
+from oa_mockserver.recording._cassette import Interaction  # noqa: E402
 
 
 def matrix() -> bool:
@@ -63,7 +63,7 @@ _LOAD = """
 import sys, time
 import oa_mockserver._cli
 start = time.perf_counter()
-from oa_mockserver._secret_formats import detectors
+from oa_mockserver.recording._secret_formats import detectors
 detectors()
 print((time.perf_counter() - start) * 1e3)
 """

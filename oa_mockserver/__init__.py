@@ -2,31 +2,7 @@
 
 from __future__ import annotations
 
-from ._app import create_app
-from ._cassette import (
-    Cassette,
-    Chunk,
-    Episode,
-    Interaction,
-    RecordedRequest,
-    RecordedResponse,
-    dump_cassette,
-    library_path,
-    load_cassette,
-    parse_cassette,
-    save_cassette,
-)
-from ._config import ServerConfig
-from ._exceptions import (
-    CassetteError,
-    CassetteMismatchError,
-    CassetteNotFoundError,
-    ConfigError,
-    FaultSpecError,
-    MockServerError,
-    RedactionRuleError,
-)
-from ._faults import (
+from ._control.faults import (
     FAULT_HEADER,
     DeleteFails,
     DropAfter,
@@ -43,7 +19,7 @@ from ._faults import (
     TruncateAfter,
     parse_fault_header,
 )
-from ._journal import (
+from ._control.journal import (
     TRUNCATED_MARKER,
     Call,
     ChunkRecord,
@@ -53,16 +29,47 @@ from ._journal import (
     RequestMatcher,
     StreamLog,
 )
-from ._lint import Finding, lint_main, run_lint
-from ._match import FieldDiff, MatchResult, MatchRules, diff_fields, find_match, request_fields
-from ._proxy import RecordingProxy, create_proxy_app
-from ._rechunk import rechunk
-from ._redact import REDACTED, Redactor, SecretSpan
-from ._replay import ReplayLibrary
-from ._server import MockServer
-from ._threaded import ThreadedMockServer
-from ._timing import ReplaySettings, Timing, parse_timing
-from ._vcr import ChunkedReplayStream, oa_vcr, use_cassette
+from ._exceptions import (
+    CassetteError,
+    CassetteMismatchError,
+    CassetteNotFoundError,
+    ConfigError,
+    FaultSpecError,
+    MockServerError,
+    RedactionRuleError,
+)
+from ._server.app import create_app
+from ._server.config import ServerConfig
+from ._server.runner import MockServer
+from ._server.threaded import ThreadedMockServer
+from .recording._cassette import (
+    Cassette,
+    Chunk,
+    Episode,
+    Interaction,
+    RecordedRequest,
+    RecordedResponse,
+    dump_cassette,
+    library_path,
+    load_cassette,
+    parse_cassette,
+    save_cassette,
+)
+from .recording._lint import Finding, lint_main, run_lint
+from .recording._match import (
+    FieldDiff,
+    MatchResult,
+    MatchRules,
+    diff_fields,
+    find_match,
+    request_fields,
+)
+from .recording._proxy import RecordingProxy, create_proxy_app
+from .recording._rechunk import rechunk
+from .recording._redact import REDACTED, Redactor, SecretSpan
+from .recording._replay import ReplayLibrary
+from .recording._timing import ReplaySettings, Timing, parse_timing
+from .recording._vcr import ChunkedReplayStream, oa_vcr, use_cassette
 
 __all__ = [
     "Call",

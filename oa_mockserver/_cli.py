@@ -20,17 +20,17 @@ from aiohttp.abc import AbstractAccessLogger
 from aiohttp.web_request import BaseRequest
 from aiohttp.web_response import StreamResponse
 
-from ._admin_access import ADMIN_TOKEN_ENV, is_loopback_host
-from ._app import create_app
-from ._cassette import RECORD_MODES, cassette_file
-from ._config import REPLY_MODES, ServerConfig
+from ._control.admin_access import ADMIN_TOKEN_ENV, is_loopback_host
 from ._exceptions import CassetteError, ConfigError
-from ._http import PROXY_OPTIONS, SERVER_OPTIONS
-from ._lint import lint_main
-from ._proxy import create_proxy_app, default_cassette_name
-from ._redact import Redactor
-from ._server import with_admin_token
-from ._timing import REPLAY_TIMINGS
+from ._server.app import create_app
+from ._server.config import REPLY_MODES, ServerConfig
+from ._server.http import PROXY_OPTIONS, SERVER_OPTIONS
+from ._server.runner import with_admin_token
+from .recording._cassette import RECORD_MODES, cassette_file
+from .recording._lint import lint_main
+from .recording._proxy import create_proxy_app, default_cassette_name
+from .recording._redact import Redactor
+from .recording._timing import REPLAY_TIMINGS
 
 __all__ = ["build_parser", "config_from_args", "main"]
 

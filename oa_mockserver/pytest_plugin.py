@@ -29,12 +29,12 @@ from typing import Any, Protocol
 
 import pytest
 
-from ._config import ServerConfig
+from ._server.config import ServerConfig
+from ._server.threaded import ThreadedMockServer
 
 # Fixtures are found by name in this module, so importing them registers them.
-from ._pytest_cassette import _oa_cassette_marker, oa_cassette  # noqa: F401
-from ._pytest_cassette import pytest_configure as _configure_cassettes
-from ._threaded import ThreadedMockServer
+from .recording._pytest_cassette import _oa_cassette_marker, oa_cassette  # noqa: F401
+from .recording._pytest_cassette import pytest_configure as _configure_cassettes
 
 __all__ = [
     "MockServerFactory",

@@ -23,7 +23,7 @@ from typing import Any
 import aiohttp
 
 from oa_mockserver import MockServer, ServerConfig
-from oa_mockserver._proxy import RecordingProxy
+from oa_mockserver.recording._proxy import RecordingProxy
 from oa_provider import OpenAssistant
 
 COOKIES = {"next-auth.session-token": "library-recording-user"}

@@ -30,7 +30,7 @@ from aiohttp import web
 
 from oa_mockserver import Finding, Redactor, ServerConfig, create_app, run_lint
 from oa_mockserver._cli import RedactingAccessLogger
-from oa_mockserver._proxy import RecordingProxy
+from oa_mockserver.recording._proxy import RecordingProxy
 
 OPENAI = "sk-proj-abcdEFGH1234ijklMNOP" + "T3BlbkFJ" + "qrstUVWX5678yzabCDEF"
 AWS = "AKIAIOSFODNN7EXAMPLE"

@@ -19,7 +19,7 @@ from oa_mockserver import (
     run_lint,
 )
 from oa_mockserver._cli import main as cli_main
-from oa_mockserver._proxy import RecordingProxy
+from oa_mockserver.recording._proxy import RecordingProxy
 from oa_provider import OpenAssistant
 
 COOKIES = {"next-auth.session-token": "proxy-user-secret-value"}

@@ -176,7 +176,7 @@ def test_handler_raised(oa_mockserver, monkeypatch):
     def broken():
         raise RuntimeError("boom in the handler")
 
-    monkeypatch.setattr("oa_mockserver._routes_web.model_configs_body", broken)
+    monkeypatch.setattr("oa_mockserver._server.routes.web.model_configs_body", broken)
     assert get(oa_mockserver.url + "/api/chat/models") == 500
 
 

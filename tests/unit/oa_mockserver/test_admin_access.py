@@ -11,7 +11,7 @@ from hypothesis import assume, given
 from hypothesis import strategies as st
 
 from oa_mockserver import ConfigError, ServerConfig
-from oa_mockserver._admin_access import (
+from oa_mockserver._control.admin_access import (
     AdminAccess,
     Refusal,
     body_to_check,

@@ -24,7 +24,7 @@ from oa_mockserver import (
     parse_cassette,
     save_cassette,
 )
-from oa_mockserver._cassette import (
+from oa_mockserver.recording._cassette import (
     assign_episodes,
     deserialize_request,
     deserialize_response,

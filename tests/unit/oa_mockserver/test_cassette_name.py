@@ -8,7 +8,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from oa_mockserver._cassette import (
+from oa_mockserver._exceptions import ConfigError
+from oa_mockserver.recording._cassette import (
     Cassette,
     Interaction,
     RecordedRequest,
@@ -17,8 +18,7 @@ from oa_mockserver._cassette import (
     recording_base,
     save_cassette,
 )
-from oa_mockserver._exceptions import ConfigError
-from oa_mockserver._proxy import CassetteRecorder
+from oa_mockserver.recording._proxy import CassetteRecorder
 
 DIRECTORY = Path("/srv/cassettes")
 

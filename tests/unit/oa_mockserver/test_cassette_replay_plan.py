@@ -19,8 +19,8 @@ from oa_mockserver import (
     rechunk,
     request_fields,
 )
-from oa_mockserver._match import route_of
-from oa_mockserver._rechunk import nasty_cut_points
+from oa_mockserver.recording._match import route_of
+from oa_mockserver.recording._rechunk import nasty_cut_points
 
 CHAT = "06b04969-bd73-740d-8000-792f29c174a4"
 

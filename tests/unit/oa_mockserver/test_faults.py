@@ -8,8 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from oa_mockserver._exceptions import FaultSpecError
-from oa_mockserver._faults import (
+from oa_mockserver._control.faults import (
     STEPS,
     DeleteFails,
     Disconnect,
@@ -35,6 +34,7 @@ from oa_mockserver._faults import (
     rule_to_json,
     total_latency,
 )
+from oa_mockserver._exceptions import FaultSpecError
 
 
 def token(text: str) -> dict[str, Any]:

@@ -10,7 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from oa_mockserver import ServerConfig
-from oa_mockserver._generation import (
+from oa_mockserver._server.generation import (
     _EVENTS,
     LOREM_WORDS,
     Engine,
@@ -19,8 +19,8 @@ from oa_mockserver._generation import (
     lorem_tokens,
     reply_tokens,
 )
-from oa_mockserver._state import ChatStore, Message
-from oa_mockserver._wire import message_event, token_event
+from oa_mockserver._server.state import ChatStore, Message
+from oa_mockserver._server.wire import message_event, token_event
 
 
 @given(st.integers(1, 300), st.integers(0, 2**32))

@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 from multidict import CIMultiDict, CIMultiDictProxy
 
-from oa_mockserver._journal import Call, Journal, StreamLog
-from oa_mockserver._wire import token_event
+from oa_mockserver._control.journal import Call, Journal, StreamLog
+from oa_mockserver._server.wire import token_event
 
 SECRET = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ1c2VyIn0.c2lnbmF0dXJlLXNpZ25hdHVyZQ"
 

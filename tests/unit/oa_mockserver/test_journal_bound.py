@@ -20,9 +20,9 @@ from oa_mockserver import (
     ServerConfig,
     create_app,
 )
-from oa_mockserver._admin import _SLICE, _requests
-from oa_mockserver._app import context_of
-from oa_mockserver._journal import MAX_PAGE_SIZE
+from oa_mockserver._control.journal import MAX_PAGE_SIZE
+from oa_mockserver._server.app import context_of
+from oa_mockserver._server.routes.admin import _SLICE, _requests
 
 HEADERS = {"Host": "127.0.0.1", "Content-Type": "application/json"}
 
@@ -278,7 +278,7 @@ def test_a_reader_building_calls_does_not_hold_up_the_server(
     """A test thread reading ``calls`` must not block the server thread's appends meanwhile."""
     import threading
 
-    from oa_mockserver import _journal
+    from oa_mockserver._control import journal as _journal
 
     journal = Journal(3)
     _record(journal, 0)

@@ -14,8 +14,8 @@ from oa_mockserver import (
     lint_main,
     run_lint,
 )
-from oa_mockserver._cassette import dump_cassette
-from oa_mockserver._lint import lint_text
+from oa_mockserver.recording._cassette import dump_cassette
+from oa_mockserver.recording._lint import lint_text
 
 JWE = "eyJhbGciOiJkaXIiLCJlbmMiOiJBMjU2R0NNIn0..CNWDBuemB0vJgrexVAdxCw.LGlP3CFO43i_twwHj7J.LgWuSnU"
 

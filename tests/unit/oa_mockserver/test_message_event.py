@@ -8,9 +8,9 @@ from typing import Any
 from hypothesis import given
 from hypothesis import strategies as st
 
-from oa_mockserver import _wire
-from oa_mockserver._generation import Generation
-from oa_mockserver._state import ChatStore, Message, transition
+from oa_mockserver._server import wire as _wire
+from oa_mockserver._server.generation import Generation
+from oa_mockserver._server.state import ChatStore, Message, transition
 
 _scalars = st.none() | st.booleans() | st.integers(-(2**63), 2**64 - 1) | st.text()
 json_values = st.recursive(

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from aiohttp.test_utils import make_mocked_request
 
-from oa_mockserver import _routes_web
-from oa_mockserver._auth import AuthError
+from oa_mockserver._server.auth import AuthError
+from oa_mockserver._server.routes import web as _routes_web
 
 
 def _owner_of(cookie: str | None) -> str:

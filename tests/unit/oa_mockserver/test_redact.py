@@ -13,10 +13,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from oa_mockserver import REDACTED, RedactionRuleError, Redactor
-from oa_mockserver._cassette import Chunk, RecordedResponse
-from oa_mockserver._redact import redact_response, redact_spans
-from oa_mockserver._secret_formats import detectors, format_spans
-from oa_mockserver._secret_names import is_descriptive_name
+from oa_mockserver.recording._cassette import Chunk, RecordedResponse
+from oa_mockserver.recording._redact import redact_response, redact_spans
+from oa_mockserver.recording._secret_formats import detectors, format_spans
+from oa_mockserver.recording._secret_names import is_descriptive_name
 
 REFERENCE = Path(__file__).parents[2] / "reference" / "oa-inference-server-recordings.jsonl"
 R = Redactor.default()

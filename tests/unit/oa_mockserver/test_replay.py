@@ -9,9 +9,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from oa_mockserver import ConfigError, ServerConfig
-from oa_mockserver._cassette import Chunk, RecordedResponse
-from oa_mockserver._replay import RecordedReply, plan_reply, rewrite_ids
-from oa_mockserver._timing import ReplaySettings
+from oa_mockserver.recording._cassette import Chunk, RecordedResponse
+from oa_mockserver.recording._replay import RecordedReply, plan_reply, rewrite_ids
+from oa_mockserver.recording._timing import ReplaySettings
 
 OLD = "06b04969-bd73-740d-8000-792f29c174a4"
 NEW = "11111111-2222-3333-4444-555555555555"

@@ -14,9 +14,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from oa_mockserver import _wire
-from oa_mockserver._catalog import model_spec
-from oa_mockserver._wire import exact_fragment, fastapi_json, float_free_json, work_fragment
+from oa_mockserver._server import wire as _wire
+from oa_mockserver._server.catalog import model_spec
+from oa_mockserver._server.wire import exact_fragment, fastapi_json, float_free_json, work_fragment
 
 # Float-free JSON: what float_free_json promises to render exactly as fastapi_json does.
 

@@ -8,10 +8,10 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import make_mocked_request
 
-from oa_mockserver._config import ServerConfig
-from oa_mockserver._context import CONTEXT, ServerContext
-from oa_mockserver._responses import dialect_error
-from oa_mockserver._routes_common import open_stream, server_context
+from oa_mockserver._server.config import ServerConfig
+from oa_mockserver._server.context import CONTEXT, ServerContext
+from oa_mockserver._server.responses import dialect_error
+from oa_mockserver._server.routes.common import open_stream, server_context
 
 
 @pytest.mark.parametrize(

@@ -7,7 +7,7 @@ import itertools
 from hypothesis import given
 from hypothesis import strategies as st
 
-from oa_mockserver._splice import replace_in_chunks, splice
+from oa_mockserver.recording._splice import replace_in_chunks, splice
 
 _ALPHABET = b"ab-\n"
 

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import strategies as st
 from hypothesis.stateful import Bundle, RuleBasedStateMachine, consumes, invariant, rule
 
-from oa_mockserver._state import (
+from oa_mockserver._server.state import (
     TRANSITIONS,
     ChatNotFound,
     ChatStore,

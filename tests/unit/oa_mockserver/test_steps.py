@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from oa_mockserver._faults import STEPS
-from oa_mockserver._steps import _STEPS, step_of
+from oa_mockserver._control.faults import STEPS
+from oa_mockserver._server.steps import _STEPS, step_of
 
 
 def test_the_routes_steps_are_the_fault_rules_steps() -> None:

@@ -9,9 +9,9 @@ from typing import Any, cast
 import pytest
 from aiohttp import web
 
-from oa_mockserver._journal import StreamLog
-from oa_mockserver._stream import _write_finished, _Writer
-from oa_mockserver._wire import token_event
+from oa_mockserver._control.journal import StreamLog
+from oa_mockserver._server.stream import _write_finished, _Writer
+from oa_mockserver._server.wire import token_event
 
 
 class _Response:

@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from oa_mockserver._validation import (
+from oa_mockserver._server.validation import (
     InvalidBody,
     _fast_assistant,
     _fast_prompter,

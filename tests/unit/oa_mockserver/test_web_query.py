@@ -6,7 +6,7 @@ from aiohttp.test_utils import make_mocked_request
 from hypothesis import given
 from hypothesis import strategies as st
 
-from oa_mockserver._routes_web import query_of
+from oa_mockserver._server.routes.web import query_of
 
 _query_text = st.text(alphabet="ab_.~-=&%+;2F0 é", max_size=24)
 

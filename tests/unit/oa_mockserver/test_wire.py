@@ -11,13 +11,19 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from oa_mockserver._validation import (
+from oa_mockserver._server.validation import (
     InvalidBody,
     decode_json_body,
     validate_assistant,
     validate_prompter,
 )
-from oa_mockserver._wire import detail_body, event_bytes, fastapi_json, ping_bytes, token_event
+from oa_mockserver._server.wire import (
+    detail_body,
+    event_bytes,
+    fastapi_json,
+    ping_bytes,
+    token_event,
+)
 
 RECORDINGS = Path(__file__).parents[2] / "reference" / "oa-inference-server-recordings.jsonl"
 EXCHANGES = {e["seq"]: e for e in map(json.loads, RECORDINGS.read_text("utf-8").splitlines())}

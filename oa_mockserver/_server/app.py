@@ -1,0 +1,45 @@
+"""``create_app(config)``: both dialects over one in-memory store, as an aiohttp application.
+
+Every route of both dialects runs inside the guard (:mod:`._guard`: faults, the body limit,
+error shapes, the journal); a fallback route answers 404 and 405 as FastAPI does; the admin API
+(``/__admin/``) is neither guarded nor journaled.
+"""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from .config import ServerConfig
+from .context import CONTEXT, ServerContext
+from .guard import add_fallback, announced_routes, guarded_routes
+from .routes.admin import add_admin_routes
+from .routes.inference import add_inference_routes
+from .routes.web import add_web_routes
+
+__all__ = ["context_of", "create_app"]
+
+
+async def _on_shutdown(app: web.Application) -> None:
+    app[CONTEXT].engine.close()
+
+
+def create_app(config: ServerConfig | None = None) -> web.Application:
+    """A new mock server application (fresh, empty state) for ``config``.
+
+    Run it with ``aiohttp.web.run_app``, an ``AppRunner``, or use :class:`MockServer`.
+    """
+    config = config if config is not None else ServerConfig()
+    ctx = ServerContext.new(config)
+    app = web.Application(client_max_size=config.max_body_size)
+    app[CONTEXT] = ctx
+    add_inference_routes(guarded_routes(ctx, app.router))
+    add_web_routes(guarded_routes(ctx, app.router))
+    add_admin_routes(app, announced_routes(app.router))
+    add_fallback(ctx, app.router)  # last: it takes whatever no other route took
+    app.on_shutdown.append(_on_shutdown)
+    return app
+
+
+def context_of(app: web.Application) -> ServerContext:
+    """The shared state of an app made by :func:`create_app`."""
+    return app[CONTEXT]

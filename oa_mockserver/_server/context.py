@@ -1,0 +1,63 @@
+"""What every handler of one server shares: settings, store, workers, tokens, journal."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from aiohttp import web
+
+from .._control.faults import FaultSet, parse_fault_header
+from .._control.journal import Journal
+from .auth import TokenAuthority
+from .config import ServerConfig
+from .generation import Engine
+from .state import ChatStore
+
+__all__ = ["CONTEXT", "ServerContext"]
+
+
+@dataclass
+class ServerContext:
+    """The state of one running app (one per :func:`create_app`)."""
+
+    config: ServerConfig
+    store: ChatStore
+    engine: Engine
+    auth: TokenAuthority
+    journal: Journal
+    faults: FaultSet
+    #: Tracebacks of handler errors (our own 500s): each one is a bug of the mock server.
+    handler_errors: list[str] = field(default_factory=list)
+    #: Event streams being written now (they are journaled when they end).
+    open_streams: int = 0
+
+    @classmethod
+    def new(cls, config: ServerConfig) -> ServerContext:
+        """Fresh, empty state for ``config``."""
+        store = ChatStore()
+        return cls(
+            config=config,
+            store=store,
+            engine=Engine(config, store),
+            auth=TokenAuthority(),
+            journal=Journal(config.journal_limit, body_limit=config.journal_body_limit),
+            faults=_startup_faults(config),
+        )
+
+    def reset(self) -> None:
+        """Empty the store, the workers, the journal and the error list; restore the faults."""
+        self.engine.reset()
+        self.store.reset()
+        self.journal.clear()
+        self.handler_errors.clear()
+        self.faults = _startup_faults(self.config)
+
+
+def _startup_faults(config: ServerConfig) -> FaultSet:
+    """The rules of ``config.faults`` (validated by ServerConfig), on a fresh seeded RNG."""
+    return FaultSet(
+        (rule for spec in config.faults for rule in parse_fault_header(spec)), seed=config.seed
+    )
+
+
+CONTEXT = web.AppKey("oa_mockserver.context", ServerContext)

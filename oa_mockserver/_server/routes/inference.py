@@ -1,0 +1,226 @@
+"""The inference server's routes (``/auth/...``, ``/configs/...``, ``/chats...``).
+
+Handlers are thin: decode the body, authenticate, validate, call the store, serialise. Failures
+are typed exceptions that :func:`._routes_common.inference_failure` alone turns into responses,
+including the real server's bugs (500s on unknown ids), which ``fix_server_bugs`` replaces with
+proper 404/400 JSON.
+"""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from ..auth import AuthError, bearer_user, user_name
+from ..catalog import model_configs_body
+from ..context import ServerContext
+from ..responses import empty, json_bytes, json_detail, json_fastapi, json_float_free
+from ..routing import RouteTable
+from ..state import InvalidCursor, Message, NotStreamable, StateError
+from ..validation import (
+    InvalidBody,
+    validate_assistant,
+    validate_chat_update,
+    validate_object,
+    validate_prompter,
+    validate_vote,
+)
+from ..wire import error_item
+from .common import (
+    create_assistant_message,
+    inference_failure,
+    json_body,
+    list_params,
+    open_stream,
+    server_context,
+)
+
+__all__ = ["add_inference_routes"]
+
+
+def _owner(request: web.Request) -> str:
+    return bearer_user(server_context(request).auth, request.headers.get("Authorization"))
+
+
+def _assistant_of(ctx: ServerContext, owner: str, chat_id: str, message_id: str) -> Message:
+    message = ctx.store.message(owner, chat_id, message_id)
+    if message.role != "assistant":
+        raise NotStreamable()
+    return message
+
+
+# -- handlers ---------------------------------------------------------------------------------
+
+
+async def auth_providers(request: web.Request) -> web.Response:
+    return json_fastapi(["debug"])
+
+
+async def auth_debug(request: web.Request) -> web.Response:
+    code = request.query.get("code")
+    if code is None:
+        return json_detail(
+            422, [error_item(["query", "code"], "field required", "value_error.missing")]
+        )
+    return json_fastapi(server_context(request).auth.login(code))
+
+
+async def auth_check(request: web.Request) -> web.Response:
+    try:
+        return json_fastapi(user_name(_owner(request)))
+    except AuthError as exc:
+        return inference_failure(exc, "auth", server_context(request).config)
+
+
+async def auth_refresh(request: web.Request) -> web.Response:
+    ctx = server_context(request)
+    if not ctx.config.fix_server_bugs:
+        return json_detail(401, "Invalid token")  # the reference commit rejects every refresh
+    try:
+        claims = ctx.auth.read((request.headers.get("Refresh") or "").strip())
+    except AuthError as exc:
+        return inference_failure(exc, "auth", ctx.config)
+    if claims.kind != "refresh":
+        return json_detail(400, "Invalid token type")
+    return json_fastapi({"access_token": ctx.auth.issue(claims.user), "token_type": "bearer"})
+
+
+async def model_configs(request: web.Request) -> web.Response:
+    return json_bytes(model_configs_body())
+
+
+async def list_chats(request: web.Request) -> web.Response:
+    ctx = server_context(request)
+    try:
+        owner = _owner(request)
+        limit, after, before, hidden = list_params(dict(request.query), default_limit=10)
+        page = ctx.store.list_chats(
+            owner, limit=limit, after=after, before=before, include_hidden=hidden
+        )
+    except (InvalidBody, AuthError, InvalidCursor, StateError) as exc:
+        return inference_failure(exc, "list_chats", ctx.config)
+    return json_float_free(page.read())
+
+
+async def create_chat(request: web.Request) -> web.Response:
+    ctx = server_context(request)
+    try:
+        body = await json_body(request)
+        owner = _owner(request)
+        validate_object(body)
+    except (InvalidBody, AuthError) as exc:
+        return inference_failure(exc, "create_chat", ctx.config)
+    return json_float_free(ctx.store.create_chat(owner).list_read())
+
+
+async def get_chat(request: web.Request) -> web.Response:
+    ctx = server_context(request)
+    try:
+        chat = ctx.store.chat(_owner(request), request.match_info["chat_id"])
+    except (AuthError, StateError) as exc:
+        return inference_failure(exc, "get_chat", ctx.config)
+    return json_float_free(chat.read_prerendered())
+
+
+async def update_chat(request: web.Request) -> web.Response:
+    ctx = server_context(request)
+    try:
+        body = await json_body(request)
+        owner = _owner(request)
+        update = validate_chat_update(body)
+        ctx.store.update_chat(owner, request.match_info["chat_id"], update.fields)
+    except (InvalidBody, AuthError, StateError) as exc:
+        return inference_failure(exc, "update_chat", ctx.config)
+    return json_fastapi(None)
+
+
+async def delete_chat(request: web.Request) -> web.Response:
+    ctx = server_context(request)
+    try:
+        chat = ctx.store.delete_chat(_owner(request), request.match_info["chat_id"])
+    except (AuthError, StateError) as exc:
+        return inference_failure(exc, "delete_chat", ctx.config)
+    ctx.engine.cancel(list(chat.messages))
+    return empty(200)
+
+
+async def prompter_message(request: web.Request) -> web.Response:
+    ctx = server_context(request)
+    try:
+        body = await json_body(request)
+        owner = _owner(request)
+        message_request = validate_prompter(body)
+        message = ctx.store.add_prompter_message(
+            owner, request.match_info["chat_id"], message_request.parent_id, message_request.content
+        )
+    except (InvalidBody, AuthError, StateError) as exc:
+        return inference_failure(exc, "prompter_message", ctx.config)
+    return json_float_free(message.read_prerendered())
+
+
+async def assistant_message(request: web.Request) -> web.Response:
+    ctx = server_context(request)
+    try:
+        body = await json_body(request)
+        owner = _owner(request)
+        message_request = validate_assistant(body)
+        return await create_assistant_message(
+            request, ctx, owner, request.match_info["chat_id"], message_request, web_site=False
+        )
+    except (InvalidBody, AuthError, StateError) as exc:
+        return inference_failure(exc, "assistant_message", ctx.config)
+
+
+async def get_message(request: web.Request) -> web.Response:
+    ctx = server_context(request)
+    try:
+        message = ctx.store.message(
+            _owner(request), request.match_info["chat_id"], request.match_info["message_id"]
+        )
+    except (AuthError, StateError) as exc:
+        return inference_failure(exc, "get_message", ctx.config)
+    return json_float_free(message.read_prerendered())
+
+
+async def message_events(request: web.Request) -> web.StreamResponse:
+    ctx = server_context(request)
+    try:
+        message = _assistant_of(
+            ctx, _owner(request), request.match_info["chat_id"], request.match_info["message_id"]
+        )
+    except (AuthError, StateError) as exc:
+        return inference_failure(exc, "events", ctx.config)
+    streamed = await open_stream(request, message)
+    return streamed if streamed is not None else empty(204)
+
+
+async def vote(request: web.Request) -> web.Response:
+    ctx = server_context(request)
+    try:
+        body = await json_body(request)
+        owner = _owner(request)
+        score = validate_vote(body)
+        ctx.store.vote(
+            owner, request.match_info["chat_id"], request.match_info["message_id"], score
+        )
+    except (InvalidBody, AuthError, StateError) as exc:
+        return inference_failure(exc, "vote", ctx.config)
+    return json_fastapi(None)
+
+
+def add_inference_routes(router: RouteTable) -> None:
+    """Register the inference server's routes on ``router``."""
+    router.add_get("/auth/providers", auth_providers)
+    router.add_get("/auth/callback/debug", auth_debug)
+    router.add_get("/auth/check", auth_check)
+    router.add_get("/auth/refresh", auth_refresh)
+    router.add_get("/configs/model_configs", model_configs)
+    router.add_get("/chats", list_chats)
+    router.add_post("/chats", create_chat)
+    router.add_get("/chats/{chat_id}", get_chat)
+    router.add_put("/chats/{chat_id}", update_chat)
+    router.add_delete("/chats/{chat_id}", delete_chat)
+    router.add_post("/chats/{chat_id}/prompter_message", prompter_message)
+    router.add_post("/chats/{chat_id}/assistant_message", assistant_message)
+    router.add_get("/chats/{chat_id}/messages/{message_id}", get_message)
+    router.add_get("/chats/{chat_id}/messages/{message_id}/events", message_events)
+    router.add_post("/chats/{chat_id}/messages/{message_id}/votes", vote)
