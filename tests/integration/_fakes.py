@@ -12,7 +12,7 @@ import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 from aiohttp import web
 from aiohttp.test_utils import TestServer
@@ -133,18 +133,9 @@ class FakeSite:
             if reply.status:
                 return web.Response(status=reply.status, text=reply.body, headers=reply.headers)
         route = (request.method, request.path)
-        if route == ("POST", "/api/chat"):
-            chat_id = str(uuid.uuid4())
-            self.live_chats.add(chat_id)
-            return web.json_response({"id": chat_id})
-        if route in (
-            ("POST", "/api/chat/prompter_message"),
-            ("POST", "/api/chat/assistant_message"),
-        ):
-            return web.json_response({"id": str(uuid.uuid4())})
-        if route == ("DELETE", "/api/chat"):
-            self.live_chats.discard(request.query["chat_id"])
-            return web.Response()
+        rest = rest_reply(request, self.live_chats)
+        if rest is not None:
+            return rest
         if route == ("GET", "/api/chat/message"):
             return web.json_response(
                 self.final or message(request.query["chat_id"], None, "pending")
@@ -190,8 +181,39 @@ async def _chunked(request: web.Request, reply: Reply) -> web.StreamResponse:
     return response
 
 
+def rest_reply(request: web.Request, live_chats: set[str]) -> web.Response | None:
+    """The web site's answer to the conversation's REST calls (create, post a message, delete),
+    keeping ``live_chats``; None for any other route."""
+    route = (request.method, request.path)
+    if route == ("POST", "/api/chat"):
+        chat_id = str(uuid.uuid4())
+        live_chats.add(chat_id)
+        return web.json_response({"id": chat_id})
+    if route in (
+        ("POST", "/api/chat/prompter_message"),
+        ("POST", "/api/chat/assistant_message"),
+    ):
+        return web.json_response({"id": str(uuid.uuid4())})
+    if route == ("DELETE", "/api/chat"):
+        live_chats.discard(request.query["chat_id"])
+        return web.Response()
+    return None
+
+
+class Site(Protocol):
+    """A fake web site: :func:`serve` routes every request to its ``_handle``."""
+
+    url: str
+
+    async def _handle(self, request: web.Request) -> web.StreamResponse: ...
+
+
+_S = TypeVar("_S", bound=Site)
+
+
 @asynccontextmanager
-async def serve(site: FakeSite) -> AsyncIterator[FakeSite]:
+async def serve(site: _S) -> AsyncIterator[_S]:
+    """``site`` on a free loopback port (its ``url`` set) for the block."""
     app = web.Application()
     app.router.add_route("*", "/{tail:.*}", site._handle)
     server = TestServer(app, host="127.0.0.1")
@@ -211,3 +233,28 @@ async def chat(site: FakeSite, **kwargs: Any) -> str:
     return "".join(
         [t async for t in OpenAssistant.create_async_generator(messages=USER, **options)]
     )
+
+
+async def cancelled_after_first_token(
+    base_url: str,
+    messages: list[dict[str, str]] = USER,
+    cookies: dict[str, str] = SESSION,
+) -> asyncio.Task[None]:
+    """A conversation with ``base_url``, cancelled once its first token has arrived.
+
+    The task is returned cancelling; awaiting it raises :class:`asyncio.CancelledError`.
+    """
+    from oa_provider import OpenAssistant
+
+    first = asyncio.Event()
+
+    async def consume() -> None:
+        async for _ in OpenAssistant.create_async_generator(
+            messages=messages, base_url=base_url, cookies=cookies
+        ):
+            first.set()
+
+    task = asyncio.ensure_future(consume())
+    await first.wait()
+    task.cancel()
+    return task

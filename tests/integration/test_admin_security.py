@@ -7,13 +7,9 @@ network. The decisions themselves are unit-tested in tests/unit/oa_mockserver/te
 
 from __future__ import annotations
 
-import asyncio
 import gc
 import logging
 import os
-import re
-import signal
-import sys
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -21,6 +17,7 @@ from typing import Any
 
 import aiohttp
 import pytest
+from _cli_process import serving
 from aiohttp import web
 from yarl import URL
 
@@ -289,29 +286,15 @@ async def test_the_token_reaches_no_journal_no_log_no_repr(
 @pytest.mark.asyncio
 async def test_cli_takes_the_token_from_the_environment() -> None:
     env = {**os.environ, "OA_MOCK_ADMIN_TOKEN": TOKEN}
-    process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "oa_mockserver", "serve", "--port", "0", "--token-interval", "0",
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT, env=env,
-    )  # fmt: skip
-    assert process.stdout is not None
-    output = b""
-    try:
-        while (match := re.search(rb"Running on http://[\d.]+:(\d+)", output)) is None:
-            line = await asyncio.wait_for(process.stdout.readline(), 20)
-            assert line, output
-            output += line
-        url = f"http://127.0.0.1:{match.group(1).decode()}/__admin/health"
+    async with serving("serve", "--port", "0", "--token-interval", "0", env=env) as served:
+        url = f"{served.url}/__admin/health"
         async with aiohttp.ClientSession() as http:
             async with http.get(url) as r:
                 assert r.status == 401
             async with http.get(url, headers={"Authorization": f"Bearer {TOKEN}"}) as r:
                 assert r.status == 200
-    finally:
-        process.send_signal(signal.SIGTERM)
-        rest, _ = await asyncio.wait_for(process.communicate(), 20)
-    output += rest
-    assert process.returncode == 0, output
-    assert TOKEN.encode() not in output  # given, so never printed (nor logged)
+    assert served.process.returncode == 0, served.output
+    assert TOKEN.encode() not in served.output  # given, so never printed (nor logged)
 
 
 @pytest.fixture

@@ -14,9 +14,6 @@ import asyncio
 import gzip
 import json
 import logging
-import re
-import signal
-import sys
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,6 +22,7 @@ from typing import Any
 import aiohttp
 import pytest
 import pytest_asyncio
+from _cli_process import serving
 
 from oa_mockserver import MockServer, ServerConfig
 
@@ -385,28 +383,15 @@ async def test_the_command_line_logs_a_malformed_request_as_one_line(
         if command == "record"
         else []
     )
-    process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "oa_mockserver", command, "--port", "0", *extra,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
-    )  # fmt: skip
-    assert process.stdout is not None
-    output = b""
-    try:
-        while (match := re.search(rb"Running on http://[\d.]+:(\d+)", output)) is None:
-            line = await asyncio.wait_for(process.stdout.readline(), 20)
-            assert line, output
-            output += line
-        reader, writer = await _raw(f"http://127.0.0.1:{match.group(1).decode()}")
+    async with serving(command, "--port", "0", *extra) as served:
+        reader, writer = await _raw(served.url)
         writer.write(b"GET /?token=s3cret HTTP/1.1 extra\r\nHost: x\r\n\r\n")
         await writer.drain()
         assert b" 400 " in await asyncio.wait_for(reader.read(), 5)
         writer.close()
         await writer.wait_closed()
-    finally:
-        process.send_signal(signal.SIGTERM)
-        rest, _ = await asyncio.wait_for(process.communicate(), 20)
-    output += rest
-    assert process.returncode == 0, output
+    output = served.output
+    assert served.process.returncode == 0, output
     assert b"Traceback" not in output
     assert b" ERROR " not in output
     lines = [line for line in output.splitlines() if b"malformed request" in line]

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-import re
 import signal
 import subprocess
 import sys
 
 import aiohttp
 import pytest
+from _cli_process import serving
 
 
 def test_help_documents_every_option() -> None:
@@ -38,41 +38,29 @@ def test_help_documents_every_option() -> None:
         assert option in out
 
 
-def test_bad_option_is_a_clear_error() -> None:
+@pytest.mark.parametrize(
+    ("option", "error"),
+    [
+        (["--workers", "0"], "workers must be an integer >= 1"),
+        (["--fault", "status:abc"], "option 'status' must be a whole number"),
+    ],
+    ids=["workers", "fault"],
+)
+def test_bad_option_is_a_clear_error(option: list[str], error: str) -> None:
     result = subprocess.run(
-        [sys.executable, "-m", "oa_mockserver", "serve", "--workers", "0"],
+        [sys.executable, "-m", "oa_mockserver", "serve", *option],
         capture_output=True,
         text=True,
     )
     assert result.returncode == 2
-    assert "workers must be an integer >= 1" in result.stderr
-
-
-def test_bad_fault_option_is_a_clear_error() -> None:
-    result = subprocess.run(
-        [sys.executable, "-m", "oa_mockserver", "serve", "--fault", "status:abc"],
-        capture_output=True,
-        text=True,
-    )
-    assert result.returncode == 2
-    assert "option 'status' must be a whole number" in result.stderr
+    assert error in result.stderr
 
 
 @pytest.mark.asyncio
 async def test_fault_option_is_active_from_the_start() -> None:
-    process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "oa_mockserver", "serve", "--port", "0",
-        "--fault", "status:418;step=create_chat;times=1",
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
-    )  # fmt: skip
-    assert process.stdout is not None
-    output = b""
-    try:
-        while (match := re.search(rb"Running on http://[\d.]+:(\d+)", output)) is None:
-            line = await asyncio.wait_for(process.stdout.readline(), 20)
-            assert line, output
-            output += line
-        url = f"http://127.0.0.1:{match.group(1).decode()}"
+    fault = "status:418;step=create_chat;times=1"
+    async with serving("serve", "--port", "0", "--fault", fault) as served:
+        url = served.url
         async with aiohttp.ClientSession(cookies={"next-auth.session-token": "me"}) as http:
             async with http.post(f"{url}/api/chat") as first:
                 assert first.status == 418
@@ -81,51 +69,43 @@ async def test_fault_option_is_active_from_the_start() -> None:
             async with http.get(f"{url}/__admin/requests") as journal:
                 statuses = [r["status"] for r in (await journal.json())["requests"]]
         assert statuses == [418, 200]
-    finally:
-        process.send_signal(signal.SIGTERM)
-        await asyncio.wait_for(process.communicate(), 20)
-    assert process.returncode == 0
+    assert served.process.returncode == 0
 
 
 @pytest.mark.asyncio
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
 async def test_signal_ends_open_streams_and_exits_zero(sig: signal.Signals) -> None:
-    process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "oa_mockserver", "serve", "--port", "0", "--host", "0.0.0.0",
-        "--unserved-model", "_lorem",
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
-    )  # fmt: skip
-    assert process.stdout is not None
-    output = b""
-    while (match := re.search(rb"Running on http://[\d.]+:(\d+)", output)) is None:
-        line = await asyncio.wait_for(process.stdout.readline(), 20)
-        assert line, output
-        output += line
-    url = f"http://127.0.0.1:{match.group(1).decode()}"
-    async with aiohttp.ClientSession(cookies={"next-auth.session-token": "me"}) as http:
-        chat = await (await http.post(f"{url}/api/chat")).json()
-        p = await (
-            await http.post(
-                f"{url}/api/chat/prompter_message",
-                json={"chat_id": chat["id"], "content": "secret prompt", "parent_id": None},
+    args = ("serve", "--port", "0", "--host", "0.0.0.0", "--unserved-model", "_lorem")
+    async with serving(*args) as served:
+        async with aiohttp.ClientSession(cookies={"next-auth.session-token": "me"}) as http:
+            url = served.url
+            chat = await (await http.post(f"{url}/api/chat")).json()
+            p = await (
+                await http.post(
+                    f"{url}/api/chat/prompter_message",
+                    json={"chat_id": chat["id"], "content": "secret prompt", "parent_id": None},
+                )
+            ).json()
+            a = await (
+                await http.post(
+                    f"{url}/api/chat/assistant_message",
+                    json={
+                        "chat_id": chat["id"],
+                        "parent_id": p["id"],
+                        "model_config_name": "_lorem",
+                    },
+                )
+            ).json()
+            async with http.get(f"{url}/chats?access_token=sekrit-query&chat_id=1") as denied:
+                assert denied.status == 403
+            stream = await http.get(
+                f"{url}/api/chat/events", params={"chat_id": chat["id"], "message_id": a["id"]}
             )
-        ).json()
-        a = await (
-            await http.post(
-                f"{url}/api/chat/assistant_message",
-                json={"chat_id": chat["id"], "parent_id": p["id"], "model_config_name": "_lorem"},
-            )
-        ).json()
-        async with http.get(f"{url}/chats?access_token=sekrit-query&chat_id=1") as denied:
-            assert denied.status == 403
-        stream = await http.get(
-            f"{url}/api/chat/events", params={"chat_id": chat["id"], "message_id": a["id"]}
-        )
-        process.send_signal(sig)
-        await asyncio.wait_for(stream.content.read(), 20)  # the stream ends
-    rest, _ = await asyncio.wait_for(process.communicate(), 20)
-    output += rest
-    assert process.returncode == 0, output
+            served.process.send_signal(sig)
+            await asyncio.wait_for(stream.content.read(), 20)  # the stream ends
+        await served.end()
+    output = served.output
+    assert served.process.returncode == 0, output
     assert b"Traceback" not in output
     assert b"reachable from other machines" in output
     assert b"secret prompt" not in output

@@ -13,14 +13,11 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-import uuid
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from typing import Any
 
 import pytest
+from _fakes import rest_reply, serve
 from aiohttp import web
-from aiohttp.test_utils import TestServer
 
 from oa_mockserver import MockServer, ServerConfig
 from oa_provider import OpenAssistant
@@ -42,22 +39,14 @@ class EndlessSite:
         self.deleted: list[str] = []
         self.url = ""
 
-    async def handle(self, request: web.Request) -> web.StreamResponse:
+    async def _handle(self, request: web.Request) -> web.StreamResponse:
         await request.read()
         route = (request.method, request.path)
-        if route == ("POST", "/api/chat"):
-            chat_id = str(uuid.uuid4())
-            self.live_chats.add(chat_id)
-            return web.json_response({"id": chat_id})
-        if route in (
-            ("POST", "/api/chat/prompter_message"),
-            ("POST", "/api/chat/assistant_message"),
-        ):
-            return web.json_response({"id": str(uuid.uuid4())})
         if route == ("DELETE", "/api/chat"):
-            self.live_chats.discard(request.query["chat_id"])
             self.deleted.append(request.query["chat_id"])
-            return web.Response()
+        rest = rest_reply(request, self.live_chats)
+        if rest is not None:
+            return rest
         if route == ("GET", "/api/chat/events"):
             response = web.StreamResponse(headers={"Content-Type": "text/event-stream"})
             await response.prepare(request)
@@ -71,20 +60,6 @@ class EndlessSite:
             except (ConnectionError, RuntimeError):
                 return response
         return web.Response(status=404)
-
-
-@asynccontextmanager
-async def endless_site() -> AsyncIterator[EndlessSite]:
-    site = EndlessSite()
-    app = web.Application()
-    app.router.add_route("*", "/{tail:.*}", site.handle)
-    server = TestServer(app, host="127.0.0.1")
-    await server.start_server()
-    site.url = str(server.make_url("")).rstrip("/")
-    try:
-        yield site
-    finally:
-        await server.close()
 
 
 async def cancel_mid_stream(url: str, *, events: bool) -> tuple[asyncio.Task[int], float]:
@@ -146,7 +121,7 @@ async def test_cancel_lands_against_the_mock_server_streaming_flat_out(events: b
 @pytest.mark.asyncio
 @pytest.mark.parametrize("events", [False, True], ids=["texts", "events"])
 async def test_cancel_lands_against_an_endless_stream(events: bool) -> None:
-    async with endless_site() as site:
+    async with serve(EndlessSite()) as site:
         task, took = await cancel_mid_stream(site.url, events=events)
         try:
             assert_landed(task, took)

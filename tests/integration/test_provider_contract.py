@@ -12,7 +12,7 @@ from typing import Any
 
 import aiohttp
 import pytest
-from _fakes import FIVE, SESSION, USER, FakeSite, Reply, chat, sse
+from _fakes import FIVE, SESSION, USER, FakeSite, Reply, cancelled_after_first_token, chat, sse
 
 import oa_provider._client as client_module
 from oa_mockserver import MockServer, ServerConfig
@@ -159,17 +159,7 @@ async def test_a_hanging_delete_is_bounded_and_logged_at_warning(
 async def test_the_delete_survives_a_second_cancellation(site: FakeSite) -> None:
     site.script = [sse({"event_type": "token", "text": "a"}), 30.0]
     site.replies[("DELETE", "/api/chat")] = Reply(0, delay=0.3)
-    first = asyncio.Event()
-
-    async def consume() -> None:
-        async for _ in OpenAssistant.create_async_generator(
-            messages=USER, base_url=site.url, cookies=SESSION
-        ):
-            first.set()
-
-    task = asyncio.ensure_future(consume())
-    await first.wait()
-    task.cancel()
+    task = await cancelled_after_first_token(site.url)
     for _ in range(200):  # wait until the DELETE is on its way, then cancel again
         if "DELETE /api/chat" in site.paths():
             break

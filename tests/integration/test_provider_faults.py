@@ -9,7 +9,19 @@ from typing import Any
 
 import aiohttp
 import pytest
-from _fakes import DROP, FIVE, SESSION, USER, FakeSite, Reply, chat, message, serve, sse
+from _fakes import (
+    DROP,
+    FIVE,
+    SESSION,
+    USER,
+    FakeSite,
+    Reply,
+    cancelled_after_first_token,
+    chat,
+    message,
+    serve,
+    sse,
+)
 
 from oa_provider import (
     AuthenticationError,
@@ -230,17 +242,7 @@ async def test_aclose_after_the_first_token_deletes_the_chat(site: FakeSite) -> 
 @pytest.mark.asyncio
 async def test_cancellation_mid_stream_deletes_the_chat(site: FakeSite) -> None:
     site.script = [sse({"event_type": "token", "text": "a"}), 30.0]
-    first = asyncio.Event()
-
-    async def consume() -> None:
-        async for _ in OpenAssistant.create_async_generator(
-            messages=USER, base_url=site.url, cookies=SESSION
-        ):
-            first.set()
-
-    task = asyncio.ensure_future(consume())
-    await first.wait()
-    task.cancel()
+    task = await cancelled_after_first_token(site.url)
     with pytest.raises(asyncio.CancelledError):
         await task
     assert_deleted(site)

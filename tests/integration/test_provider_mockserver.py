@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 import pytest_asyncio
+from _fakes import cancelled_after_first_token
 
 from oa_mockserver import MockServer, ServerConfig
 from oa_provider import (
@@ -178,17 +179,7 @@ async def test_aclose_and_cancellation_delete_the_chat() -> None:
         await gen.aclose()
         assert not server.chats()
 
-        started = asyncio.Event()
-
-        async def consume() -> None:
-            async for _ in OpenAssistant.create_async_generator(
-                messages=SEED, base_url=server.url, cookies=SESSION
-            ):
-                started.set()
-
-        task = asyncio.ensure_future(consume())
-        await started.wait()
-        task.cancel()
+        task = await cancelled_after_first_token(server.url, SEED, SESSION)
         with pytest.raises(asyncio.CancelledError):
             await task
         assert not server.chats()

@@ -8,15 +8,13 @@ modes do: ``once`` (the default) refuses it, ``new_episodes`` adds to it, ``all`
 
 from __future__ import annotations
 
-import asyncio
-import re
-import signal
 import subprocess
 import sys
 from pathlib import Path
 
 import aiohttp
 import pytest
+from _cli_process import Served, serving
 
 from oa_mockserver import MockServer, RecordingProxy, ServerConfig, load_cassette
 
@@ -83,36 +81,23 @@ async def test_a_plain_name_is_written_into_the_cassettes_directory(
     tmp_path: Path, name: str, file: str
 ) -> None:
     async with MockServer(ServerConfig(**FAST)) as upstream:
-        process = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "oa_mockserver", "record", "--port", "0",
-            "--upstream", upstream.url, "--cassettes", str(tmp_path), "--name", name,
-            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
-        )  # fmt: skip
-        output = await _record_one_call(process)
-    assert process.returncode == 0, output
+        served = await _record_one_call(
+            "--upstream", upstream.url, "--cassettes", str(tmp_path), "--name", name
+        )
+    assert served.process.returncode == 0, served.output
     assert _files(tmp_path) == [tmp_path / file]
     assert len(load_cassette(tmp_path / file).interactions) == 1
 
 
-async def _record_one_call(process: asyncio.subprocess.Process) -> bytes:
-    """Wait for the proxy to listen, send one request through it, stop it with SIGTERM."""
-    assert process.stdout is not None
-    output = b""
-    try:
-        while (match := re.search(rb"Running on http://[\d.]+:(\d+)", output)) is None:
-            line = await asyncio.wait_for(process.stdout.readline(), 20)
-            assert line, output
-            output += line
-        url = f"http://127.0.0.1:{match.group(1).decode()}"
-        async with (
-            aiohttp.ClientSession() as http,
-            http.get(f"{url}/configs/model_configs") as response,
-        ):
-            assert response.status == 200
-    finally:
-        process.send_signal(signal.SIGTERM)
-        rest, _ = await asyncio.wait_for(process.communicate(), 20)
-    return output + rest
+async def _record_one_call(*args: str) -> Served:
+    """Start the proxy (``record --port 0 ARGS``), send one request through it, stop it."""
+    async with (
+        serving("record", "--port", "0", *args) as served,
+        aiohttp.ClientSession() as http,
+        http.get(f"{served.url}/configs/model_configs") as response,
+    ):
+        assert response.status == 200
+    return served
 
 
 @pytest.mark.asyncio
@@ -139,14 +124,11 @@ async def test_new_episodes_adds_to_the_existing_cassette(tmp_path: Path) -> Non
     async with MockServer(ServerConfig(**FAST)) as upstream:
         await _cassette_of(upstream.url, cassette, 5)
         old = load_cassette(cassette).interactions
-        process = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "oa_mockserver", "record", "--port", "0",
+        served = await _record_one_call(
             "--upstream", upstream.url, "--cassettes", str(tmp_path), "--name", "session",
             "--record-mode", "new_episodes",
-            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
         )  # fmt: skip
-        output = await _record_one_call(process)
-    assert process.returncode == 0, output
+    assert served.process.returncode == 0, served.output
     interactions = load_cassette(cassette).interactions
     assert len(interactions) == 6
     assert [i.request for i in interactions[:5]] == [i.request for i in old]

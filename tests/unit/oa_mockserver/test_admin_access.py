@@ -138,33 +138,22 @@ def test_a_token_stands_for_the_host() -> None:
 
 @given(
     st.sampled_from([LOOPBACK, WIDE, AdminAccess("::")]),
-    st.sampled_from(["GET", "POST", "DELETE", "OPTIONS"]),
-    st.none() | st.text(max_size=40),
-    st.none() | st.text(max_size=40),
-    st.none() | st.text(max_size=20),
-    st.none() | st.text(max_size=40),
-    st.none() | st.text(max_size=40),
-    st.booleans(),
+    st.fixed_dictionaries(
+        {
+            "method": st.sampled_from(["GET", "POST", "DELETE", "OPTIONS"]),
+            "host": st.none() | st.text(max_size=40),
+            "origin": st.none() | st.text(max_size=40),
+            "fetch_site": st.none() | st.text(max_size=20),
+            "authorization": st.none() | st.text(max_size=40),
+            "content_type": st.none() | st.text(max_size=40),
+            "has_body": st.booleans(),
+        }
+    ),
 )
 def test_any_headers_get_an_answer_never_an_error(
-    access: AdminAccess,
-    method: str,
-    host: str | None,
-    origin: str | None,
-    fetch_site: str | None,
-    authorization: str | None,
-    content_type: str | None,
-    has_body: bool,
+    access: AdminAccess, headers: dict[str, Any]
 ) -> None:
-    refusal = access.refusal(
-        method=method,
-        host=host,
-        origin=origin,
-        fetch_site=fetch_site,
-        authorization=authorization,
-        content_type=content_type,
-        has_body=has_body,
-    )
+    refusal = access.refusal(**headers)
     assert refusal is None or (refusal.status in (401, 403, 415) and refusal.detail)
 
 
