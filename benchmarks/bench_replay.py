@@ -19,7 +19,8 @@ import aiohttp
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _util import print_table
 
-from oa_mockserver import MockServer, ServerConfig, oa_vcr
+from oa_mockserver import MockServer, ServerConfig
+from oa_mockserver.recording import oa_vcr
 from oa_provider import OpenAssistant
 
 CASSETTE = Path(__file__).resolve().parents[1] / "cassettes/web/seed_example.yaml"

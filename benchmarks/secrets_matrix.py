@@ -34,8 +34,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _secrets_cases import CASES, PLACES, gather  # noqa: E402
 from _util import median_seconds, print_table  # noqa: E402
 
-from oa_mockserver import Redactor, load_cassette  # noqa: E402
-from oa_mockserver.recording._cassette import Interaction  # noqa: E402
+from oa_mockserver.recording import Interaction, Redactor, load_cassette  # noqa: E402
 
 
 def matrix() -> bool:

@@ -1,6 +1,31 @@
-"""oa_mockserver: a faithful, stateful OpenAssistant mock server on aiohttp."""
+"""oa_mockserver: a faithful, stateful OpenAssistant mock server on aiohttp.
+
+This package is the server: :class:`MockServer` (asyncio) and :class:`ThreadedMockServer` (any
+code, in a thread) run the app of :func:`create_app` under a :class:`ServerConfig`; the faults
+(:class:`Fault` and its kinds, scoped by :class:`FaultRule`, held in a :class:`FaultSet`) break it
+on purpose; the :class:`Journal` records each request as a :class:`Call`, checked with a
+:class:`RequestMatcher`. Cassettes (record and replay, redaction, lint) are the public subpackage
+:mod:`oa_mockserver.recording`; :func:`library_path` finds the cassettes shipped with it.
+
+The one exception tree::
+
+    MockServerError (Exception)
+    ├── ConfigError (ValueError)                   a server option is invalid
+    ├── FaultSpecError (ValueError)                a fault specification is invalid
+    ├── JournalPageError (ValueError)              a journal page asked with a bad after or limit
+    ├── CassetteError (ValueError)                 a cassette file is broken (names file and line)
+    ├── CassetteNotFoundError (FileNotFoundError)  a cassette to replay does not exist
+    ├── CassetteMismatchError (AssertionError)     no recorded request matches (nearest + diff)
+    └── RedactionRuleError (ValueError)            an extra redaction rule is invalid
+
+The last four are also importable from :mod:`oa_mockserver.recording`.
+"""
 
 from __future__ import annotations
+
+import importlib as _importlib
+import typing as _typing
+import warnings as _warnings
 
 from ._control.faults import (
     FAULT_HEADER,
@@ -22,10 +47,8 @@ from ._control.faults import (
 from ._control.journal import (
     TRUNCATED_MARKER,
     Call,
-    ChunkRecord,
     Journal,
     JournalPage,
-    JournalPageError,
     RequestMatcher,
     StreamLog,
 )
@@ -35,6 +58,7 @@ from ._exceptions import (
     CassetteNotFoundError,
     ConfigError,
     FaultSpecError,
+    JournalPageError,
     MockServerError,
     RedactionRuleError,
 )
@@ -42,101 +66,118 @@ from ._server.app import create_app
 from ._server.config import ServerConfig
 from ._server.runner import MockServer
 from ._server.threaded import ThreadedMockServer
-from .recording._cassette import (
-    Cassette,
-    Chunk,
-    Episode,
-    Interaction,
-    RecordedRequest,
-    RecordedResponse,
-    dump_cassette,
-    library_path,
-    load_cassette,
-    parse_cassette,
-    save_cassette,
-)
-from .recording._lint import Finding, lint_main, run_lint
-from .recording._match import (
-    FieldDiff,
-    MatchResult,
-    MatchRules,
-    diff_fields,
-    find_match,
-    request_fields,
-)
-from .recording._proxy import RecordingProxy, create_proxy_app
-from .recording._rechunk import rechunk
-from .recording._redact import REDACTED, Redactor, SecretSpan
-from .recording._replay import ReplayLibrary
-from .recording._timing import ReplaySettings, Timing, parse_timing
-from .recording._vcr import ChunkedReplayStream, oa_vcr, use_cassette
+from .recording._cassette import library_path
 
 __all__ = [
     "Call",
-    "Cassette",
     "CassetteError",
     "CassetteMismatchError",
     "CassetteNotFoundError",
-    "Chunk",
-    "ChunkedReplayStream",
-    "ChunkRecord",
     "ConfigError",
     "create_app",
-    "create_proxy_app",
     "DeleteFails",
-    "diff_fields",
     "DropAfter",
-    "dump_cassette",
-    "Episode",
     "ErrorAfter",
     "Fault",
     "FAULT_HEADER",
     "FaultRule",
     "FaultSet",
     "FaultSpecError",
-    "FieldDiff",
-    "find_match",
-    "Finding",
-    "Interaction",
     "Journal",
     "JournalPage",
     "JournalPageError",
     "Latency",
     "library_path",
-    "lint_main",
-    "load_cassette",
     "MalformedAfter",
-    "MatchResult",
-    "MatchRules",
     "MockServer",
     "MockServerError",
-    "oa_vcr",
-    "parse_cassette",
     "parse_fault_header",
-    "parse_timing",
     "PluginStep",
-    "rechunk",
-    "RecordedRequest",
-    "RecordedResponse",
-    "RecordingProxy",
-    "REDACTED",
     "RedactionRuleError",
-    "Redactor",
-    "ReplayLibrary",
-    "ReplaySettings",
-    "request_fields",
     "RequestMatcher",
-    "run_lint",
     "SafePrompt",
-    "save_cassette",
-    "SecretSpan",
     "ServerConfig",
     "Stall",
     "Status",
     "StreamLog",
     "ThreadedMockServer",
-    "Timing",
     "TruncateAfter",
     "TRUNCATED_MARKER",
-    "use_cassette",
 ]
+
+# The public home of each name (as httpx does): reprs, help() and tracebacks say
+# ``oa_mockserver.MockServer``, not the private module that defines it.
+_public: _typing.Any
+for _public in (globals()[_name] for _name in __all__):
+    if getattr(_public, "__module__", "").startswith(f"{__name__}."):
+        _public.__module__ = __name__
+del _public
+
+# Deprecated paths, kept for one release (PEP 562): the names that moved to the public
+# subpackage ``oa_mockserver.recording``...
+_MOVED = frozenset(
+    {
+        "Cassette",
+        "Chunk",
+        "dump_cassette",
+        "Episode",
+        "Finding",
+        "Interaction",
+        "load_cassette",
+        "oa_vcr",
+        "parse_cassette",
+        "rechunk",
+        "RecordedRequest",
+        "RecordedResponse",
+        "RecordingProxy",
+        "REDACTED",
+        "Redactor",
+        "run_lint",
+        "save_cassette",
+        "Timing",
+        "use_cassette",
+    }
+)
+# ...and the internal ones that were exported by mistake: their private module, and what to use.
+_DROPPED: dict[str, tuple[str, str]] = {
+    "ChunkedReplayStream": ("recording._vcr", "oa_vcr() and use_cassette() build it"),
+    "ChunkRecord": ("_control.journal", "read the fields of Call.stream.chunks"),
+    "create_proxy_app": ("recording._proxy", "use oa_mockserver.recording.RecordingProxy"),
+    "diff_fields": ("recording._match", "CassetteMismatchError lists the differing fields"),
+    "FieldDiff": ("recording._match", "CassetteMismatchError lists the differing fields"),
+    "find_match": ("recording._match", "ServerConfig(cassettes=...) matches the recordings"),
+    "lint_main": ("recording._lint", "run `oa-mockserver lint`, or recording.run_lint()"),
+    "MatchResult": ("recording._match", "CassetteMismatchError explains a miss"),
+    "MatchRules": ("recording._match", "use ServerConfig(match_ignore=, match_tolerance=)"),
+    "parse_timing": ("recording._timing", "use Timing.exact(), Timing(speed), Timing.instant()"),
+    "ReplayLibrary": ("recording._replay", "ServerConfig(cassettes=...) loads the recordings"),
+    "ReplaySettings": ("recording._timing", "ServerConfig's replay options set it"),
+    "request_fields": ("recording._match", "ServerConfig(cassettes=...) matches the recordings"),
+    "SecretSpan": ("recording._redact", "read the fields of Redactor.secret_spans()"),
+}
+
+
+def _deprecated(name: str) -> object:
+    """The object of a deprecated name, with a DeprecationWarning naming the new import."""
+    if name in _MOVED:
+        _warnings.warn(
+            f"`oa_mockserver.{name}` is deprecated and will be removed in the next release: "
+            f"use `from oa_mockserver.recording import {name}`",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        return getattr(_importlib.import_module(f"{__name__}.recording"), name)
+    if name in _DROPPED:
+        module, instead = _DROPPED[name]
+        _warnings.warn(
+            f"`oa_mockserver.{name}` is deprecated and will be removed in the next release: "
+            f"it is internal ({instead})",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        return getattr(_importlib.import_module(f"{__name__}.{module}"), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+if not _typing.TYPE_CHECKING:  # type checkers report the old paths as missing: the new ones
+    __getattr__ = _deprecated

@@ -1,16 +1,11 @@
-"""The one exception tree of :mod:`oa_mockserver`::
+"""The exceptions of :mod:`oa_mockserver`, one tree rooted at :class:`MockServerError`.
 
-MockServerError (Exception)
-├── ConfigError (ValueError)          a server option is invalid
-├── FaultSpecError (ValueError)       a fault specification is invalid
-├── CassetteError (ValueError)        a cassette file is broken (names file and line)
-├── CassetteNotFoundError (FileNotFoundError)  a cassette to replay does not exist
-├── CassetteMismatchError (AssertionError)     no recorded request matches (nearest + diff)
-├── RedactionRuleError (ValueError)   an extra redaction rule is invalid
-└── JournalPageError (ValueError)     a journal page was asked with a bad after or limit
+The tree is drawn once, in the docstring of :mod:`oa_mockserver` (their public home).
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 __all__ = [
     "CassetteError",
@@ -26,6 +21,17 @@ __all__ = [
 
 class MockServerError(Exception):
     """Base class of every error raised by :mod:`oa_mockserver`."""
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Unpickled without calling __init__ again (several build their message from keywords).
+        return _restore, (type(self), self.args, self.__dict__)
+
+
+def _restore(cls: type[MockServerError], args: tuple[Any, ...], state: dict[str, Any]) -> Any:
+    error = cls.__new__(cls, *args)
+    error.args = args
+    error.__dict__.update(state)
+    return error
 
 
 class FaultSpecError(MockServerError, ValueError):

@@ -152,7 +152,8 @@ async def _recorded(args: argparse.Namespace, options: dict[str, Any], out: Text
     # Imported here: only recording needs vcrpy and the cassette format.
     from vcr.errors import CannotOverwriteExistingCassetteException
 
-    from oa_mockserver import MockServerError, oa_vcr
+    from oa_mockserver import MockServerError
+    from oa_mockserver.recording import oa_vcr
 
     try:
         with oa_vcr(record_mode=args.record_mode).use_cassette(args.record):

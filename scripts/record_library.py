@@ -1,10 +1,10 @@
 """Re-record the shipped cassette library (``cassettes/``) through the recording proxy.
 
 Each scenario starts a mock server as the upstream (configured for what it must show), puts the
-recording proxy (:class:`oa_mockserver.RecordingProxy`) in front of it, and runs a client through
-the proxy; error cases are made with the ``X-OA-Mock-Fault`` header, sent through the proxy like
-any other header. CI does not re-record: it replays every cassette through both engines
-(tests/integration/test_cassette_library.py) and compares what the client got with
+recording proxy (:class:`oa_mockserver.recording.RecordingProxy`) in front of it, and runs a
+client through the proxy; error cases are made with the ``X-OA-Mock-Fault`` header, sent through
+the proxy like any other header. CI does not re-record: it replays every cassette through both
+engines (tests/integration/test_cassette_library.py) and compares what the client got with
 :data:`SCENARIOS`' clients run against each engine.
 
     .venv/bin/python scripts/record_library.py [--out cassettes]
@@ -23,7 +23,7 @@ from typing import Any
 import aiohttp
 
 from oa_mockserver import MockServer, ServerConfig
-from oa_mockserver.recording._proxy import RecordingProxy
+from oa_mockserver.recording import RecordingProxy
 from oa_provider import OpenAssistant
 
 COOKIES = {"next-auth.session-token": "library-recording-user"}

@@ -28,9 +28,9 @@ from pathlib import Path
 import aiohttp
 from aiohttp import web
 
-from oa_mockserver import Finding, Redactor, ServerConfig, create_app, run_lint
+from oa_mockserver import ServerConfig, create_app
 from oa_mockserver._cli import RedactingAccessLogger
-from oa_mockserver.recording._proxy import RecordingProxy
+from oa_mockserver.recording import Finding, RecordingProxy, Redactor, run_lint
 
 OPENAI = "sk-proj-abcdEFGH1234ijklMNOP" + "T3BlbkFJ" + "qrstUVWX5678yzabCDEF"
 AWS = "AKIAIOSFODNN7EXAMPLE"

@@ -25,7 +25,7 @@ from oa_mockserver import MockServer, ServerConfig, ThreadedMockServer, create_a
 from oa_mockserver import _cli as cli
 from oa_mockserver._cli import RedactingAccessLogger
 from oa_mockserver._server.app import context_of
-from oa_mockserver.recording._proxy import RecordingProxy
+from oa_mockserver.recording import RecordingProxy
 
 FAST = {"token_interval": 0.0, "first_token_delay": 0.0}
 ALICE = {"next-auth.session-token": "alice"}

@@ -13,7 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from oa_mockserver import MockServer, ServerConfig, load_cassette, use_cassette
+from oa_mockserver import MockServer, ServerConfig
+from oa_mockserver.recording import load_cassette, use_cassette
 
 ROOT = Path(__file__).resolve().parents[2]
 LIBRARY = ROOT / "cassettes"

@@ -16,7 +16,8 @@ import aiohttp
 import pytest
 from _cli_process import Served, serving
 
-from oa_mockserver import MockServer, RecordingProxy, ServerConfig, load_cassette
+from oa_mockserver import MockServer, ServerConfig
+from oa_mockserver.recording import RecordingProxy, load_cassette
 
 FAST = {"token_interval": 0.0, "first_token_delay": 0.0, "reply_tokens": 3}
 

@@ -10,16 +10,9 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 
-from oa_mockserver import (
-    CassetteError,
-    MockServer,
-    ServerConfig,
-    create_app,
-    load_cassette,
-    run_lint,
-)
+from oa_mockserver import CassetteError, MockServer, ServerConfig, create_app
 from oa_mockserver._cli import main as cli_main
-from oa_mockserver.recording._proxy import RecordingProxy
+from oa_mockserver.recording import RecordingProxy, load_cassette, run_lint
 from oa_provider import OpenAssistant
 
 COOKIES = {"next-auth.session-token": "proxy-user-secret-value"}

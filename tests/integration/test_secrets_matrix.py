@@ -17,8 +17,8 @@ import aiohttp
 import pytest
 from _secrets_cases import AWS, CASES, GITHUB, Case, Gathered, gather
 
-from oa_mockserver import REDACTED, MockServer, ServerConfig, oa_vcr, run_lint, use_cassette
-from oa_mockserver.recording._proxy import RecordingProxy
+from oa_mockserver import MockServer, ServerConfig
+from oa_mockserver.recording import REDACTED, RecordingProxy, oa_vcr, run_lint, use_cassette
 from oa_provider import OAError, OpenAssistant
 
 

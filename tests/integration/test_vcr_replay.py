@@ -23,16 +23,8 @@ from aiohttp import web
 from aiohttp.test_utils import TestServer
 from vcr.errors import CannotOverwriteExistingCassetteException
 
-from oa_mockserver import (
-    CassetteError,
-    CassetteNotFoundError,
-    Redactor,
-    Timing,
-    load_cassette,
-    oa_vcr,
-    run_lint,
-    use_cassette,
-)
+from oa_mockserver import CassetteError, CassetteNotFoundError
+from oa_mockserver.recording import Redactor, Timing, load_cassette, oa_vcr, run_lint, use_cassette
 from oa_provider import OpenAssistant
 
 TOKENS = ["Привет", ", ", "как ", "дела", "? 👋", " Всё ", "хорошо."]

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from oa_mockserver import ChunkedReplayStream, ConfigError, oa_vcr
+from oa_mockserver import ConfigError
+from oa_mockserver.recording import oa_vcr
+from oa_mockserver.recording._vcr import ChunkedReplayStream
 
 CHUNKS = [b"data: a\r", b"\n\r\ndata: \xd0", b"\xb1\r\n\r\n"]
 

@@ -11,10 +11,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 from vcr.serializers import yamlserializer
 
-from oa_mockserver import (
+from oa_mockserver import CassetteError, CassetteNotFoundError
+from oa_mockserver.recording import (
     Cassette,
-    CassetteError,
-    CassetteNotFoundError,
     Chunk,
     Interaction,
     RecordedRequest,

@@ -9,15 +9,14 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from oa_mockserver._exceptions import ConfigError
-from oa_mockserver.recording._cassette import (
+from oa_mockserver.recording import (
     Cassette,
     Interaction,
     RecordedRequest,
     RecordedResponse,
-    cassette_file,
-    recording_base,
     save_cassette,
 )
+from oa_mockserver.recording._cassette import cassette_file, recording_base
 from oa_mockserver.recording._proxy import CassetteRecorder
 
 DIRECTORY = Path("/srv/cassettes")

@@ -8,19 +8,17 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from oa_mockserver import (
-    CassetteMismatchError,
-    ConfigError,
+from oa_mockserver import CassetteMismatchError, ConfigError
+from oa_mockserver.recording import Timing, rechunk
+from oa_mockserver.recording._match import (
     MatchRules,
-    Timing,
     diff_fields,
     find_match,
-    parse_timing,
-    rechunk,
     request_fields,
+    route_of,
 )
-from oa_mockserver.recording._match import route_of
 from oa_mockserver.recording._rechunk import nasty_cut_points
+from oa_mockserver.recording._timing import parse_timing
 
 CHAT = "06b04969-bd73-740d-8000-792f29c174a4"
 

@@ -6,16 +6,15 @@ from pathlib import Path
 
 import pytest
 
-from oa_mockserver import (
+from oa_mockserver.recording import (
     Cassette,
     Interaction,
     RecordedRequest,
     RecordedResponse,
-    lint_main,
+    dump_cassette,
     run_lint,
 )
-from oa_mockserver.recording._cassette import dump_cassette
-from oa_mockserver.recording._lint import lint_text
+from oa_mockserver.recording._lint import lint_main, lint_text
 
 JWE = "eyJhbGciOiJkaXIiLCJlbmMiOiJBMjU2R0NNIn0..CNWDBuemB0vJgrexVAdxCw.LGlP3CFO43i_twwHj7J.LgWuSnU"
 

@@ -12,8 +12,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from oa_mockserver import REDACTED, RedactionRuleError, Redactor
-from oa_mockserver.recording._cassette import Chunk, RecordedResponse
+from oa_mockserver import RedactionRuleError
+from oa_mockserver.recording import REDACTED, Chunk, RecordedResponse, Redactor
 from oa_mockserver.recording._redact import redact_response, redact_spans
 from oa_mockserver.recording._secret_formats import detectors, format_spans
 from oa_mockserver.recording._secret_names import is_descriptive_name

@@ -9,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from oa_mockserver import ConfigError, ServerConfig
-from oa_mockserver.recording._cassette import Chunk, RecordedResponse
+from oa_mockserver.recording import Chunk, RecordedResponse
 from oa_mockserver.recording._replay import RecordedReply, plan_reply, rewrite_ids
 from oa_mockserver.recording._timing import ReplaySettings
 
