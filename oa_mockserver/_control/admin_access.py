@@ -29,7 +29,7 @@ answers only callers that are neither a web page nor, on a wider bind, a strange
    starts with ``{``), which no HTML form can send (a form percent-encodes ``{``), and a script
    that could is refused by rule 1, since browsers send ``Origin`` with every POST.
 
-No aiohttp here: the decision is plain data, unit-tested; :mod:`._guard` applies it.
+No aiohttp here: the decision is plain data, unit-tested; :mod:`.._server.guard` applies it.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """``create_app(config)``: both dialects over one in-memory store, as an aiohttp application.
 
-Every route of both dialects runs inside the guard (:mod:`._guard`: faults, the body limit,
+Every route of both dialects runs inside the guard (:mod:`.guard`: faults, the body limit,
 error shapes, the journal); a fallback route answers 404 and 405 as FastAPI does; the admin API
 (``/__admin/``) is neither guarded nor journaled.
 """

@@ -1,8 +1,8 @@
 """The guard around every handler of the mock server (both dialects), and the admin API's door.
 
 The admin API (``/__admin/``) is not guarded but access-checked: :func:`admin_refusal` applies
-:class:`._admin_access.AdminAccess` (Host, Origin, Sec-Fetch-Site, the token, JSON bodies) to
-its requests only, so the chat routes pay nothing for it.
+:class:`.._control.admin_access.AdminAccess` (Host, Origin, Sec-Fetch-Site, the token, JSON
+bodies) to its requests only, so the chat routes pay nothing for it.
 
 For each request it applies the faults that fire (the server's rules and the request's
 ``X-OA-Mock-Fault`` header: latency, a replacing status, and stream faults handed to the writer),

@@ -1,4 +1,4 @@
-"""Replay inside the mock server: the glue between a live request and :mod:`._replay`'s plan.
+"""Replay inside the mock server: the glue between a live request and its recorded plan.
 
 The split: :mod:`..recording._replay` is the pure half (which recorded reply answers a request,
 how its stream is replayed: no aiohttp, no server state); this module is the server's half. It

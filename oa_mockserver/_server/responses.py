@@ -36,7 +36,7 @@ def json_fastapi(value: Any) -> web.Response:
 
 
 def json_float_free(value: Any) -> web.Response:
-    """200 with a compact JSON body of a float-free value (see :func:`._wire.float_free_json`)."""
+    """200 with a compact JSON body of a float-free value (see :func:`.wire.float_free_json`)."""
     return json_bytes(float_free_json(value))
 
 

@@ -6,7 +6,7 @@ the response, whatever else is sent; ``pending`` events come every ``pending_int
 first token; after the last token comes the ``message`` event, then the terminating chunk. A stream
 ends early, without a final event, when the chat is deleted or the server shuts down.
 
-Faults (:mod:`._faults`) that touch streams arrive on the request from the guard
+Faults (:mod:`.._control.faults`) that touch streams arrive on the request from the guard
 (``request[STREAM_FAULTS]``, with the log to fill, ``request[STREAM_LOG]``); when
 there are none the pre-encoded chunks go out as they are (the fast path), otherwise every event
 passes through the request's :class:`StreamChain` and the writer carries out its actions. What

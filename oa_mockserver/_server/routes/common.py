@@ -1,8 +1,8 @@
 """What the two dialects' routes share: the request's context, its JSON body, the failures and
 their inference-server mapping, listing parameters, new assistant messages and opening a stream.
 
-The web site (:mod:`._routes_web`) is a proxy in front of the inference server
-(:mod:`._routes_inference`): its answers are the inference server's, reshaped, so the shared
+The web site (:mod:`.web`) is a proxy in front of the inference server
+(:mod:`.inference`): its answers are the inference server's, reshaped, so the shared
 steps live here and neither dialect imports the other.
 """
 

@@ -1,7 +1,7 @@
 """The inference server's routes (``/auth/...``, ``/configs/...``, ``/chats...``).
 
 Handlers are thin: decode the body, authenticate, validate, call the store, serialise. Failures
-are typed exceptions that :func:`._routes_common.inference_failure` alone turns into responses,
+are typed exceptions that :func:`.common.inference_failure` alone turns into responses,
 including the real server's bugs (500s on unknown ids), which ``fix_server_bugs`` replaces with
 proper 404/400 JSON.
 """
