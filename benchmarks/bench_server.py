@@ -29,7 +29,6 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Any
 
 import aiohttp
 from aiohttp import web
@@ -55,6 +54,7 @@ def _floor_app(tokens: int) -> web.Application:
     from oa_mockserver._server.catalog import model_spec
     from oa_mockserver._server.generation import reply_tokens
     from oa_mockserver._server.ids import uuid7
+    from oa_mockserver._server.state import Message
     from oa_mockserver._server.stream import SERVER_SOFTWARE, SSE_HEADERS
     from oa_mockserver._server.wire import fastapi_json, message_event, token_event
 
@@ -62,8 +62,9 @@ def _floor_app(tokens: int) -> web.Application:
         model="m", thread=["x"], sampling={}, system_prompt=None, count=tokens, mode="lorem"
     )
     chunks = [token_event(t) for t in texts]
+    chat_id = uuid7()
     chat = {
-        "id": uuid7(),
+        "id": chat_id,
         "created_at": "2026-01-01T00:00:00.000001",
         "modified_at": "2026-01-01T00:00:00.000001",
         "title": None,
@@ -71,23 +72,16 @@ def _floor_app(tokens: int) -> web.Application:
         "allow_data_use": True,
         "active_thread_tail_message_id": None,
     }
-    message: dict[str, Any] = {
-        "id": uuid7(),
-        "parent_id": None,
-        "content": "question 1",
-        "chat_id": chat["id"],
-        "created_at": "2026-01-01T00:00:00.000001",
-        "role": "prompter",
-        "state": "manual",
-        "score": 0,
-        "reports": [],
-        "work_parameters": None,
-        "safe_content": None,
-        "safety_level": None,
-        "safety_label": None,
-        "safety_rots": None,
-        "used_plugin": None,
-    }
+    # the server's own MessageRead shape, so the floor sends the same keys in the same order
+    message = Message(
+        id=uuid7(),
+        parent_id=None,
+        content="question 1",
+        chat_id=chat_id,
+        created_at="2026-01-01T00:00:00.000001",
+        role="prompter",
+        state="manual",
+    ).read()
     work = {
         "model_config": model_spec(OpenAssistant.model),
         "sampling_parameters": dict(DEFAULT_SAMPLING_PARAMETERS),

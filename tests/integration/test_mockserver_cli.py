@@ -9,6 +9,7 @@ import sys
 
 import aiohttp
 import pytest
+from _chat import ask_for_reply
 from _cli_process import serving
 
 
@@ -79,23 +80,7 @@ async def test_signal_ends_open_streams_and_exits_zero(sig: signal.Signals) -> N
     async with serving(*args) as served:
         async with aiohttp.ClientSession(cookies={"next-auth.session-token": "me"}) as http:
             url = served.url
-            chat = await (await http.post(f"{url}/api/chat")).json()
-            p = await (
-                await http.post(
-                    f"{url}/api/chat/prompter_message",
-                    json={"chat_id": chat["id"], "content": "secret prompt", "parent_id": None},
-                )
-            ).json()
-            a = await (
-                await http.post(
-                    f"{url}/api/chat/assistant_message",
-                    json={
-                        "chat_id": chat["id"],
-                        "parent_id": p["id"],
-                        "model_config_name": "_lorem",
-                    },
-                )
-            ).json()
+            chat, a = await ask_for_reply(http, url, "secret prompt", "_lorem")
             async with http.get(f"{url}/chats?access_token=sekrit-query&chat_id=1") as denied:
                 assert denied.status == 403
             stream = await http.get(

@@ -3,25 +3,16 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from typing import Any
 
 import aiohttp
 import pytest
-import pytest_asyncio
+from _chat import ask_for_reply
 from yarl import URL
 
 from oa_mockserver import MockServer, ServerConfig
 
 COOKIE = "next-auth.session-token"
-
-
-@pytest_asyncio.fixture
-async def server() -> AsyncIterator[MockServer]:
-    async with MockServer(
-        ServerConfig(token_interval=0.0, first_token_delay=0.0, reply_tokens=16)
-    ) as s:
-        yield s
 
 
 def _session(user: str | None, cookie: str = COOKIE) -> aiohttp.ClientSession:
@@ -31,24 +22,14 @@ def _session(user: str | None, cookie: str = COOKIE) -> aiohttp.ClientSession:
 async def _conversation(
     url: str, http: aiohttp.ClientSession, prompt: str = "hi"
 ) -> tuple[dict[str, Any], dict[str, Any], bytes]:
-    chat = await (await http.post(f"{url}/api/chat")).json()
-    prompter = await (
-        await http.post(
-            f"{url}/api/chat/prompter_message",
-            json={"chat_id": chat["id"], "content": prompt, "parent_id": None},
-        )
-    ).json()
-    response = await http.post(
-        f"{url}/api/chat/assistant_message",
-        json={
-            "chat_id": chat["id"],
-            "parent_id": prompter["id"],
-            "model_config_name": "OA_SFT_Llama_30B_6",
-            "sampling_parameters": {"top_k": 50, "temperature": 0.35},
-            "plugins": [],
-        },
+    chat, assistant = await ask_for_reply(
+        http,
+        url,
+        prompt,
+        "OA_SFT_Llama_30B_6",
+        sampling_parameters={"top_k": 50, "temperature": 0.35},
+        plugins=[],
     )
-    assistant = await response.json()
     events = await http.post(
         f"{url}/api/chat/events", params={"chat_id": chat["id"], "message_id": assistant["id"]}
     )
@@ -239,23 +220,7 @@ async def test_pings_and_shutdown_end_an_unserved_stream() -> None:
     server = MockServer(config)
     await server.start()
     async with _session("a") as http:
-        chat = await (await http.post(f"{server.url}/api/chat")).json()
-        p = await (
-            await http.post(
-                f"{server.url}/api/chat/prompter_message",
-                json={"chat_id": chat["id"], "content": "x", "parent_id": None},
-            )
-        ).json()
-        a = await (
-            await http.post(
-                f"{server.url}/api/chat/assistant_message",
-                json={
-                    "chat_id": chat["id"],
-                    "parent_id": p["id"],
-                    "model_config_name": "distilgpt2",
-                },
-            )
-        ).json()
+        chat, a = await ask_for_reply(http, server.url, "x", "distilgpt2")
         response = await http.get(
             f"{server.url}/api/chat/events", params={"chat_id": chat["id"], "message_id": a["id"]}
         )

@@ -5,12 +5,10 @@ and from a cookies.txt, and the chat deleted after success, aclose() and cancell
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-import pytest_asyncio
 from _fakes import cancelled_after_first_token
 
 from oa_mockserver import MockServer, ServerConfig
@@ -25,14 +23,6 @@ from oa_provider import (
 
 SESSION = {"next-auth.session-token": "alice"}
 SEED = [{"role": "user", "content": "Привет, как дела?"}]
-
-
-@pytest_asyncio.fixture
-async def server() -> AsyncIterator[MockServer]:
-    async with MockServer(
-        ServerConfig(token_interval=0.0, first_token_delay=0.0, reply_tokens=16)
-    ) as running:
-        yield running
 
 
 async def collect(**kwargs: Any) -> str:
