@@ -1,23 +1,24 @@
 """The inference server's routes (``/auth/...``, ``/configs/...``, ``/chats...``).
 
 Handlers are thin: decode the body, authenticate, validate, call the store, serialise. Failures
-are typed exceptions that :func:`.common.inference_failure` alone turns into responses,
-including the real server's bugs (500s on unknown ids), which ``fix_server_bugs`` replaces with
-proper 404/400 JSON.
+are typed exceptions that :func:`.common.inference_failure` alone turns into responses (each
+handler names its step with ``@inference_step``), including the real server's bugs (500s on
+unknown ids), which ``fix_server_bugs`` replaces with proper 404/400 JSON.
 """
 
 from __future__ import annotations
 
+from typing import Any
+
 from aiohttp import web
 
-from ..auth import AuthError, bearer_user, user_name
+from ..auth import bearer_user, user_name
 from ..catalog import model_configs_body
 from ..context import ServerContext
 from ..responses import empty, json_bytes, json_detail, json_fastapi, json_float_free
 from ..routing import RouteTable
-from ..state import InvalidCursor, Message, NotStreamable, StateError
+from ..state import Message, NotStreamable
 from ..validation import (
-    InvalidBody,
     validate_assistant,
     validate_chat_update,
     validate_object,
@@ -27,7 +28,7 @@ from ..validation import (
 from ..wire import error_item
 from .common import (
     create_assistant_message,
-    inference_failure,
+    inference_step,
     json_body,
     list_params,
     open_stream,
@@ -39,6 +40,12 @@ __all__ = ["add_inference_routes"]
 
 def _owner(request: web.Request) -> str:
     return bearer_user(server_context(request).auth, request.headers.get("Authorization"))
+
+
+async def _body_and_owner(request: web.Request) -> tuple[Any, str]:
+    """The decoded JSON body, then the owner, in FastAPI's order: a body that is not JSON answers
+    its 422 before the bearer check; the body's fields are validated after it."""
+    return await json_body(request), _owner(request)
 
 
 def _assistant_of(ctx: ServerContext, owner: str, chat_id: str, message_id: str) -> Message:
@@ -64,21 +71,17 @@ async def auth_debug(request: web.Request) -> web.Response:
     return json_fastapi(server_context(request).auth.login(code))
 
 
+@inference_step("auth")
 async def auth_check(request: web.Request) -> web.Response:
-    try:
-        return json_fastapi(user_name(_owner(request)))
-    except AuthError as exc:
-        return inference_failure(exc, "auth", server_context(request).config)
+    return json_fastapi(user_name(_owner(request)))
 
 
+@inference_step("auth")
 async def auth_refresh(request: web.Request) -> web.Response:
     ctx = server_context(request)
     if not ctx.config.fix_server_bugs:
         return json_detail(401, "Invalid token")  # the reference commit rejects every refresh
-    try:
-        claims = ctx.auth.read((request.headers.get("Refresh") or "").strip())
-    except AuthError as exc:
-        return inference_failure(exc, "auth", ctx.config)
+    claims = ctx.auth.read((request.headers.get("Refresh") or "").strip())
     if claims.kind != "refresh":
         return json_detail(400, "Invalid token type")
     return json_fastapi({"access_token": ctx.auth.issue(claims.user), "token_type": "bearer"})
@@ -88,122 +91,96 @@ async def model_configs(request: web.Request) -> web.Response:
     return json_bytes(model_configs_body())
 
 
+@inference_step("list_chats")
 async def list_chats(request: web.Request) -> web.Response:
-    ctx = server_context(request)
-    try:
-        owner = _owner(request)
-        limit, after, before, hidden = list_params(dict(request.query), default_limit=10)
-        page = ctx.store.list_chats(
-            owner, limit=limit, after=after, before=before, include_hidden=hidden
-        )
-    except (InvalidBody, AuthError, InvalidCursor, StateError) as exc:
-        return inference_failure(exc, "list_chats", ctx.config)
+    owner = _owner(request)
+    limit, after, before, hidden = list_params(dict(request.query), default_limit=10)
+    page = server_context(request).store.list_chats(
+        owner, limit=limit, after=after, before=before, include_hidden=hidden
+    )
     return json_float_free(page.read())
 
 
+@inference_step("create_chat")
 async def create_chat(request: web.Request) -> web.Response:
-    ctx = server_context(request)
-    try:
-        body = await json_body(request)
-        owner = _owner(request)
-        validate_object(body)
-    except (InvalidBody, AuthError) as exc:
-        return inference_failure(exc, "create_chat", ctx.config)
-    return json_float_free(ctx.store.create_chat(owner).list_read())
+    body, owner = await _body_and_owner(request)
+    validate_object(body)
+    return json_float_free(server_context(request).store.create_chat(owner).list_read())
 
 
+@inference_step("get_chat")
 async def get_chat(request: web.Request) -> web.Response:
-    ctx = server_context(request)
-    try:
-        chat = ctx.store.chat(_owner(request), request.match_info["chat_id"])
-    except (AuthError, StateError) as exc:
-        return inference_failure(exc, "get_chat", ctx.config)
+    chat = server_context(request).store.chat(_owner(request), request.match_info["chat_id"])
     return json_float_free(chat.read_prerendered())
 
 
+@inference_step("update_chat")
 async def update_chat(request: web.Request) -> web.Response:
-    ctx = server_context(request)
-    try:
-        body = await json_body(request)
-        owner = _owner(request)
-        update = validate_chat_update(body)
-        ctx.store.update_chat(owner, request.match_info["chat_id"], update.fields)
-    except (InvalidBody, AuthError, StateError) as exc:
-        return inference_failure(exc, "update_chat", ctx.config)
+    body, owner = await _body_and_owner(request)
+    update = validate_chat_update(body)
+    server_context(request).store.update_chat(owner, request.match_info["chat_id"], update.fields)
     return json_fastapi(None)
 
 
+@inference_step("delete_chat")
 async def delete_chat(request: web.Request) -> web.Response:
     ctx = server_context(request)
-    try:
-        chat = ctx.store.delete_chat(_owner(request), request.match_info["chat_id"])
-    except (AuthError, StateError) as exc:
-        return inference_failure(exc, "delete_chat", ctx.config)
+    chat = ctx.store.delete_chat(_owner(request), request.match_info["chat_id"])
     ctx.engine.cancel(list(chat.messages))
     return empty(200)
 
 
+@inference_step("prompter_message")
 async def prompter_message(request: web.Request) -> web.Response:
-    ctx = server_context(request)
-    try:
-        body = await json_body(request)
-        owner = _owner(request)
-        message_request = validate_prompter(body)
-        message = ctx.store.add_prompter_message(
-            owner, request.match_info["chat_id"], message_request.parent_id, message_request.content
-        )
-    except (InvalidBody, AuthError, StateError) as exc:
-        return inference_failure(exc, "prompter_message", ctx.config)
+    body, owner = await _body_and_owner(request)
+    message_request = validate_prompter(body)
+    message = server_context(request).store.add_prompter_message(
+        owner, request.match_info["chat_id"], message_request.parent_id, message_request.content
+    )
     return json_float_free(message.read_prerendered())
 
 
+@inference_step("assistant_message")
 async def assistant_message(request: web.Request) -> web.Response:
-    ctx = server_context(request)
-    try:
-        body = await json_body(request)
-        owner = _owner(request)
-        message_request = validate_assistant(body)
-        return await create_assistant_message(
-            request, ctx, owner, request.match_info["chat_id"], message_request, web_site=False
-        )
-    except (InvalidBody, AuthError, StateError) as exc:
-        return inference_failure(exc, "assistant_message", ctx.config)
+    body, owner = await _body_and_owner(request)
+    message_request = validate_assistant(body)
+    return await create_assistant_message(
+        request,
+        server_context(request),
+        owner,
+        request.match_info["chat_id"],
+        message_request,
+        web_site=False,
+    )
 
 
+@inference_step("get_message")
 async def get_message(request: web.Request) -> web.Response:
-    ctx = server_context(request)
-    try:
-        message = ctx.store.message(
-            _owner(request), request.match_info["chat_id"], request.match_info["message_id"]
-        )
-    except (AuthError, StateError) as exc:
-        return inference_failure(exc, "get_message", ctx.config)
+    message = server_context(request).store.message(
+        _owner(request), request.match_info["chat_id"], request.match_info["message_id"]
+    )
     return json_float_free(message.read_prerendered())
 
 
+@inference_step("events")
 async def message_events(request: web.Request) -> web.StreamResponse:
-    ctx = server_context(request)
-    try:
-        message = _assistant_of(
-            ctx, _owner(request), request.match_info["chat_id"], request.match_info["message_id"]
-        )
-    except (AuthError, StateError) as exc:
-        return inference_failure(exc, "events", ctx.config)
+    message = _assistant_of(
+        server_context(request),
+        _owner(request),
+        request.match_info["chat_id"],
+        request.match_info["message_id"],
+    )
     streamed = await open_stream(request, message)
     return streamed if streamed is not None else empty(204)
 
 
+@inference_step("vote")
 async def vote(request: web.Request) -> web.Response:
-    ctx = server_context(request)
-    try:
-        body = await json_body(request)
-        owner = _owner(request)
-        score = validate_vote(body)
-        ctx.store.vote(
-            owner, request.match_info["chat_id"], request.match_info["message_id"], score
-        )
-    except (InvalidBody, AuthError, StateError) as exc:
-        return inference_failure(exc, "vote", ctx.config)
+    body, owner = await _body_and_owner(request)
+    score = validate_vote(body)
+    server_context(request).store.vote(
+        owner, request.match_info["chat_id"], request.match_info["message_id"], score
+    )
     return json_fastapi(None)
 
 

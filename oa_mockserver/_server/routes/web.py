@@ -32,6 +32,7 @@ from ..validation import (
 )
 from .common import (
     Failure,
+    answers_failures,
     create_assistant_message,
     inference_failure,
     json_body,
@@ -56,6 +57,10 @@ def web_failure(exc: Failure, step: str, config: ServerConfig) -> web.Response:
     inner = inference_failure(exc, step, config)
     detail: Any = getattr(exc, "detail", None) if inner.status != 500 else None
     return json_web_error(inner.status, detail if detail is not None else _NO_DETAIL)
+
+
+#: The web site's step decorator (:func:`.common.answers_failures` with :func:`web_failure`).
+web_step = answers_failures(web_failure)
 
 
 #: Owner keys by raw ``Cookie`` header. Why: a client sends the same header on every request,
@@ -142,29 +147,23 @@ async def chat_collection(request: web.Request) -> web.StreamResponse:
         return web_failure(exc, step, ctx.config)
 
 
+@web_step("prompter_message")
 async def prompter_message(request: web.Request) -> web.Response:
-    ctx = server_context(request)
-    try:
-        owner = _owner(request)
-        body = validate_prompter(await json_body(request), with_chat_id=True)
-        message = ctx.store.add_prompter_message(
-            owner, body.chat_id or "", body.parent_id, body.content
-        )
-    except (InvalidBody, AuthError, StateError) as exc:
-        return web_failure(exc, "prompter_message", ctx.config)
+    owner = _owner(request)
+    body = validate_prompter(await json_body(request), with_chat_id=True)
+    message = server_context(request).store.add_prompter_message(
+        owner, body.chat_id or "", body.parent_id, body.content
+    )
     return json_float_free(message.read_prerendered())
 
 
+@web_step("assistant_message")
 async def assistant_message(request: web.Request) -> web.Response:
-    ctx = server_context(request)
-    try:
-        owner = _owner(request)
-        body = validate_assistant(await json_body(request), with_chat_id=True)
-        return await create_assistant_message(
-            request, ctx, owner, body.chat_id or "", body, web_site=True
-        )
-    except (InvalidBody, AuthError, StateError) as exc:
-        return web_failure(exc, "assistant_message", ctx.config)
+    owner = _owner(request)
+    body = validate_assistant(await json_body(request), with_chat_id=True)
+    return await create_assistant_message(
+        request, server_context(request), owner, body.chat_id or "", body, web_site=True
+    )
 
 
 def _message(request: web.Request, body: Any = None) -> Message:
@@ -174,13 +173,9 @@ def _message(request: web.Request, body: Any = None) -> Message:
     )
 
 
+@web_step("get_message")
 async def get_message(request: web.Request) -> web.Response:
-    ctx = server_context(request)
-    try:
-        message = _message(request)
-    except (AuthError, StateError) as exc:
-        return web_failure(exc, "get_message", ctx.config)
-    return json_float_free(message.read_prerendered())
+    return json_float_free(_message(request).read_prerendered())
 
 
 async def events(request: web.Request) -> web.StreamResponse:
@@ -214,18 +209,15 @@ async def models(request: web.Request) -> web.Response:
     return json_bytes(model_configs_body())
 
 
+@web_step("vote")
 async def vote(request: web.Request) -> web.Response:
-    ctx = server_context(request)
-    try:
-        owner = _owner(request)
-        body = validate_object(await json_body(request))
-        score = validate_vote(body)
-        query = query_of(request)
-        ctx.store.vote(
-            owner, _param(query, "chat_id", body), _param(query, "message_id", body), score
-        )
-    except (InvalidBody, AuthError, StateError) as exc:
-        return web_failure(exc, "vote", ctx.config)
+    owner = _owner(request)
+    body = validate_object(await json_body(request))
+    score = validate_vote(body)
+    query = query_of(request)
+    server_context(request).store.vote(
+        owner, _param(query, "chat_id", body), _param(query, "message_id", body), score
+    )
     return empty(200)
 
 

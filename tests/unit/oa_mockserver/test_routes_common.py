@@ -11,7 +11,13 @@ from aiohttp.test_utils import make_mocked_request
 from oa_mockserver._server.config import ServerConfig
 from oa_mockserver._server.context import CONTEXT, ServerContext
 from oa_mockserver._server.responses import dialect_error
-from oa_mockserver._server.routes.common import open_stream, server_context
+from oa_mockserver._server.routes.common import (
+    Failure,
+    answers_failures,
+    open_stream,
+    server_context,
+)
+from oa_mockserver._server.state import ChatNotFound
 
 
 @pytest.mark.parametrize(
@@ -50,3 +56,29 @@ async def test_no_stream_opens_for_a_message_without_a_generation_or_delivered()
     generation.delivered = False
     generation.end()
     assert await open_stream(request, message) is None  # ended without a final event
+
+
+@pytest.mark.asyncio
+async def test_a_step_answers_a_failure_with_its_dialects_mapping_and_lets_bugs_through() -> None:
+    ctx = ServerContext.new(ServerConfig())
+    seen: list[tuple[Failure, str, ServerConfig]] = []
+
+    def answer(exc: Failure, step: str, config: ServerConfig) -> web.Response:
+        seen.append((exc, step, config))
+        return web.Response(status=599)
+
+    failure = ChatNotFound()
+
+    @answers_failures(answer)("get_chat")
+    async def failing(request: web.Request) -> web.Response:
+        raise failure
+
+    @answers_failures(answer)("get_chat")
+    async def buggy(request: web.Request) -> web.Response:
+        raise KeyError("a mock bug")
+
+    assert failing.__name__ == "failing"
+    assert (await failing(_request(ctx))).status == 599
+    assert seen == [(failure, "get_chat", ctx.config)]
+    with pytest.raises(KeyError):
+        await buggy(_request(ctx))
