@@ -14,6 +14,7 @@ import logging
 import os
 import sys
 from collections.abc import Sequence
+from typing import Any
 
 from aiohttp import web
 from aiohttp.abc import AbstractAccessLogger
@@ -37,6 +38,151 @@ __all__ = ["build_parser", "config_from_args", "main"]
 log = logging.getLogger("oa_mockserver")
 
 
+#: The ``serve`` options that each set one :class:`ServerConfig` field: flag -> (field, metavar,
+#: help). The field's default is the option's default and gives its kind (a number or a name
+#: takes a value of that type, True/False is a switch, a collection is a repeatable option), so
+#: defaults live in ServerConfig alone; :func:`config_from_args` reads the same table.
+_CONFIG_OPTIONS: dict[str, tuple[str, str | None, str]] = {
+    "--token-interval": (
+        "token_interval",
+        "SECONDS",
+        "seconds between two tokens (default: %(default)s, as the reference)",
+    ),
+    "--first-token-delay": (
+        "first_token_delay",
+        "SECONDS",
+        "seconds before the first token of a reply (default: %(default)s)",
+    ),
+    "--reply-tokens": (
+        "reply_tokens",
+        "N",
+        "tokens of a generated reply, capped by max_new_tokens (default: %(default)s)",
+    ),
+    "--reply-mode": (
+        "reply_mode",
+        None,
+        "lorem: deterministic lorem-ipsum; echo: repeat the prompt (default: %(default)s)",
+    ),
+    "--pending-interval": (
+        "pending_interval",
+        "SECONDS",
+        "seconds between pending events while a message waits (default: %(default)s)",
+    ),
+    "--ping-interval": (
+        "ping_interval",
+        "SECONDS",
+        "seconds between SSE ping comments (default: %(default)s)",
+    ),
+    "--max-body-size": (
+        "max_body_size",
+        "BYTES",
+        "largest request body; larger ones get 413 (default: %(default)s)",
+    ),
+    "--journal-limit": (
+        "journal_limit",
+        "N",
+        "requests the journal keeps; the oldest are dropped and counted past it "
+        "(0: keep all; default: %(default)s)",
+    ),
+    "--journal-body-limit": (
+        "journal_body_limit",
+        "BYTES",
+        "bytes of a body the journal keeps; a longer one is kept cut, with a marker "
+        "(0: keep whole; default: %(default)s)",
+    ),
+    "--fix-server-bugs": (
+        "fix_server_bugs",
+        None,
+        "answer proper 404/400 JSON where the real server answered 500 or 401",
+    ),
+    "--unserved-model": (
+        "unserved_models",
+        "NAME",
+        "a model config no worker serves (its messages wait forever); repeatable",
+    ),
+    "--fault": (
+        "faults",
+        "SPEC",
+        "a fault active from the start, in the X-OA-Mock-Fault syntax, e.g. "
+        "'status:503;step=assistant_message;times=1' or 'error-after:3'; repeatable",
+    ),
+    "--seed": (
+        "seed",
+        "SEED",
+        "seed of the faults' probabilities, so a run repeats exactly (default: %(default)s)",
+    ),
+    "--cassettes": (
+        "cassettes",
+        "PATH",
+        "replay assistant replies from this cassette file or directory",
+    ),
+    "--timing": (
+        "replay_timing",
+        None,
+        "replay pace: recorded (exact, see --speed), instant, or rechunk "
+        "(instant, the same bytes cut at seeded places) (default: %(default)s)",
+    ),
+    "--speed": (
+        "replay_speed",
+        "F",
+        "with --timing exact: 2 replays twice as fast (default: %(default)s)",
+    ),
+    "--rechunk-seed": (
+        "rechunk_seed",
+        "N",
+        "seed of --timing rechunk (default: %(default)s)",
+    ),
+    "--strict": (
+        "strict_replay",
+        None,
+        "an unmatched assistant message gets 409 naming the nearest recording",
+    ),
+}
+
+#: The fields of :data:`_CONFIG_OPTIONS` that take one of a few names.
+_CHOICES = {"reply_mode": REPLY_MODES, "replay_timing": REPLAY_TIMINGS}
+
+
+def _add_listening_options(parser: argparse.ArgumentParser, port: int, never_logs: str) -> None:
+    """The options ``serve`` and ``record`` share: where to listen, and how much to log."""
+    parser.add_argument(
+        "--host", default="127.0.0.1", help="interface to bind (default: %(default)s)"
+    )
+    parser.add_argument(
+        "--port", type=int, default=port, help="TCP port, 0 for a free one (default: %(default)s)"
+    )
+    parser.add_argument(
+        "--log-level",
+        default="INFO",
+        choices=["DEBUG", "INFO", "WARNING", "ERROR"],
+        help=f"logging level (default: %(default)s); never logs {never_logs}",
+    )
+
+
+def _add_config_options(serve: argparse.ArgumentParser) -> None:
+    """The options of :data:`_CONFIG_OPTIONS`, each stored under its ServerConfig field."""
+    defaults = ServerConfig()
+    for flag, (field, metavar, help) in _CONFIG_OPTIONS.items():
+        default = getattr(defaults, field)
+        if isinstance(default, bool):
+            serve.add_argument(flag, dest=field, action="store_true", help=help)
+        elif isinstance(default, (tuple, frozenset)):
+            serve.add_argument(
+                flag, dest=field, action="append", default=[], metavar=metavar, help=help
+            )
+        else:
+            serve.add_argument(
+                flag,
+                dest=field,
+                # None (no value): a path, given as typed
+                type=str if default is None else type(default),
+                default=default,
+                choices=_CHOICES.get(field),
+                metavar=metavar,
+                help=help,
+            )
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of ``oa-mockserver``."""
     parser = argparse.ArgumentParser(
@@ -46,13 +192,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     serve = commands.add_parser("serve", help="run the server until SIGINT/SIGTERM")
-    defaults = ServerConfig()
-    serve.add_argument(
-        "--host", default="127.0.0.1", help="interface to bind (default: %(default)s)"
-    )
-    serve.add_argument(
-        "--port", type=int, default=8080, help="TCP port, 0 for a free one (default: %(default)s)"
-    )
+    _add_listening_options(serve, port=8080, never_logs="cookies, tokens or prompts")
     serve.add_argument(
         "--admin-token",
         default=None,
@@ -62,27 +202,6 @@ def build_parser() -> argparse.ArgumentParser:
         "on stderr when --host binds wider)",
     )
     serve.add_argument(
-        "--token-interval",
-        type=float,
-        default=defaults.token_interval,
-        metavar="SECONDS",
-        help="seconds between two tokens (default: %(default)s, as the reference)",
-    )
-    serve.add_argument(
-        "--first-token-delay",
-        type=float,
-        default=defaults.first_token_delay,
-        metavar="SECONDS",
-        help="seconds before the first token of a reply (default: %(default)s)",
-    )
-    serve.add_argument(
-        "--reply-tokens",
-        type=int,
-        default=defaults.reply_tokens,
-        metavar="N",
-        help="tokens of a generated reply, capped by max_new_tokens (default: %(default)s)",
-    )
-    serve.add_argument(
         "--workers",
         type=int,
         default=None,
@@ -90,113 +209,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="simulated workers; busy workers make new messages queue "
         "(default: one for every message)",
     )
-    serve.add_argument(
-        "--reply-mode",
-        choices=REPLY_MODES,
-        default=defaults.reply_mode,
-        help="lorem: deterministic lorem-ipsum; echo: repeat the prompt (default: %(default)s)",
-    )
-    serve.add_argument(
-        "--pending-interval",
-        type=float,
-        default=defaults.pending_interval,
-        metavar="SECONDS",
-        help="seconds between pending events while a message waits (default: %(default)s)",
-    )
-    serve.add_argument(
-        "--ping-interval",
-        type=float,
-        default=defaults.ping_interval,
-        metavar="SECONDS",
-        help="seconds between SSE ping comments (default: %(default)s)",
-    )
-    serve.add_argument(
-        "--max-body-size",
-        type=int,
-        default=defaults.max_body_size,
-        metavar="BYTES",
-        help="largest request body; larger ones get 413 (default: %(default)s)",
-    )
-    serve.add_argument(
-        "--journal-limit",
-        type=int,
-        default=defaults.journal_limit,
-        metavar="N",
-        help="requests the journal keeps; the oldest are dropped and counted past it "
-        "(0: keep all; default: %(default)s)",
-    )
-    serve.add_argument(
-        "--journal-body-limit",
-        type=int,
-        default=defaults.journal_body_limit,
-        metavar="BYTES",
-        help="bytes of a body the journal keeps; a longer one is kept cut, with a marker "
-        "(0: keep whole; default: %(default)s)",
-    )
-    serve.add_argument(
-        "--fix-server-bugs",
-        action="store_true",
-        help="answer proper 404/400 JSON where the real server answered 500 or 401",
-    )
-    serve.add_argument(
-        "--unserved-model",
-        action="append",
-        default=[],
-        metavar="NAME",
-        help="a model config no worker serves (its messages wait forever); repeatable",
-    )
-    serve.add_argument(
-        "--fault",
-        action="append",
-        default=[],
-        metavar="SPEC",
-        help="a fault active from the start, in the X-OA-Mock-Fault syntax, e.g. "
-        "'status:503;step=assistant_message;times=1' or 'error-after:3'; repeatable",
-    )
-    serve.add_argument(
-        "--seed",
-        type=int,
-        default=0,
-        help="seed of the faults' probabilities, so a run repeats exactly (default: %(default)s)",
-    )
-    serve.add_argument(
-        "--cassettes",
-        default=None,
-        metavar="PATH",
-        help="replay assistant replies from this cassette file or directory",
-    )
-    serve.add_argument(
-        "--timing",
-        choices=REPLAY_TIMINGS,
-        default=defaults.replay_timing,
-        help="replay pace: recorded (exact, see --speed), instant, or rechunk "
-        "(instant, the same bytes cut at seeded places) (default: %(default)s)",
-    )
-    serve.add_argument(
-        "--speed",
-        type=float,
-        default=defaults.replay_speed,
-        metavar="F",
-        help="with --timing exact: 2 replays twice as fast (default: %(default)s)",
-    )
-    serve.add_argument(
-        "--rechunk-seed",
-        type=int,
-        default=defaults.rechunk_seed,
-        metavar="N",
-        help="seed of --timing rechunk (default: %(default)s)",
-    )
-    serve.add_argument(
-        "--strict",
-        action="store_true",
-        help="an unmatched assistant message gets 409 naming the nearest recording",
-    )
-    serve.add_argument(
-        "--log-level",
-        default="INFO",
-        choices=["DEBUG", "INFO", "WARNING", "ERROR"],
-        help="logging level (default: %(default)s); never logs cookies, tokens or prompts",
-    )
+    _add_config_options(serve)
     record = commands.add_parser(
         "record", help="a recording proxy: forward to --upstream, write a cassette"
     )
@@ -217,17 +230,10 @@ def build_parser() -> argparse.ArgumentParser:
         help="a cassette that exists already, as vcrpy's record modes: once refuses it (exit 2), "
         "new_episodes adds to it, all replaces it (default: %(default)s)",
     )
-    record.add_argument("--host", default="127.0.0.1", help="interface (default: %(default)s)")
-    record.add_argument("--port", type=int, default=8081, help="port (default: %(default)s)")
-    record.add_argument(
-        "--log-level",
-        default="INFO",
-        choices=["DEBUG", "INFO", "WARNING", "ERROR"],
-        help="logging level (default: %(default)s); cookies and tokens are never logged",
-    )
+    _add_listening_options(record, port=8081, never_logs="cookies or tokens")
     lint = commands.add_parser("lint", help="check cassettes: schema, version, secrets")
     lint.add_argument("paths", nargs="+", metavar="PATH", help="cassette files or directories")
-    return parser  # fmt: skip
+    return parser
 
 
 def config_from_args(args: argparse.Namespace) -> ServerConfig:
@@ -236,30 +242,14 @@ def config_from_args(args: argparse.Namespace) -> ServerConfig:
     Raises:
         ConfigError: an option is out of range (the message names it).
     """
+    settings = {field: getattr(args, field) for field, _, _ in _CONFIG_OPTIONS.values()}
     return ServerConfig(
         host=args.host,
         port=args.port,
         # the environment keeps the token out of `ps`; an empty variable counts as unset
         admin_token=args.admin_token or os.environ.get(ADMIN_TOKEN_ENV) or None,
-        token_interval=args.token_interval,
-        first_token_delay=args.first_token_delay,
-        reply_tokens=args.reply_tokens,
         workers=args.workers,
-        reply_mode=args.reply_mode,
-        pending_interval=args.pending_interval,
-        ping_interval=args.ping_interval,
-        max_body_size=args.max_body_size,
-        journal_limit=args.journal_limit,
-        journal_body_limit=args.journal_body_limit,
-        fix_server_bugs=args.fix_server_bugs,
-        unserved_models=frozenset(args.unserved_model),
-        faults=tuple(args.fault),
-        seed=args.seed,
-        cassettes=args.cassettes,
-        replay_timing=args.timing,
-        replay_speed=args.speed,
-        rechunk_seed=args.rechunk_seed,
-        strict_replay=args.strict,
+        **settings,
     )
 
 
@@ -294,13 +284,31 @@ class RedactingAccessLogger(AbstractAccessLogger):
         )
 
 
-def _is_loopback(host: str) -> bool:
-    return is_loopback_host(host)
-
-
 def _announce(text: str) -> None:
     # always shown, whatever the log level: scripts wait for the "Running on" line
     print(text.strip(), flush=True)
+
+
+def _failed(command: str, problem: object, status: int) -> int:
+    """Say on stderr why ``command`` stops, and return its exit status."""
+    print(f"{command}: {problem}", file=sys.stderr)
+    return status
+
+
+def _warn_if_exposed(host: str, exposed: str) -> None:
+    """Warn when ``host`` binds wider than loopback; ``exposed`` says what others could reach."""
+    if not is_loopback_host(host):
+        log.warning("binding %s: %s; use --host 127.0.0.1 unless you mean it", host, exposed)
+
+
+def _run(command: str, app: web.Application, host: str, port: int, **options: Any) -> int:
+    """Serve ``app`` until SIGINT/SIGTERM: 0, or 1 when the address cannot be bound."""
+    try:
+        web.run_app(app, host=host, port=port, print=_announce, **options)
+    except OSError as error:
+        problem = f"cannot listen on {host}:{port} ({error.strerror})"
+        return _failed(command, f"{problem}; choose another --host or --port", 1)
+    return 0
 
 
 def _record(args: argparse.Namespace) -> int:
@@ -309,33 +317,14 @@ def _record(args: argparse.Namespace) -> int:
         target = cassette_file(args.cassettes, name)
         app = create_proxy_app(args.upstream, target, record_mode=args.record_mode)
     except (ConfigError, CassetteError) as error:
-        print(f"oa-mockserver record: {error}", file=sys.stderr)
-        return 2
+        return _failed("oa-mockserver record", error, 2)
     _announce(f"recording {Redactor.default().uri(args.upstream)} into {target}")
-    if not _is_loopback(args.host):
-        log.warning(
-            "binding %s: the recording proxy is reachable from other machines, and whatever "
-            "they send goes to %s and into the cassette; use --host 127.0.0.1 unless you mean it",
-            args.host,
-            args.upstream,
-        )
-    try:
-        web.run_app(
-            app,
-            host=args.host,
-            port=args.port,
-            print=_announce,
-            access_log=None,
-            **PROXY_OPTIONS,
-        )
-    except OSError as error:
-        print(
-            f"oa-mockserver record: cannot listen on {args.host}:{args.port} "
-            f"({error.strerror}); choose another --host or --port",
-            file=sys.stderr,
-        )
-        return 1
-    return 0
+    _warn_if_exposed(
+        args.host,
+        "the recording proxy is reachable from other machines, and whatever they send goes to "
+        f"{args.upstream} and into the cassette",
+    )
+    return _run("oa-mockserver record", app, args.host, args.port, access_log=None, **PROXY_OPTIONS)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -353,20 +342,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         config = with_admin_token(given)
         app = create_app(config)
     except (ConfigError, CassetteError) as error:
-        print(f"oa-mockserver: {error}", file=sys.stderr)
-        return 2
+        return _failed("oa-mockserver", error, 2)
     # What exists now lives as long as the server: the collector need not walk it again (a
     # full collection of the startup objects cost ~14 ms; load tests met one every ~1,000 chats).
     if logging.getLogger("aiohttp.access").isEnabledFor(logging.INFO):
         RedactingAccessLogger.prepare()
     gc.collect()
     gc.freeze()
-    if not _is_loopback(config.host):
-        log.warning(
-            "binding %s: the mock server is reachable from other machines; "
-            "use --host 127.0.0.1 unless you mean it",
-            config.host,
-        )
+    _warn_if_exposed(config.host, "the mock server is reachable from other machines")
     if config.admin_token is not None and given.admin_token is None:
         # made for this run: shown once, here only (never logged), for whoever started it
         print(
@@ -375,21 +358,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             file=sys.stderr,
             flush=True,
         )
-    try:
-        web.run_app(
-            app,
-            host=config.host,
-            port=config.port,
-            shutdown_timeout=config.shutdown_timeout,
-            print=_announce,
-            access_log_class=RedactingAccessLogger,
-            **SERVER_OPTIONS,
-        )
-    except OSError as error:
-        print(
-            f"oa-mockserver: cannot listen on {config.host}:{config.port} ({error.strerror}); "
-            "choose another --host or --port",
-            file=sys.stderr,
-        )
-        return 1
-    return 0
+    return _run(
+        "oa-mockserver",
+        app,
+        config.host,
+        config.port,
+        shutdown_timeout=config.shutdown_timeout,
+        access_log_class=RedactingAccessLogger,
+        **SERVER_OPTIONS,
+    )
