@@ -8,12 +8,15 @@ modes do: ``once`` (the default) refuses it, ``new_episodes`` adds to it, ``all`
 
 from __future__ import annotations
 
+import asyncio
 import subprocess
 import sys
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import aiohttp
 import pytest
+import pytest_asyncio
 from _cli_process import Served, serving
 
 from oa_mockserver import MockServer, ServerConfig
@@ -42,6 +45,21 @@ async def _cassette_of(upstream: str, path: Path, calls: int, **options: str) ->
         for _ in range(calls):
             async with http.get(f"{proxy.url}/auth/providers") as response:
                 assert response.status == 200
+
+
+@pytest_asyncio.fixture
+async def upstream() -> AsyncIterator[MockServer]:
+    async with MockServer(ServerConfig(**FAST)) as running:
+        yield running
+
+
+@pytest_asyncio.fixture
+async def cassette(upstream: MockServer, tmp_path: Path) -> Path:
+    """``session.yaml`` in ``tmp_path`` (the ``--cassettes`` of the tests), five interactions.
+    The tests read it with ``asyncio.to_thread``, as ruff asks of file reads in a coroutine."""
+    path = tmp_path / "session.yaml"
+    await _cassette_of(upstream.url, path, 5)
+    return path
 
 
 @pytest.mark.parametrize(
@@ -79,12 +97,11 @@ def test_a_name_that_is_not_a_plain_file_name_is_exit_2(tmp_path: Path, name: st
 )
 @pytest.mark.asyncio
 async def test_a_plain_name_is_written_into_the_cassettes_directory(
-    tmp_path: Path, name: str, file: str
+    tmp_path: Path, upstream: MockServer, name: str, file: str
 ) -> None:
-    async with MockServer(ServerConfig(**FAST)) as upstream:
-        served = await _record_one_call(
-            "--upstream", upstream.url, "--cassettes", str(tmp_path), "--name", name
-        )
+    served = await _record_one_call(
+        "--upstream", upstream.url, "--cassettes", str(tmp_path), "--name", name
+    )
     assert served.process.returncode == 0, served.output
     assert _files(tmp_path) == [tmp_path / file]
     assert len(load_cassette(tmp_path / file).interactions) == 1
@@ -102,33 +119,31 @@ async def _record_one_call(*args: str) -> Served:
 
 
 @pytest.mark.asyncio
-async def test_an_existing_cassette_is_refused_by_default(tmp_path: Path) -> None:
-    cassette = tmp_path / "session.yaml"
-    async with MockServer(ServerConfig(**FAST)) as upstream:
-        await _cassette_of(upstream.url, cassette, 5)
-        before = cassette.read_bytes()
-        for extra in ([], ["--record-mode", "once"]):
-            result = _record("--upstream", upstream.url, "--cassettes", str(tmp_path),
-                             "--name", "session", *extra)  # fmt: skip
-            assert result.returncode == 2, result.stderr
-            assert f"the cassette {cassette} already exists" in result.stderr
-            assert "--record-mode new_episodes" in result.stderr
-            assert "Running on" not in result.stdout
-    assert cassette.read_bytes() == before
+async def test_an_existing_cassette_is_refused_by_default(
+    tmp_path: Path, upstream: MockServer, cassette: Path
+) -> None:
+    before = await asyncio.to_thread(cassette.read_bytes)
+    for extra in ([], ["--record-mode", "once"]):
+        result = _record("--upstream", upstream.url, "--cassettes", str(tmp_path),
+                         "--name", "session", *extra)  # fmt: skip
+        assert result.returncode == 2, result.stderr
+        assert f"the cassette {cassette} already exists" in result.stderr
+        assert "--record-mode new_episodes" in result.stderr
+        assert "Running on" not in result.stdout
+    assert await asyncio.to_thread(cassette.read_bytes) == before
     assert len(load_cassette(cassette).interactions) == 5
     assert _files(tmp_path) == [cassette]
 
 
 @pytest.mark.asyncio
-async def test_new_episodes_adds_to_the_existing_cassette(tmp_path: Path) -> None:
-    cassette = tmp_path / "session.yaml"
-    async with MockServer(ServerConfig(**FAST)) as upstream:
-        await _cassette_of(upstream.url, cassette, 5)
-        old = load_cassette(cassette).interactions
-        served = await _record_one_call(
-            "--upstream", upstream.url, "--cassettes", str(tmp_path), "--name", "session",
-            "--record-mode", "new_episodes",
-        )  # fmt: skip
+async def test_new_episodes_adds_to_the_existing_cassette(
+    tmp_path: Path, upstream: MockServer, cassette: Path
+) -> None:
+    old = load_cassette(cassette).interactions
+    served = await _record_one_call(
+        "--upstream", upstream.url, "--cassettes", str(tmp_path), "--name", "session",
+        "--record-mode", "new_episodes",
+    )  # fmt: skip
     assert served.process.returncode == 0, served.output
     interactions = load_cassette(cassette).interactions
     assert len(interactions) == 6
@@ -138,27 +153,26 @@ async def test_new_episodes_adds_to_the_existing_cassette(tmp_path: Path) -> Non
 
 
 @pytest.mark.asyncio
-async def test_all_records_the_cassette_anew(tmp_path: Path) -> None:
-    cassette = tmp_path / "session.yaml"
-    async with MockServer(ServerConfig(**FAST)) as upstream:
-        await _cassette_of(upstream.url, cassette, 5)
-        before = cassette.read_bytes()
-        async with RecordingProxy(upstream.url, cassette, record_mode="all"):
-            assert cassette.read_bytes() == before  # untouched until an exchange is recorded
-        await _cassette_of(upstream.url, cassette, 2, record_mode="all")
+async def test_all_records_the_cassette_anew(
+    tmp_path: Path, upstream: MockServer, cassette: Path
+) -> None:
+    before = await asyncio.to_thread(cassette.read_bytes)
+    async with RecordingProxy(upstream.url, cassette, record_mode="all"):
+        # untouched until an exchange is recorded
+        assert await asyncio.to_thread(cassette.read_bytes) == before
+    await _cassette_of(upstream.url, cassette, 2, record_mode="all")
     assert len(load_cassette(cassette).interactions) == 2
 
 
 @pytest.mark.asyncio
-async def test_the_python_api_refuses_an_existing_cassette_too(tmp_path: Path) -> None:
-    cassette = tmp_path / "session.yaml"
-    async with MockServer(ServerConfig(**FAST)) as upstream:
-        await _cassette_of(upstream.url, cassette, 5)
-        with pytest.raises(ValueError, match="already exists"):
-            RecordingProxy(upstream.url, cassette)
-        with pytest.raises(ValueError, match="record mode must be one of once, new_episodes, all"):
-            RecordingProxy(upstream.url, tmp_path / "other.yaml", record_mode="none")
-        await _cassette_of(upstream.url, cassette, 1, record_mode="new_episodes")
+async def test_the_python_api_refuses_an_existing_cassette_too(
+    tmp_path: Path, upstream: MockServer, cassette: Path
+) -> None:
+    with pytest.raises(ValueError, match="already exists"):
+        RecordingProxy(upstream.url, cassette)
+    with pytest.raises(ValueError, match="record mode must be one of once, new_episodes, all"):
+        RecordingProxy(upstream.url, tmp_path / "other.yaml", record_mode="none")
+    await _cassette_of(upstream.url, cassette, 1, record_mode="new_episodes")
     assert len(load_cassette(cassette).interactions) == 6
 
 

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from pathlib import Path
 
 import aiohttp
 import pytest
@@ -16,6 +19,7 @@ from oa_mockserver.recording import RecordingProxy, load_cassette, run_lint
 from oa_provider import OpenAssistant
 
 COOKIES = {"next-auth.session-token": "proxy-user-secret-value"}
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
 async def _chat(url: str, prompt: str = "hello") -> list[str]:
@@ -23,6 +27,20 @@ async def _chat(url: str, prompt: str = "hello") -> list[str]:
         messages=[{"role": "user", "content": prompt}], base_url=url, cookies=COOKIES
     )
     return [t async for t in gen]
+
+
+@asynccontextmanager
+async def _recording(
+    path: Path, route: str, handler: Handler
+) -> AsyncIterator[tuple[RecordingProxy, aiohttp.ClientSession]]:
+    """An upstream that answers GET `route` alone, a RecordingProxy to it writing `path`, and a
+    client session to send requests through the proxy."""
+    app = web.Application()
+    app.router.add_get(route, handler)
+    async with TestServer(app, host="127.0.0.1") as upstream:
+        base = str(upstream.make_url("")).rstrip("/")
+        async with RecordingProxy(base, path) as proxy, aiohttp.ClientSession() as session:
+            yield proxy, session
 
 
 @pytest.mark.asyncio
@@ -96,19 +114,15 @@ async def test_proxy_streams_chunk_by_chunk_and_keeps_a_disconnect(tmp_path) -> 
         request.transport.abort()  # the upstream breaks mid-stream
         return response
 
-    app = web.Application()
-    app.router.add_get("/api/chat/events", events)
     path = tmp_path / "d.yaml"
-    async with TestServer(app, host="127.0.0.1") as upstream:
-        base = str(upstream.make_url("")).rstrip("/")
-        async with RecordingProxy(base, path) as proxy, aiohttp.ClientSession() as session:
-            async with session.get(proxy.url + "/api/chat/events") as response:
-                first = await response.content.readany()  # arrives before the upstream ends
-                assert b'"text": "a"' in first
-                release.set()
-                with pytest.raises(aiohttp.ClientPayloadError):
-                    await response.content.read()
-            await asyncio.sleep(0.05)
+    async with _recording(path, "/api/chat/events", events) as (proxy, session):
+        async with session.get(proxy.url + "/api/chat/events") as response:
+            first = await response.content.readany()  # arrives before the upstream ends
+            assert b'"text": "a"' in first
+            release.set()
+            with pytest.raises(aiohttp.ClientPayloadError):
+                await response.content.read()
+        await asyncio.sleep(0.05)
     cassette = load_cassette(path)
     assert cassette.metadata["disconnected"] == "0"
     assert [c.data for c in cassette.interactions[0].response.chunks] == [first]
@@ -138,16 +152,12 @@ async def test_proxy_asks_for_clear_bytes_so_compressed_secrets_are_redacted(tmp
             response.enable_compression()  # what a real server behind a CDN may do
         return response
 
-    app = web.Application()
-    app.router.add_get("/auth/callback/debug", login)
     path = tmp_path / "login.yaml"
-    async with TestServer(app, host="127.0.0.1") as upstream:
-        base = str(upstream.make_url("")).rstrip("/")
-        async with RecordingProxy(base, path) as proxy, aiohttp.ClientSession() as session:
-            # aiohttp's client offers gzip by default, as browsers do
-            response = await session.get(proxy.url + "/auth/callback/debug?code=me")
-            assert (await response.json())["access_token"]["access_token"] == secret
-            response.release()
+    async with _recording(path, "/auth/callback/debug", login) as (proxy, session):
+        # aiohttp's client offers gzip by default, as browsers do
+        response = await session.get(proxy.url + "/auth/callback/debug?code=me")
+        assert (await response.json())["access_token"]["access_token"] == secret
+        response.release()
     text = path.read_text(encoding="utf-8")
     assert secret not in text
     assert "REDACTED" in text

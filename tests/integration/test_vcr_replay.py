@@ -120,20 +120,22 @@ async def read_pieces(url: str) -> list[bytes]:
         return [piece async for piece in response.content.iter_any()]
 
 
-async def record(site: TestServer, path: Path) -> str:
+@pytest_asyncio.fixture
+async def chat_cassette(site: TestServer, tmp_path: Path) -> tuple[Path, str]:
+    """A conversation with ``site`` recorded into chat.yaml: the file and the site's base URL."""
+    path = tmp_path / "chat.yaml"
     base = str(site.make_url("")).rstrip("/")
     with oa_vcr(record_mode="once").use_cassette(str(path)):
         texts = await chat(base)
     assert texts == TOKENS
-    return base
+    return path, base
 
 
 @pytest.mark.asyncio
 async def test_recorded_cassette_keeps_every_chunk_and_episode(
-    site: TestServer, tmp_path: Path
+    chat_cassette: tuple[Path, str],
 ) -> None:
-    path = tmp_path / "chat.yaml"
-    await record(site, path)
+    path, _ = chat_cassette
     cassette = load_cassette(path)
     routes = [(i.request.method, i.request.path) for i in cassette.interactions]
     assert routes == [
@@ -156,9 +158,8 @@ async def test_recorded_cassette_keeps_every_chunk_and_episode(
 
 
 @pytest.mark.asyncio
-async def test_secrets_never_reach_the_file(site: TestServer, tmp_path: Path) -> None:
-    path = tmp_path / "chat.yaml"
-    await record(site, path)
+async def test_secrets_never_reach_the_file(chat_cassette: tuple[Path, str]) -> None:
+    path, _ = chat_cassette
     text = path.read_text(encoding="utf-8")
     assert SECRET not in text
     assert ACCESS not in text
@@ -174,10 +175,9 @@ async def test_secrets_never_reach_the_file(site: TestServer, tmp_path: Path) ->
 
 @pytest.mark.asyncio
 async def test_replay_gives_the_same_tokens_without_network(
-    site: TestServer, tmp_path: Path, request: pytest.FixtureRequest
+    site: TestServer, chat_cassette: tuple[Path, str], request: pytest.FixtureRequest
 ) -> None:
-    path = tmp_path / "chat.yaml"
-    base = await record(site, path)
+    path, base = chat_cassette
     await site.close()
     request.getfixturevalue("no_network")
     with use_cassette(path) as cassette:
@@ -186,17 +186,15 @@ async def test_replay_gives_the_same_tokens_without_network(
 
 
 @pytest.mark.asyncio
-async def test_replay_matches_on_another_port(site: TestServer, tmp_path: Path) -> None:
-    path = tmp_path / "chat.yaml"
-    await record(site, path)
+async def test_replay_matches_on_another_port(chat_cassette: tuple[Path, str]) -> None:
+    path, _ = chat_cassette
     with use_cassette(path):
         assert await chat("http://127.0.0.1:9") == TOKENS
 
 
 @pytest.mark.asyncio
-async def test_another_prompt_does_not_match(site: TestServer, tmp_path: Path) -> None:
-    path = tmp_path / "chat.yaml"
-    await record(site, path)
+async def test_another_prompt_does_not_match(chat_cassette: tuple[Path, str]) -> None:
+    path, _ = chat_cassette
     with (
         use_cassette(path),
         pytest.raises(CannotOverwriteExistingCassetteException, match="oa_json_body"),
@@ -204,20 +202,22 @@ async def test_another_prompt_does_not_match(site: TestServer, tmp_path: Path) -
         await chat("http://127.0.0.1:9", prompt="something else")
 
 
-async def _record_stream(site: TestServer, path: Path) -> str:
+@pytest_asyncio.fixture
+async def stream_cassette(site: TestServer, tmp_path: Path) -> tuple[Path, str]:
+    """One event stream of ``site`` recorded into stream.yaml: the file and the stream's URL."""
+    path = tmp_path / "stream.yaml"
     url = str(site.make_url("/api/chat/events?chat_id=c1&message_id=m1"))
     with oa_vcr(record_mode="once").use_cassette(str(path)):
         pieces = await read_pieces(url)
     assert pieces == [*event_chunks("c1")[:-1], pieces[-1]]
-    return url
+    return path, url
 
 
 @pytest.mark.asyncio
 async def test_plain_vcrpy_replays_our_cassette_but_in_one_piece(
-    site: TestServer, tmp_path: Path
+    stream_cassette: tuple[Path, str],
 ) -> None:
-    path = tmp_path / "stream.yaml"
-    url = await _record_stream(site, path)
+    path, url = stream_cassette
     with vcr.use_cassette(str(path), record_mode="none"):
         pieces = await read_pieces(url)
     # vcrpy ignores our extra keys and replays the body: right bytes, one single chunk.
@@ -228,9 +228,8 @@ async def test_plain_vcrpy_replays_our_cassette_but_in_one_piece(
 
 
 @pytest.mark.asyncio
-async def test_our_replay_hands_out_the_recorded_chunks(site: TestServer, tmp_path: Path) -> None:
-    path = tmp_path / "stream.yaml"
-    url = await _record_stream(site, path)
+async def test_our_replay_hands_out_the_recorded_chunks(stream_cassette: tuple[Path, str]) -> None:
+    path, url = stream_cassette
     recorded = [c.data for c in load_cassette(path).interactions[0].response.chunks]
     assert len(recorded) == len(TOKENS) + 2
     with use_cassette(path):
@@ -239,9 +238,8 @@ async def test_our_replay_hands_out_the_recorded_chunks(site: TestServer, tmp_pa
 
 
 @pytest.mark.asyncio
-async def test_replay_iter_chunks_sees_http_chunks(site: TestServer, tmp_path: Path) -> None:
-    path = tmp_path / "stream.yaml"
-    url = await _record_stream(site, path)
+async def test_replay_iter_chunks_sees_http_chunks(stream_cassette: tuple[Path, str]) -> None:
+    path, url = stream_cassette
     recorded = [c.data for c in load_cassette(path).interactions[0].response.chunks]
     with use_cassette(path):
         async with aiohttp.ClientSession() as session, session.get(url) as response:
@@ -250,9 +248,8 @@ async def test_replay_iter_chunks_sees_http_chunks(site: TestServer, tmp_path: P
 
 
 @pytest.mark.asyncio
-async def test_rechunked_replay_same_bytes_other_cuts(site: TestServer, tmp_path: Path) -> None:
-    path = tmp_path / "stream.yaml"
-    url = await _record_stream(site, path)
+async def test_rechunked_replay_same_bytes_other_cuts(stream_cassette: tuple[Path, str]) -> None:
+    path, url = stream_cassette
     recorded = [c.data for c in load_cassette(path).interactions[0].response.chunks]
     with use_cassette(path, rechunk_seed=7):
         pieces = await read_pieces(url)
@@ -262,19 +259,17 @@ async def test_rechunked_replay_same_bytes_other_cuts(site: TestServer, tmp_path
 
 @pytest.mark.asyncio
 async def test_rechunked_replay_still_gives_the_provider_its_tokens(
-    site: TestServer, tmp_path: Path
+    chat_cassette: tuple[Path, str],
 ) -> None:
-    path = tmp_path / "chat.yaml"
-    base = await record(site, path)
+    path, base = chat_cassette
     for seed in range(3):
         with use_cassette(path, rechunk_seed=seed):
             assert await chat(base) == TOKENS
 
 
 @pytest.mark.asyncio
-async def test_timed_replay_delivers_chunks_in_order(site: TestServer, tmp_path: Path) -> None:
-    path = tmp_path / "stream.yaml"
-    url = await _record_stream(site, path)
+async def test_timed_replay_delivers_chunks_in_order(stream_cassette: tuple[Path, str]) -> None:
+    path, url = stream_cassette
     recorded = [c.data for c in load_cassette(path).interactions[0].response.chunks]
     with use_cassette(path, timing=Timing(speed=1000.0)):
         pieces = await read_pieces(url)
@@ -310,11 +305,10 @@ async def test_extra_redaction_rules_apply_at_record_time(site: TestServer, tmp_
 
 
 @pytest.mark.asyncio
-async def test_new_episodes_records_only_what_is_new(site: TestServer, tmp_path: Path) -> None:
+async def test_new_episodes_records_only_what_is_new(chat_cassette: tuple[Path, str]) -> None:
     # vcrpy semantics: the second chat's creation matches the recorded one and is replayed, as
     # is its delete; only the requests that differ (prompt, ids) are appended, same episode.
-    path = tmp_path / "chat.yaml"
-    base = await record(site, path)
+    path, base = chat_cassette
     with oa_vcr(record_mode="new_episodes").use_cassette(str(path)):
         assert await chat(base, prompt="second question") == TOKENS
     cassette = load_cassette(path)
