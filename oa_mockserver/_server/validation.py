@@ -19,7 +19,7 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
 
 import msgspec
 
@@ -151,6 +151,7 @@ def _utf8(text: str) -> bool:
 
 # -- pydantic v1 field validators: return the coerced value or an error item ------------------
 
+_Request = TypeVar("_Request", "PrompterRequest", "AssistantRequest")
 _Check = Callable[[Any, list[str | int]], tuple[Any, dict[str, Any] | None]]
 
 
@@ -237,6 +238,11 @@ class _Fields:
             self.errors.append(error)
             return default
         return coerced
+
+    def raise_errors(self) -> None:
+        """Raise the errors collected so far, all in one 422, if there are any."""
+        if self.errors:
+            raise InvalidBody(422, self.errors)
 
 
 def validate_object(body: Any) -> dict[str, Any]:
@@ -388,14 +394,25 @@ def _fast_assistant(body: Any, with_chat_id: bool) -> AssistantRequest | None:
     )
 
 
+def _fast_or_full(
+    fast: Callable[[Any, bool], _Request | None],
+    full: Callable[[Any, bool], _Request],
+    body: Any,
+    with_chat_id: bool,
+) -> _Request:
+    """``fast``'s request, else ``full``'s. Why: the fast check accepts only the common,
+    error-free body with no coercion; the full one answers everything else as pydantic does."""
+    request = fast(body, with_chat_id)
+    return request if request is not None else full(body, with_chat_id)
+
+
 def validate_prompter(body: Any, *, with_chat_id: bool = False) -> PrompterRequest:
     """Validate a ``prompter_message`` body (web bodies also carry ``chat_id``).
 
     Raises:
         InvalidBody: 422 with pydantic v1 error items.
     """
-    fast = _fast_prompter(body, with_chat_id)
-    return fast if fast is not None else _full_prompter(body, with_chat_id)
+    return _fast_or_full(_fast_prompter, _full_prompter, body, with_chat_id)
 
 
 def _full_prompter(body: Any, with_chat_id: bool) -> PrompterRequest:
@@ -403,8 +420,7 @@ def _full_prompter(body: Any, with_chat_id: bool) -> PrompterRequest:
     chat_id = _chat_id(fields, with_chat_id)
     parent_id = fields.take("parent_id", _str, required=False, optional=True)
     content = fields.take("content", _str, required=True, optional=False)
-    if fields.errors:
-        raise InvalidBody(422, fields.errors)
+    fields.raise_errors()
     return PrompterRequest(parent_id=parent_id, content=content, chat_id=chat_id)
 
 
@@ -414,8 +430,7 @@ def validate_assistant(body: Any, *, with_chat_id: bool = False) -> AssistantReq
     Raises:
         InvalidBody: 422 with pydantic v1 error items.
     """
-    fast = _fast_assistant(body, with_chat_id)
-    return fast if fast is not None else _full_assistant(body, with_chat_id)
+    return _fast_or_full(_fast_assistant, _full_assistant, body, with_chat_id)
 
 
 def _full_assistant(body: Any, with_chat_id: bool) -> AssistantRequest:
@@ -442,8 +457,7 @@ def _full_assistant(body: Any, with_chat_id: bool) -> AssistantRequest:
         fields.errors.append(_dict_error(["body", "used_plugin"]))
     elif used_plugin is not None and not _nested_within(used_plugin, MAX_PLUGIN_DEPTH):
         fields.errors.append(_too_deep(["body", "used_plugin"]))
-    if fields.errors:
-        raise InvalidBody(422, fields.errors)
+    fields.raise_errors()
     return AssistantRequest(
         parent_id=parent_id,
         model_config_name=model,
@@ -482,8 +496,7 @@ def validate_chat_update(body: Any, *, with_chat_id: bool = False) -> ChatUpdate
     given["active_thread_tail_message_id"] = fields.take(
         "active_thread_tail_message_id", _str, required=False, optional=True
     )
-    if fields.errors:
-        raise InvalidBody(422, fields.errors)
+    fields.raise_errors()
     return ChatUpdate(
         fields={name: value for name, value in given.items() if value is not None}, chat_id=chat_id
     )
@@ -497,8 +510,7 @@ def validate_vote(body: Any) -> int:
     """
     fields = _Fields(validate_object(body), ["body"])
     score = fields.take("score", _int, required=True, optional=False)
-    if fields.errors:
-        raise InvalidBody(422, fields.errors)
+    fields.raise_errors()
     if score not in (-1, 0, 1):
         raise InvalidBody(400, "Invalid score")
     result: int = score
