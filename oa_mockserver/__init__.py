@@ -27,6 +27,7 @@ import importlib as _importlib
 import typing as _typing
 import warnings as _warnings
 
+from . import recording as _recording
 from ._control.faults import (
     FAULT_HEADER,
     DeleteFails,
@@ -62,6 +63,7 @@ from ._exceptions import (
     MockServerError,
     RedactionRuleError,
 )
+from ._public import rehome as _rehome
 from ._server.app import create_app
 from ._server.config import ServerConfig
 from ._server.runner import MockServer
@@ -105,39 +107,12 @@ __all__ = [
     "TRUNCATED_MARKER",
 ]
 
-# The public home of each name (as httpx does): reprs, help() and tracebacks say
-# ``oa_mockserver.MockServer``, not the private module that defines it.
-_public: _typing.Any
-for _public in (globals()[_name] for _name in __all__):
-    if getattr(_public, "__module__", "").startswith(f"{__name__}."):
-        _public.__module__ = __name__
-del _public
+# reprs, help() and tracebacks say ``oa_mockserver.MockServer``, not the private module
+_rehome(__name__, globals())
 
 # Deprecated paths, kept for one release (PEP 562): the names that moved to the public
-# subpackage ``oa_mockserver.recording``...
-_MOVED = frozenset(
-    {
-        "Cassette",
-        "Chunk",
-        "dump_cassette",
-        "Episode",
-        "Finding",
-        "Interaction",
-        "load_cassette",
-        "oa_vcr",
-        "parse_cassette",
-        "rechunk",
-        "RecordedRequest",
-        "RecordedResponse",
-        "RecordingProxy",
-        "REDACTED",
-        "Redactor",
-        "run_lint",
-        "save_cassette",
-        "Timing",
-        "use_cassette",
-    }
-)
+# subpackage ``oa_mockserver.recording`` (all it exports but the errors, which stay here too)...
+_MOVED = frozenset(_recording.__all__).difference(__all__)
 # ...and the internal ones that were exported by mistake: their private module, and what to use.
 _DROPPED: dict[str, tuple[str, str]] = {
     "ChunkedReplayStream": ("recording._vcr", "oa_vcr() and use_cassette() build it"),
@@ -160,23 +135,18 @@ _DROPPED: dict[str, tuple[str, str]] = {
 def _deprecated(name: str) -> object:
     """The object of a deprecated name, with a DeprecationWarning naming the new import."""
     if name in _MOVED:
-        _warnings.warn(
-            f"`oa_mockserver.{name}` is deprecated and will be removed in the next release: "
-            f"use `from oa_mockserver.recording import {name}`",
-            DeprecationWarning,
-            stacklevel=2,
-        )
-        return getattr(_importlib.import_module(f"{__name__}.recording"), name)
-    if name in _DROPPED:
+        module, advice = "recording", f"use `from {__name__}.recording import {name}`"
+    elif name in _DROPPED:
         module, instead = _DROPPED[name]
-        _warnings.warn(
-            f"`oa_mockserver.{name}` is deprecated and will be removed in the next release: "
-            f"it is internal ({instead})",
-            DeprecationWarning,
-            stacklevel=2,
-        )
-        return getattr(_importlib.import_module(f"{__name__}.{module}"), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+        advice = f"it is internal ({instead})"
+    else:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    _warnings.warn(
+        f"`{__name__}.{name}` is deprecated and will be removed in the next release: {advice}",
+        DeprecationWarning,
+        stacklevel=2,
+    )
+    return getattr(_importlib.import_module(f"{__name__}.{module}"), name)
 
 
 if not _typing.TYPE_CHECKING:  # type checkers report the old paths as missing: the new ones

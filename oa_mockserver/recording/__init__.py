@@ -38,14 +38,13 @@ belong to the one exception tree of :mod:`oa_mockserver` (rooted at ``MockServer
 
 from __future__ import annotations
 
-import typing as _typing
-
 from .._exceptions import (
     CassetteError,
     CassetteMismatchError,
     CassetteNotFoundError,
     RedactionRuleError,
 )
+from .._public import rehome as _rehome
 from ._cassette import (
     Cassette,
     Chunk,
@@ -91,10 +90,5 @@ __all__ = [
     "use_cassette",
 ]
 
-# The public home of each name defined in a private module here (as httpx does): reprs, help()
-# and tracebacks say ``oa_mockserver.recording.Cassette``. The errors keep ``oa_mockserver``.
-_public: _typing.Any
-for _public in (globals()[_name] for _name in __all__):
-    if getattr(_public, "__module__", "").startswith(f"{__name__}._"):
-        _public.__module__ = __name__
-del _public
+# ``oa_mockserver.recording.Cassette``, not the private module; the errors keep ``oa_mockserver``
+_rehome(__name__, globals())
