@@ -226,6 +226,44 @@ class Chat:
         body["messages"] = [message.read_prerendered() for message in self.messages.values()]
         return body
 
+    def parent(self, parent_id: str, role: str, wrong_role: str) -> Message:
+        """The message ``parent_id``, which must be a ``role`` message.
+
+        Raises:
+            ParentNotFound; InvalidParent: ``wrong_role``, the detail of another role.
+        """
+        parent = self.messages.get(parent_id)
+        if parent is None:
+            raise ParentNotFound()
+        if parent.role != role:
+            raise InvalidParent(wrong_role)
+        return parent
+
+    def add(
+        self,
+        parent_id: str | None,
+        role: str,
+        state: str,
+        *,
+        content: str | None = None,
+        work_parameters: dict[str, Any] | None = None,
+        model: str | None = None,
+    ) -> Message:
+        """A new message of this chat, created now with a fresh time-ordered id."""
+        message = Message(
+            id=uuid7(),
+            parent_id=parent_id,
+            chat_id=self.id,
+            role=role,
+            state=state,
+            created_at=now_iso(),
+            content=content,
+            work_parameters=work_parameters,
+            model=model,
+        )
+        self.messages[message.id] = message
+        return message
+
 
 @dataclass(frozen=True)
 class ChatPage:
@@ -390,23 +428,10 @@ class ChatStore:
             if chat.messages:
                 raise InvalidParent("Trying to add first message to non-empty chat")
         else:
-            parent = chat.messages.get(parent_id)
-            if parent is None:
-                raise ParentNotFound()
-            if parent.role != ASSISTANT:
-                raise InvalidParent("Parent message is not an assistant message")
+            parent = chat.parent(parent_id, ASSISTANT, "Parent message is not an assistant message")
             if parent.state != "complete":
                 raise InvalidParent("Parent message is not complete")
-        message = Message(
-            id=uuid7(),
-            parent_id=parent_id,
-            chat_id=chat.id,
-            role=PROMPTER,
-            state="manual",
-            created_at=now_iso(),
-            content=content,
-        )
-        chat.messages[message.id] = message
+        message = chat.add(parent_id, PROMPTER, "manual", content=content)
         if chat.title is None:
             chat.title = content
         chat.modified_at = message.created_at
@@ -426,23 +451,10 @@ class ChatStore:
             ChatNotFound, ParentNotFound, InvalidParent.
         """
         chat = self.chat(owner, chat_id)
-        parent = chat.messages.get(parent_id)
-        if parent is None:
-            raise ParentNotFound()
-        if parent.role != PROMPTER:
-            raise InvalidParent("Parent message is not a prompter message")
-        message = Message(
-            id=uuid7(),
-            parent_id=parent_id,
-            chat_id=chat.id,
-            role=ASSISTANT,
-            state="pending",
-            created_at=now_iso(),
-            work_parameters=work_parameters,
-            model=model,
+        chat.parent(parent_id, PROMPTER, "Parent message is not a prompter message")
+        return chat.add(
+            parent_id, ASSISTANT, "pending", work_parameters=work_parameters, model=model
         )
-        chat.messages[message.id] = message
-        return message
 
     def vote(self, owner: str, chat_id: str, message_id: str, score: int) -> Message:
         """Record the user's score (-1, 0 or 1) on an assistant message.
