@@ -31,22 +31,11 @@ SAMPLING_KEYS: tuple[str, ...] = (
     "max_new_tokens",
 )
 
-#: The defaults of the original provider (gpt4free's OpenAssistant).
-DEFAULT_SAMPLING_PARAMETERS: Mapping[str, SamplingValue] = MappingProxyType(
-    {
-        "top_k": 50,
-        "top_p": None,
-        "typical_p": None,
-        "temperature": 0.35,
-        "repetition_penalty": 1 / 0.9,
-        "max_new_tokens": 1024,
-    }
-)
-
 
 def _preset(
     top_k: int | None, top_p: float | None, typical_p: float | None, temperature: float, rp: float
 ) -> Mapping[str, SamplingValue]:
+    """A read-only set of the six parameters; every config the client knows sends 1024 tokens."""
     return MappingProxyType(
         {
             "top_k": top_k,
@@ -57,6 +46,10 @@ def _preset(
             "max_new_tokens": 1024,
         }
     )
+
+
+#: The defaults of the original provider (gpt4free's OpenAssistant).
+DEFAULT_SAMPLING_PARAMETERS: Mapping[str, SamplingValue] = _preset(50, None, None, 0.35, 1 / 0.9)
 
 
 #: The eight parameter configs the inference server offers for every model
