@@ -32,6 +32,7 @@ from oa_mockserver import (
     TruncateAfter,
 )
 from oa_provider import (
+    ChatEvent,
     GenerationError,
     IncompleteStreamError,
     OpenAssistant,
@@ -54,6 +55,17 @@ async def ask(base_url: str, **options: Any) -> list[str]:
     )
     async with aclosing(stream) as tokens:
         return [token async for token in tokens]
+
+
+async def first_event(base_url: str) -> ChatEvent:
+    """The first typed event of a whole conversation (the event stream, not just the tokens)."""
+    events = [
+        event
+        async for event in OpenAssistant.create_event_stream(
+            messages=HELLO, base_url=base_url, cookies=ALICE
+        )
+    ]
+    return events[0]
 
 
 @pytest.mark.asyncio
@@ -152,30 +164,20 @@ async def test_stream_cut_short_without_the_final_message(
 async def test_safe_prompt_event(oa_mockserver: ThreadedMockServer) -> None:
     oa_mockserver.add_fault(SafePrompt(safe_prompt="Hello, politely."), step="events")
 
-    events = [
-        event
-        async for event in OpenAssistant.create_event_stream(
-            messages=HELLO, base_url=oa_mockserver.url, cookies=ALICE
-        )
-    ]
+    event = await first_event(oa_mockserver.url)
 
-    assert isinstance(events[0], SafePromptEvent)
-    assert events[0].safe_prompt == "Hello, politely."
+    assert isinstance(event, SafePromptEvent)
+    assert event.safe_prompt == "Hello, politely."
 
 
 @pytest.mark.asyncio
 async def test_plugin_intermediate_event(oa_mockserver: ThreadedMockServer) -> None:
     oa_mockserver.add_fault(PluginStep(action="web_search"), step="events")
 
-    events = [
-        event
-        async for event in OpenAssistant.create_event_stream(
-            messages=HELLO, base_url=oa_mockserver.url, cookies=ALICE
-        )
-    ]
+    event = await first_event(oa_mockserver.url)
 
-    assert isinstance(events[0], PluginIntermediateEvent)
-    assert events[0].current_plugin_action_taken == "web_search"
+    assert isinstance(event, PluginIntermediateEvent)
+    assert event.current_plugin_action_taken == "web_search"
 
 
 @pytest.mark.asyncio

@@ -17,6 +17,7 @@ from typing import Any
 
 import aiohttp
 import pytest
+import pytest_asyncio
 from _cli_process import serving
 from aiohttp import web
 from yarl import URL
@@ -64,34 +65,48 @@ async def answer(response: aiohttp.ClientResponse) -> tuple[int, Any]:
 # -- Host: DNS rebinding ------------------------------------------------------------------------
 
 
-@pytest.mark.asyncio
-async def test_a_rebound_name_cannot_read_or_change_anything() -> None:
-    async with MockServer(ServerConfig(**FAST)) as server, aiohttp.ClientSession() as http:
-        await start_chat(http, server.url, "my secret plan")
-        port = URL(server.url).port
-        admin = f"{server.url}/__admin"
-        foreign = {"Host": f"attacker.example:{port}"}
-        for method, path, extra in (
-            ("GET", "requests", {}),
-            ("GET", "chats", {}),
-            ("POST", "reset", {"json": {}}),
-            ("DELETE", "requests", {}),
-            ("GET", "no-such-route", {}),
-        ):
-            async with http.request(method, f"{admin}/{path}", headers=foreign, **extra) as r:
-                status, body = await answer(r)
-            assert status == 403, (method, path)
-            assert "DNS rebinding" in body["detail"]
-            assert "http://localhost:<port>/__admin/" in body["detail"]
-            assert "my secret plan" not in str(body)
-        assert len(server.chats()) == 1  # nothing was reset
-        assert server.journal.call_count == 2  # nor cleared
+@pytest_asyncio.fixture
+async def server() -> AsyncIterator[MockServer]:
+    """A loopback server with instant replies (no admin token: loopback needs none)."""
+    async with MockServer(ServerConfig(**FAST)) as running:
+        yield running
 
-        for host in (f"localhost:{port}", f"127.0.0.1:{port}", "[::1]", f"127.9.9.9:{port}"):
-            async with http.get(f"{admin}/requests", headers={"Host": host}) as r:
-                status, body = await answer(r)
-            assert status == 200, host
-            assert "my secret plan" in str(body)
+
+@pytest_asyncio.fixture
+async def http() -> AsyncIterator[aiohttp.ClientSession]:
+    async with aiohttp.ClientSession() as session:
+        yield session
+
+
+@pytest.mark.asyncio
+async def test_a_rebound_name_cannot_read_or_change_anything(
+    server: MockServer, http: aiohttp.ClientSession
+) -> None:
+    await start_chat(http, server.url, "my secret plan")
+    port = URL(server.url).port
+    admin = f"{server.url}/__admin"
+    foreign = {"Host": f"attacker.example:{port}"}
+    for method, path, extra in (
+        ("GET", "requests", {}),
+        ("GET", "chats", {}),
+        ("POST", "reset", {"json": {}}),
+        ("DELETE", "requests", {}),
+        ("GET", "no-such-route", {}),
+    ):
+        async with http.request(method, f"{admin}/{path}", headers=foreign, **extra) as r:
+            status, body = await answer(r)
+        assert status == 403, (method, path)
+        assert "DNS rebinding" in body["detail"]
+        assert "http://localhost:<port>/__admin/" in body["detail"]
+        assert "my secret plan" not in str(body)
+    assert len(server.chats()) == 1  # nothing was reset
+    assert server.journal.call_count == 2  # nor cleared
+
+    for host in (f"localhost:{port}", f"127.0.0.1:{port}", "[::1]", f"127.9.9.9:{port}"):
+        async with http.get(f"{admin}/requests", headers={"Host": host}) as r:
+            status, body = await answer(r)
+        assert status == 200, host
+        assert "my secret plan" in str(body)
 
 
 @pytest.mark.asyncio
@@ -109,80 +124,80 @@ async def test_a_server_on_another_loopback_address_answers_by_that_address() ->
 
 
 @pytest.mark.asyncio
-async def test_a_cross_site_page_cannot_use_the_admin_api() -> None:
-    async with MockServer(ServerConfig(**FAST)) as server, aiohttp.ClientSession() as http:
-        await start_chat(http, server.url, "hello")
-        admin = f"{server.url}/__admin"
-        # the "simple" request a page may send anywhere: no preflight, text/plain
-        page_post = {
-            "data": b'{"header": "status:503"}',
-            "headers": {"Origin": EVIL, "Content-Type": "text/plain"},
-        }
-        async with http.post(f"{admin}/faults", **page_post) as r:
+async def test_a_cross_site_page_cannot_use_the_admin_api(
+    server: MockServer, http: aiohttp.ClientSession
+) -> None:
+    await start_chat(http, server.url, "hello")
+    admin = f"{server.url}/__admin"
+    # the "simple" request a page may send anywhere: no preflight, text/plain
+    page_post = {
+        "data": b'{"header": "status:503"}',
+        "headers": {"Origin": EVIL, "Content-Type": "text/plain"},
+    }
+    async with http.post(f"{admin}/faults", **page_post) as r:
+        status, body = await answer(r)
+    assert status == 403
+    assert "another origin (http://attacker.example)" in body["detail"]
+    async with http.post(f"{admin}/reset", headers={"Origin": EVIL}) as r:
+        assert r.status == 403  # a body-less POST from a page too
+    for site in ("cross-site", "same-site"):
+        headers = {"Sec-Fetch-Site": site}
+        async with http.get(f"{admin}/requests", headers=headers) as r:
             status, body = await answer(r)
         assert status == 403
-        assert "another origin (http://attacker.example)" in body["detail"]
-        async with http.post(f"{admin}/reset", headers={"Origin": EVIL}) as r:
-            assert r.status == 403  # a body-less POST from a page too
-        for site in ("cross-site", "same-site"):
-            headers = {"Sec-Fetch-Site": site}
-            async with http.get(f"{admin}/requests", headers=headers) as r:
-                status, body = await answer(r)
-            assert status == 403
-            assert f"Sec-Fetch-Site: {site}" in body["detail"]
-        assert server.faults.rules == []
-        assert len(server.chats()) == 1
-        # the chat API is not the admin API: a page of another origin still uses it as before
-        async with http.post(
-            f"{server.url}/api/chat", cookies=ALICE, headers={"Origin": EVIL}
-        ) as r:
-            assert r.status == 200
+        assert f"Sec-Fetch-Site: {site}" in body["detail"]
+    assert server.faults.rules == []
+    assert len(server.chats()) == 1
+    # the chat API is not the admin API: a page of another origin still uses it as before
+    async with http.post(f"{server.url}/api/chat", cookies=ALICE, headers={"Origin": EVIL}) as r:
+        assert r.status == 200
 
-        # the server's own origin, and an address typed in the address bar, pass
-        same = {"Origin": server.url, "Sec-Fetch-Site": "same-origin"}
-        async with http.post(f"{admin}/faults", json={"header": "latency:0"}, headers=same) as r:
-            assert r.status == 200
-        async with http.get(f"{admin}/chats", headers={"Sec-Fetch-Site": "none"}) as r:
-            assert r.status == 200
+    # the server's own origin, and an address typed in the address bar, pass
+    same = {"Origin": server.url, "Sec-Fetch-Site": "same-origin"}
+    async with http.post(f"{admin}/faults", json={"header": "latency:0"}, headers=same) as r:
+        assert r.status == 200
+    async with http.get(f"{admin}/chats", headers={"Sec-Fetch-Site": "none"}) as r:
+        assert r.status == 200
 
 
 # -- the body of a change -----------------------------------------------------------------------
 
 
 @pytest.mark.asyncio
-async def test_changes_must_be_json_and_the_readme_curl_calls_still_work() -> None:
-    async with MockServer(ServerConfig(**FAST)) as server, aiohttp.ClientSession() as http:
-        admin = f"{server.url}/__admin"
-        for content_type in ("text/plain", "multipart/form-data; boundary=x", None):
-            headers = {"Content-Type": content_type} if content_type else {}
-            async with http.post(
-                f"{admin}/faults",
-                data=b'{"header": "status:503"}',
-                headers=headers,
-                skip_auto_headers=() if content_type else ("Content-Type",),
-            ) as r:
-                status, body = await answer(r)
-            assert status == 415, content_type
-            assert "Content-Type: application/json" in body["detail"]
-        assert server.faults.rules == []
-
-        # curl -X POST localhost:8080/__admin/faults -d '{...}': curl's form type, JSON body
-        curl = {"Content-Type": "application/x-www-form-urlencoded", "User-Agent": "curl/8"}
+async def test_changes_must_be_json_and_the_readme_curl_calls_still_work(
+    server: MockServer, http: aiohttp.ClientSession
+) -> None:
+    admin = f"{server.url}/__admin"
+    for content_type in ("text/plain", "multipart/form-data; boundary=x", None):
+        headers = {"Content-Type": content_type} if content_type else {}
         async with http.post(
-            f"{admin}/faults", data=b'{"header": "error-after:3;step=events"}', headers=curl
+            f"{admin}/faults",
+            data=b'{"header": "status:503"}',
+            headers=headers,
+            skip_auto_headers=() if content_type else ("Content-Type",),
         ) as r:
-            assert r.status == 200
-        async with http.post(f"{admin}/faults", data=b"header=status", headers=curl) as r:
-            assert r.status == 415  # what an HTML form sends
-        assert len(server.faults.rules) == 1
-        # curl -X DELETE, curl -X POST .../reset: no body, no Content-Type
-        no_type = {"skip_auto_headers": ("Content-Type",)}
-        async with http.delete(f"{admin}/faults", **no_type) as r:
-            assert await r.json() == {"cleared": 1}
-        async with http.post(f"{admin}/reset", **no_type) as r:
-            assert r.status == 200
-        async with http.post(f"{admin}/reset") as r:  # aiohttp: octet-stream, no body
-            assert r.status == 200
+            status, body = await answer(r)
+        assert status == 415, content_type
+        assert "Content-Type: application/json" in body["detail"]
+    assert server.faults.rules == []
+
+    # curl -X POST localhost:8080/__admin/faults -d '{...}': curl's form type, JSON body
+    curl = {"Content-Type": "application/x-www-form-urlencoded", "User-Agent": "curl/8"}
+    async with http.post(
+        f"{admin}/faults", data=b'{"header": "error-after:3;step=events"}', headers=curl
+    ) as r:
+        assert r.status == 200
+    async with http.post(f"{admin}/faults", data=b"header=status", headers=curl) as r:
+        assert r.status == 415  # what an HTML form sends
+    assert len(server.faults.rules) == 1
+    # curl -X DELETE, curl -X POST .../reset: no body, no Content-Type
+    no_type = {"skip_auto_headers": ("Content-Type",)}
+    async with http.delete(f"{admin}/faults", **no_type) as r:
+        assert await r.json() == {"cleared": 1}
+    async with http.post(f"{admin}/reset", **no_type) as r:
+        assert r.status == 200
+    async with http.post(f"{admin}/reset") as r:  # aiohttp: octet-stream, no body
+        assert r.status == 200
 
 
 # -- the token ----------------------------------------------------------------------------------

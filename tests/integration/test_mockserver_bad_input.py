@@ -145,6 +145,17 @@ async def _still_serves(target: Target) -> None:
     assert body["parent_id"] == target.parent_id
 
 
+async def _refused_as_unparsable(
+    target: Target, data: bytes, headers: dict[str, str] | None = None
+) -> None:
+    """A prompter message of ``data`` is the parse error's 400, and the server still serves."""
+    assert await target.post(target.prompter_url, data, headers) == (
+        400,
+        target.envelope(PARSE_FAILED),
+    )
+    await _still_serves(target)
+
+
 def _nested(depth: int) -> str:
     return "[" * depth + "]" * depth
 
@@ -153,11 +164,7 @@ def _nested(depth: int) -> str:
 @pytest.mark.parametrize("depth", [1_100, 5_000, 100_000])
 async def test_json_nested_too_deep_is_a_parse_error(target: Target, depth: int) -> None:
     data = target.body(f'"parent_id": null, "content": {_nested(depth)}')
-    assert await target.post(target.prompter_url, data) == (
-        400,
-        target.envelope(PARSE_FAILED),
-    )
-    await _still_serves(target)
+    await _refused_as_unparsable(target, data)
 
 
 @pytest.mark.asyncio
@@ -214,11 +221,7 @@ async def test_integer_past_pythons_digit_limit_is_a_parse_error(
         if where == "content"
         else f'"parent_id": null, "content": "x", "z": {number}'
     )
-    assert await target.post(target.prompter_url, target.body(fields)) == (
-        400,
-        target.envelope(PARSE_FAILED),
-    )
-    await _still_serves(target)
+    await _refused_as_unparsable(target, target.body(fields))
 
 
 @pytest.mark.asyncio
@@ -247,11 +250,7 @@ async def test_invalid_gzip_body_is_read_as_sent(target: Target) -> None:
 async def test_valid_gzip_body_is_not_inflated(target: Target) -> None:
     # gzip bytes are not UTF-8: FastAPI's json.loads fails with a UnicodeDecodeError, so 400
     packed = gzip.compress(target.body('"parent_id": null, "content": "hi"'))
-    assert await target.post(target.prompter_url, packed, {"Content-Encoding": "gzip"}) == (
-        400,
-        target.envelope(PARSE_FAILED),
-    )
-    await _still_serves(target)
+    await _refused_as_unparsable(target, packed, {"Content-Encoding": "gzip"})
 
 
 # -- the admin API ----------------------------------------------------------------------------

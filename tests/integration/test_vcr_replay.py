@@ -120,8 +120,12 @@ async def read_pieces(url: str) -> list[bytes]:
         return [piece async for piece in response.content.iter_any()]
 
 
+#: A recorded cassette file and the URL its requests went to.
+Recorded = tuple[Path, str]
+
+
 @pytest_asyncio.fixture
-async def chat_cassette(site: TestServer, tmp_path: Path) -> tuple[Path, str]:
+async def chat_cassette(site: TestServer, tmp_path: Path) -> Recorded:
     """A conversation with ``site`` recorded into chat.yaml: the file and the site's base URL."""
     path = tmp_path / "chat.yaml"
     base = str(site.make_url("")).rstrip("/")
@@ -132,9 +136,7 @@ async def chat_cassette(site: TestServer, tmp_path: Path) -> tuple[Path, str]:
 
 
 @pytest.mark.asyncio
-async def test_recorded_cassette_keeps_every_chunk_and_episode(
-    chat_cassette: tuple[Path, str],
-) -> None:
+async def test_recorded_cassette_keeps_every_chunk_and_episode(chat_cassette: Recorded) -> None:
     path, _ = chat_cassette
     cassette = load_cassette(path)
     routes = [(i.request.method, i.request.path) for i in cassette.interactions]
@@ -158,7 +160,7 @@ async def test_recorded_cassette_keeps_every_chunk_and_episode(
 
 
 @pytest.mark.asyncio
-async def test_secrets_never_reach_the_file(chat_cassette: tuple[Path, str]) -> None:
+async def test_secrets_never_reach_the_file(chat_cassette: Recorded) -> None:
     path, _ = chat_cassette
     text = path.read_text(encoding="utf-8")
     assert SECRET not in text
@@ -175,7 +177,7 @@ async def test_secrets_never_reach_the_file(chat_cassette: tuple[Path, str]) -> 
 
 @pytest.mark.asyncio
 async def test_replay_gives_the_same_tokens_without_network(
-    site: TestServer, chat_cassette: tuple[Path, str], request: pytest.FixtureRequest
+    site: TestServer, chat_cassette: Recorded, request: pytest.FixtureRequest
 ) -> None:
     path, base = chat_cassette
     await site.close()
@@ -186,14 +188,14 @@ async def test_replay_gives_the_same_tokens_without_network(
 
 
 @pytest.mark.asyncio
-async def test_replay_matches_on_another_port(chat_cassette: tuple[Path, str]) -> None:
+async def test_replay_matches_on_another_port(chat_cassette: Recorded) -> None:
     path, _ = chat_cassette
     with use_cassette(path):
         assert await chat("http://127.0.0.1:9") == TOKENS
 
 
 @pytest.mark.asyncio
-async def test_another_prompt_does_not_match(chat_cassette: tuple[Path, str]) -> None:
+async def test_another_prompt_does_not_match(chat_cassette: Recorded) -> None:
     path, _ = chat_cassette
     with (
         use_cassette(path),
@@ -203,7 +205,7 @@ async def test_another_prompt_does_not_match(chat_cassette: tuple[Path, str]) ->
 
 
 @pytest_asyncio.fixture
-async def stream_cassette(site: TestServer, tmp_path: Path) -> tuple[Path, str]:
+async def stream_cassette(site: TestServer, tmp_path: Path) -> Recorded:
     """One event stream of ``site`` recorded into stream.yaml: the file and the stream's URL."""
     path = tmp_path / "stream.yaml"
     url = str(site.make_url("/api/chat/events?chat_id=c1&message_id=m1"))
@@ -214,9 +216,7 @@ async def stream_cassette(site: TestServer, tmp_path: Path) -> tuple[Path, str]:
 
 
 @pytest.mark.asyncio
-async def test_plain_vcrpy_replays_our_cassette_but_in_one_piece(
-    stream_cassette: tuple[Path, str],
-) -> None:
+async def test_plain_vcrpy_replays_our_cassette_but_in_one_piece(stream_cassette: Recorded) -> None:
     path, url = stream_cassette
     with vcr.use_cassette(str(path), record_mode="none"):
         pieces = await read_pieces(url)
@@ -228,7 +228,7 @@ async def test_plain_vcrpy_replays_our_cassette_but_in_one_piece(
 
 
 @pytest.mark.asyncio
-async def test_our_replay_hands_out_the_recorded_chunks(stream_cassette: tuple[Path, str]) -> None:
+async def test_our_replay_hands_out_the_recorded_chunks(stream_cassette: Recorded) -> None:
     path, url = stream_cassette
     recorded = [c.data for c in load_cassette(path).interactions[0].response.chunks]
     assert len(recorded) == len(TOKENS) + 2
@@ -238,7 +238,7 @@ async def test_our_replay_hands_out_the_recorded_chunks(stream_cassette: tuple[P
 
 
 @pytest.mark.asyncio
-async def test_replay_iter_chunks_sees_http_chunks(stream_cassette: tuple[Path, str]) -> None:
+async def test_replay_iter_chunks_sees_http_chunks(stream_cassette: Recorded) -> None:
     path, url = stream_cassette
     recorded = [c.data for c in load_cassette(path).interactions[0].response.chunks]
     with use_cassette(path):
@@ -248,7 +248,7 @@ async def test_replay_iter_chunks_sees_http_chunks(stream_cassette: tuple[Path, 
 
 
 @pytest.mark.asyncio
-async def test_rechunked_replay_same_bytes_other_cuts(stream_cassette: tuple[Path, str]) -> None:
+async def test_rechunked_replay_same_bytes_other_cuts(stream_cassette: Recorded) -> None:
     path, url = stream_cassette
     recorded = [c.data for c in load_cassette(path).interactions[0].response.chunks]
     with use_cassette(path, rechunk_seed=7):
@@ -259,7 +259,7 @@ async def test_rechunked_replay_same_bytes_other_cuts(stream_cassette: tuple[Pat
 
 @pytest.mark.asyncio
 async def test_rechunked_replay_still_gives_the_provider_its_tokens(
-    chat_cassette: tuple[Path, str],
+    chat_cassette: Recorded,
 ) -> None:
     path, base = chat_cassette
     for seed in range(3):
@@ -268,7 +268,7 @@ async def test_rechunked_replay_still_gives_the_provider_its_tokens(
 
 
 @pytest.mark.asyncio
-async def test_timed_replay_delivers_chunks_in_order(stream_cassette: tuple[Path, str]) -> None:
+async def test_timed_replay_delivers_chunks_in_order(stream_cassette: Recorded) -> None:
     path, url = stream_cassette
     recorded = [c.data for c in load_cassette(path).interactions[0].response.chunks]
     with use_cassette(path, timing=Timing(speed=1000.0)):
@@ -305,7 +305,7 @@ async def test_extra_redaction_rules_apply_at_record_time(site: TestServer, tmp_
 
 
 @pytest.mark.asyncio
-async def test_new_episodes_records_only_what_is_new(chat_cassette: tuple[Path, str]) -> None:
+async def test_new_episodes_records_only_what_is_new(chat_cassette: Recorded) -> None:
     # vcrpy semantics: the second chat's creation matches the recorded one and is replayed, as
     # is its delete; only the requests that differ (prompt, ids) are appended, same episode.
     path, base = chat_cassette
