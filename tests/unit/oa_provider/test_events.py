@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from _decoding import feed_all
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -53,11 +54,7 @@ def stream_chunks(seq: int) -> list[bytes]:
 
 
 def decode(chunks: list[bytes]) -> list[ChatEvent]:
-    decoder = ChatEventDecoder()
-    events: list[ChatEvent] = []
-    for chunk in chunks:
-        events += decoder.feed(chunk)
-    return events + decoder.close()
+    return feed_all(ChatEventDecoder(), chunks)
 
 
 def general(body: bytes) -> list[ChatEvent]:

@@ -15,35 +15,28 @@ def test_one_user_message_is_sent_as_is() -> None:
     )
 
 
-def test_several_messages_become_role_lines_ending_with_assistant() -> None:
-    prompt = build_prompt(
-        [
-            {"role": "user", "content": "Hi"},
-            {"role": "assistant", "content": "Hello!"},
-            {"role": "user", "content": "Tell me a joke"},
-        ]
-    )
-    assert prompt.content == "User: Hi\nAssistant: Hello!\nUser: Tell me a joke\nAssistant:"
-    assert prompt.system_prompt is None
-
-
-def test_system_message_goes_to_system_prompt_not_the_prompt() -> None:
-    prompt = build_prompt(
-        [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "Hi"}]
-    )
-    assert prompt == Prompt("Hi", system_prompt="Be brief.")
-
-
-def test_several_system_messages_are_joined() -> None:
-    prompt = build_prompt(
-        [
-            {"role": "system", "content": "A"},
-            {"role": "user", "content": "Hi"},
-            {"role": "system", "content": "B"},
-        ]
-    )
-    assert prompt.system_prompt == "A\n\nB"
-    assert prompt.content == "Hi"
+@pytest.mark.parametrize(
+    ("messages", "expected"),
+    [
+        pytest.param(
+            [("user", "Hi"), ("assistant", "Hello!"), ("user", "Tell me a joke")],
+            Prompt("User: Hi\nAssistant: Hello!\nUser: Tell me a joke\nAssistant:"),
+            id="several-messages-become-role-lines-ending-with-assistant",
+        ),
+        pytest.param(
+            [("system", "Be brief."), ("user", "Hi")],
+            Prompt("Hi", system_prompt="Be brief."),
+            id="system-message-goes-to-system-prompt-not-the-prompt",
+        ),
+        pytest.param(
+            [("system", "A"), ("user", "Hi"), ("system", "B")],
+            Prompt("Hi", system_prompt="A\n\nB"),
+            id="several-system-messages-are-joined",
+        ),
+    ],
+)
+def test_messages_flatten_to_one_prompt(messages: list[tuple[str, str]], expected: Prompt) -> None:
+    assert build_prompt([{"role": r, "content": c} for r, c in messages]) == expected
 
 
 def test_template_is_opt_in_and_keeps_braces_in_text() -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from _decoding import feed_all
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -11,11 +12,7 @@ from oa_provider.strategies import chunkings, raw_sse_streams
 
 
 def feed_chunks(chunks: list[bytes]) -> list[ServerSentEvent]:
-    decoder = SSEDecoder()
-    events: list[ServerSentEvent] = []
-    for chunk in chunks:
-        events += decoder.feed(chunk)
-    return events + decoder.close()
+    return feed_all(SSEDecoder(), chunks)
 
 
 def ev(
