@@ -795,18 +795,26 @@ def _is_matched(item: Call | Entry | None) -> bool:
     return item is None or item.matched  # type: ignore[union-attr]  # a Call
 
 
+#: How far past the cut a long body is redacted. A secret that starts before the cut and is
+#: shorter than this is redacted whole before the cut is made; the rest of the body is never
+#: looked at, so a megabyte body costs the request path a prefix's redaction (about 0.5 ms),
+#: not the whole body's (about 45 ms, a stall for every other stream).
+REDACT_PAST_CUT = 16 * 1024
+
+
 def _cut_body(body: bytes, limit: int, content_type: str | None) -> bytes:
     """The first ``limit`` bytes of ``body``, secrets redacted, then the marker.
 
-    Redacted whole before the cut: cut short, a JSON document no longer parses, and a secret
-    key's value that is not a string would no longer be found by its key. Rare (a body over the
-    limit), so its cost stays off the common path.
+    Redacted before the cut, over ``limit + REDACT_PAST_CUT`` bytes: cut at ``limit`` first, a
+    secret under the cut would be split and no longer found. The redactor reads JSON cut short
+    (a secret key's value of any type is still found by its key).
     """
-    redacted = _REDACTOR.body(body, content_type)
-    if len(redacted) <= limit:
+    whole = len(body) <= limit + REDACT_PAST_CUT
+    redacted = _REDACTOR.body(body if whole else body[: limit + REDACT_PAST_CUT], content_type)
+    if whole and len(redacted) <= limit:
         return redacted
-    cut = limit
-    while cut > 0 and redacted[cut] & 0xC0 == 0x80:  # never inside a UTF-8 sequence
+    cut = min(limit, len(redacted))
+    while 0 < cut < len(redacted) and redacted[cut] & 0xC0 == 0x80:  # never inside a character
         cut -= 1
     return redacted[:cut] + TRUNCATED_MARKER.format(kept=cut, size=len(body)).encode()
 

@@ -207,6 +207,38 @@ def test_a_secret_in_a_cut_body_is_redacted_before_the_cut(value: Any) -> None:
     assert "hunter2" not in call.body.decode()
 
 
+def test_a_megabyte_body_is_redacted_only_near_the_cut(monkeypatch: pytest.MonkeyPatch) -> None:
+    # The request path must not redact a whole megabyte to keep its first 4 KiB: that stalled
+    # every other stream for ~45 ms a request. Secrets before and across the cut still go.
+    from oa_mockserver._control import journal as journal_module
+
+    seen: list[int] = []
+    redactor = journal_module._REDACTOR
+
+    class Spy:  # the redactor is frozen: spy on it from outside
+        def __getattr__(self, name: str) -> Any:
+            return getattr(redactor, name)
+
+        def body(self, body: bytes, content_type: str | None = None) -> bytes:
+            seen.append(len(body))
+            return redactor.body(body, content_type)
+
+    monkeypatch.setattr(journal_module, "_REDACTOR", Spy())
+    head = json.dumps({"password": 1234, "pad": "x" * 4000, "token": "tok-" + "t" * 200})
+    body = (head[:-1] + ', "content": "' + "y" * 1_000_000 + '"}').encode()
+    limit = 4096
+    journal = Journal(body_limit=limit)
+    _record(journal, body=body)
+    (call,) = journal.calls
+    assert max(seen) <= limit + journal_module.REDACT_PAST_CUT
+    assert call.body_truncated
+    assert call.body_size == len(body)
+    assert b"1234" not in call.body
+    assert b"tok-ttt" not in call.body  # the secret across the cut is gone too
+    kept = call.body.partition(MARKER_START)[0]
+    assert len(kept) <= limit
+
+
 def test_a_long_header_block_keeps_whole_lines_and_says_so() -> None:
     secret = "s3cr3t-cookie-value"
     headers = {"X-Pad": "p" * 40, "Cookie": f"session={secret}", "X-Big": "b" * 500}
