@@ -84,24 +84,23 @@ async def test_the_reply_text_is_held_to_max_event_size(site: FakeSite) -> None:
 
 
 @pytest.mark.asyncio
-async def test_endless_pending_ends_at_max_pending_events(site: FakeSite) -> None:
-    pending = sse({"event_type": "pending", "queue_position": 1, "queue_size": 2})
-    site.script = [pending] * 5000
-    with pytest.raises(LimitExceededError) as info:
-        await chat(site, limits=Limits(max_pending_events=40))
-    assert info.value.limit == "max_pending_events"
-    assert info.value.partial_text == ""
-    assert "max_pending_events=40" in str(info.value)
-    assert_deleted(site)
-
-
-@pytest.mark.asyncio
-async def test_the_default_ends_a_queue_that_never_moves(site: FakeSite) -> None:
+@pytest.mark.parametrize(
+    ("limits", "sent", "maximum"),
+    [(Limits(max_pending_events=40), 5000, 40), (Limits(), 2000, 1800)],
+    ids=["max_pending_events=40", "the default ends a queue that never moves"],
+)
+async def test_endless_pending_ends_at_max_pending_events(
+    site: FakeSite, limits: Limits, sent: int, maximum: int
+) -> None:
     pending = sse({"event_type": "pending", "queue_position": 9, "queue_size": 9})
-    site.script = [pending] * 2000
+    site.script = [pending] * sent
     with pytest.raises(LimitExceededError) as info:
-        await chat(site)
-    assert info.value.maximum == Limits().max_pending_events == 1800
+        await chat(site, limits=limits)
+    assert info.value.limit == "max_pending_events"
+    assert info.value.maximum == limits.max_pending_events == maximum
+    assert info.value.partial_text == ""
+    assert f"max_pending_events={maximum}" in str(info.value)
+    assert_deleted(site)
 
 
 @pytest.mark.asyncio
