@@ -75,6 +75,10 @@ FAULTS = [
         "drop-after:2", "events", g4f_errors.ResponseError, oa.IncompleteStreamError, 1,
         id="dropped-connection",
     ),
+    pytest.param(
+        "malformed-after:2", "events", g4f_errors.ResponseError, oa.ProtocolError, 1,
+        id="malformed-event",
+    ),
 ]
 
 
@@ -122,6 +126,21 @@ async def test_a_stalled_stream_raises_g4f_timeout(oa_mockserver: ThreadedMockSe
 
     assert isinstance(caught.value.__cause__, oa.StreamTimeoutError)
     assert caught.value.__cause__.partial_text  # one token arrived before the stall
+    assert_chat_deleted(oa_mockserver)
+
+
+@pytest.mark.asyncio
+async def test_a_reply_over_the_limits_is_a_response_error(
+    oa_mockserver: ThreadedMockServer,
+) -> None:
+    """oa_provider's Limits pass through; LimitExceededError takes ProtocolError's row."""
+    with pytest.raises(g4f_errors.ResponseError) as caught:
+        await _drain(
+            base_url=oa_mockserver.url, cookies=ME, limits=oa.Limits(max_event_size=16)
+        )
+
+    assert isinstance(caught.value.__cause__, oa.LimitExceededError)
+    assert caught.value.__cause__.limit == "max_event_size"
     assert_chat_deleted(oa_mockserver)
 
 
