@@ -11,7 +11,8 @@ tests/reference/oa-inference-server-recordings.jsonl. Checked here:
 * every recorded event stream replays through the mock server over HTTP (``ServerConfig(
   cassettes=...)``, strict): a client runs the conversation live (chat, prompter messages,
   assistant messages, events) and receives the recorded chunks, with the recorded ids turned
-  into the live ones.
+  into the live ones; each creation the real server refused (422, 400, 500, 403) gets the
+  recorded status and body.
 """
 
 from __future__ import annotations
@@ -159,6 +160,7 @@ class LiveConversation:
         self.url = url
         self.auth = {"Authorization": f"Bearer {token}"}
         self.ids: dict[str, str] = {}
+        self.errors = 0
 
     def live(self, text: str) -> str:
         for recorded, live in self.ids.items():
@@ -166,26 +168,31 @@ class LiveConversation:
         return text
 
     async def step(self, interaction: Interaction) -> tuple[list[bytes], list[bytes]] | None:
-        """Replay one interaction if it is a creation or a stream that succeeded; for a stream,
-        return (live chunks, recorded chunks with live ids)."""
+        """Replay one interaction if it creates something (a chat, a message) or reads a stream
+        that succeeded. A creation must get the recorded status and body (the real server's
+        errors included); a stream returns (live chunks, recorded chunks with live ids)."""
         request, recorded = interaction.request, interaction.response
         route = route_of(request.path)
-        if recorded.status != 200:
-            return None
         path = self.live(urlsplit(request.uri).path)
+        # the recorded header is redacted: send the live token where a token was sent
+        auth = self.auth if request.header("Authorization") else {}
         if request.method == "POST" and route in _CREATING:
-            body = self.live((request.body or b"{}").decode())
-            async with self.session.post(
-                self.url + path,
-                data=body,
-                headers={**self.auth, "Content-Type": "application/json"},
-            ) as live:
-                assert live.status == 200, await live.text()
-                answer = await live.json()
-            self.ids[json.loads(recorded.body)["id"]] = answer["id"]
+            body = self.live((request.body or b"").decode())
+            headers = {**auth, "Content-Type": "application/json"}
+            async with self.session.post(self.url + path, data=body, headers=headers) as live:
+                status, answer = live.status, await live.read()
+            if recorded.status == 200:
+                assert status == 200, answer
+                self.ids[json.loads(recorded.body)["id"]] = json.loads(answer)["id"]
+            else:
+                assert (status, answer) == (
+                    recorded.status,
+                    self.live(recorded.body.decode()).encode(),
+                )
+                self.errors += 1
             return None
-        if route.endswith("/events"):
-            async with self.session.get(self.url + path, headers=self.auth) as live:
+        if route.endswith("/events") and recorded.status == 200:
+            async with self.session.get(self.url + path, headers=auth) as live:
                 assert live.status == 200
                 chunks = [data async for data, _ in live.content.iter_chunks()]
             expected = [self.live(c.data.decode()).encode() for c in recorded.chunks]
@@ -198,7 +205,7 @@ class LiveConversation:
 async def test_the_mock_server_replays_the_real_streams(name: str) -> None:
     path = LIBRARY / f"{name}.yaml"
     config = ServerConfig(cassettes=str(path), strict_replay=True)
-    streams = 0
+    streams = errors = 0
     async with MockServer(config) as server, aiohttp.ClientSession() as session:
         async with session.get(server.url + "/auth/callback/debug?code=replay") as login:
             token = (await login.json())["access_token"]["access_token"]
@@ -211,5 +218,8 @@ async def test_the_mock_server_replays_the_real_streams(name: str) -> None:
                     assert b"".join(live) == b"".join(expected)
                     assert live == expected  # one recorded HTTP chunk, one live HTTP chunk
                     streams += 1
+            errors += conversation.errors
         assert server.problems(include_unmatched=False) == []
-    assert streams == {"reference/two_turns": 2, "reference/queued": 1}.get(name, 1)
+    assert streams == {"reference/two_turns": 2}.get(name, 1)
+    # the real server's 422s, 400s, 500s and 403 on creating chats and messages
+    assert errors == {"reference/two_turns": 11}.get(name, 0)
