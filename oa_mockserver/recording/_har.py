@@ -55,6 +55,7 @@ __all__ = [
     "SKIP_REASONS",
     "HarImport",
     "har_to_cassette",
+    "is_web_route",
     "parse_har",
     "split_events",
 ]
@@ -199,8 +200,13 @@ class _Entry:
         self.timings: Mapping[str, Any] = timings if isinstance(timings, dict) else {}
         self.url = self.text(self.request.get("url"), "request.url")
         parts = urlsplit(self.url)
-        self.host = parts.netloc
-        self.path_ = parts.path
+        try:
+            port = parts.port
+        except ValueError:
+            raise self.fail("request.url has a port that is not a number") from None
+        # host[:port] without userinfo: the host is printed, a password in a URL must not be
+        self.host = (parts.hostname or "") + (f":{port}" if port is not None else "")
+        self.route_path = parts.path
         status = self.response.get("status")
         if not isinstance(status, int) or isinstance(status, bool):
             raise self.fail(f"response.status must be a number, not {status!r}")
@@ -371,13 +377,15 @@ def har_to_cassette(
     parsed = [_Entry(raw, index, path) for index, raw in enumerate(entries)]
     chosen = host
     if chosen is None:
-        chosen = next((e.host for e in parsed if is_web_route(e.path_) and e.status != 0), None)
+        chosen = next(
+            (e.host for e in parsed if is_web_route(e.route_path) and e.status != 0), None
+        )
     kept: list[_Entry] = []
     skipped = {reason: 0 for reason in SKIP_REASONS}
     for entry in parsed:
         if entry.host != chosen:
             skipped["another host"] += 1
-        elif not is_web_route(entry.path_):
+        elif not is_web_route(entry.route_path):
             skipped["another route"] += 1
         elif entry.status == 0:
             skipped["no response"] += 1  # blocked, cancelled or failed: nothing came back

@@ -480,3 +480,16 @@ def test_an_imported_cassette_survives_a_save_and_load(tmp_path: Any) -> None:
     loaded = load_cassette(path)
     assert loaded.interactions == cassette.interactions
     assert loaded.metadata == {"recorded_with": "oa-mockserver import-har", "source": "x.har"}
+
+
+def test_a_password_in_a_url_never_reaches_the_host_or_the_cassette() -> None:
+    entries, _, _ = conversation_entries(["hi"], [["a"]])
+    for item in entries:
+        item["request"]["url"] = item["request"]["url"].replace(HOST, f"me:pa55word@{HOST}")
+    result = har_to_cassette(entries)
+    assert result.host == HOST
+    assert "pa55word" not in dump_cassette(result.cassette)
+    with pytest.raises(HarError) as caught:
+        har_to_cassette([entry("GET", "http://me:pa55word@x.test/")])
+    assert "pa55word" not in str(caught.value)
+    assert "x.test" in str(caught.value)
