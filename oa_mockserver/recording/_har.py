@@ -83,6 +83,7 @@ _DROPPED = frozenset(
 )
 _DROPPED_RESPONSE = _DROPPED | {"content-encoding"}
 _LINE_END = re.compile(rb"\r\n|\r|\n")
+_FRACTION = re.compile(r"\.(\d+)")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -232,11 +233,14 @@ class _Entry:
     def start_time(self, value: object) -> datetime | None:
         if value is None:
             return None
+        text = self.text(value, "startedDateTime")
+        # Python 3.10's fromisoformat reads neither "Z" (every browser writes it) nor fractions
+        # of other than 3 or 6 digits (.NET tools write 7): normalise both first.
+        text = _FRACTION.sub(
+            lambda m: "." + (m.group(1) + "000000")[:6], text.replace("Z", "+00:00")
+        )
         try:
-            # Python 3.10's fromisoformat does not read "Z", which every browser writes
-            return datetime.fromisoformat(
-                self.text(value, "startedDateTime").replace("Z", "+00:00")
-            )
+            return datetime.fromisoformat(text)
         except ValueError:
             raise self.fail(
                 f"startedDateTime {value!r} is not an ISO 8601 date such as "

@@ -493,3 +493,20 @@ def test_a_password_in_a_url_never_reaches_the_host_or_the_cassette() -> None:
         har_to_cassette([entry("GET", "http://me:pa55word@x.test/")])
     assert "pa55word" not in str(caught.value)
     assert "x.test" in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    "moments",
+    [
+        ["2026-11-24T12:00:01.5Z", "2026-11-24T12:00:00.1234567Z"],  # 1 and 7 digits (.NET)
+        ["2026-11-24T13:00:01+01:00", "2026-11-24T12:00:00.000+00:00"],  # offsets (Firefox)
+    ],
+)
+def test_start_times_of_every_writer_are_read(moments: list[str]) -> None:
+    entries, _, _ = conversation_entries(["hi"], [["a"]])
+    first, second = entries[0], entries[1]
+    first["startedDateTime"], second["startedDateTime"] = moments
+    for item in entries[2:]:
+        item["startedDateTime"] = "2026-11-24T12:00:05Z"
+    paths = [i.request.path for i in har_to_cassette(entries).cassette.interactions]
+    assert paths[:2] == ["/api/chat/prompter_message", "/api/chat"]
