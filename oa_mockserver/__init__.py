@@ -16,9 +16,11 @@ The one exception tree::
     ├── CassetteError (ValueError)                 a cassette file is broken (names file and line)
     ├── CassetteNotFoundError (FileNotFoundError)  a cassette to replay does not exist
     ├── CassetteMismatchError (AssertionError)     no recorded request matches (nearest + diff)
+    ├── HarError (ValueError)                      a HAR file cannot be imported (names the file)
+    │   └── HarEntryError                          one entry of it is broken (names the entry)
     └── RedactionRuleError (ValueError)            an extra redaction rule is invalid
 
-The last four are also importable from :mod:`oa_mockserver.recording`.
+The last six are also importable from :mod:`oa_mockserver.recording`.
 """
 
 from __future__ import annotations
@@ -59,6 +61,8 @@ from ._exceptions import (
     CassetteNotFoundError,
     ConfigError,
     FaultSpecError,
+    HarEntryError,
+    HarError,
     JournalPageError,
     MockServerError,
     RedactionRuleError,
@@ -85,6 +89,8 @@ __all__ = [
     "FaultRule",
     "FaultSet",
     "FaultSpecError",
+    "HarEntryError",
+    "HarError",
     "Journal",
     "JournalPage",
     "JournalPageError",

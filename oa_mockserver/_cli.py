@@ -28,6 +28,7 @@ from ._server.config import REPLY_MODES, ServerConfig
 from ._server.http import PROXY_OPTIONS, SERVER_OPTIONS
 from ._server.runner import with_admin_token
 from .recording._cassette import RECORD_MODES, cassette_file
+from .recording._import_har import add_import_har_parser, import_har_main
 from .recording._lint import lint_main
 from .recording._proxy import create_proxy_app, default_cassette_name
 from .recording._redact import Redactor
@@ -233,6 +234,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_listening_options(record, port=8081, never_logs="cookies or tokens")
     lint = commands.add_parser("lint", help="check cassettes: schema, version, secrets")
     lint.add_argument("paths", nargs="+", metavar="PATH", help="cassette files or directories")
+    add_import_har_parser(commands)
     return parser
 
 
@@ -332,6 +334,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.command == "lint":
         return lint_main([str(p) for p in args.paths])
+    if args.command == "import-har":
+        return import_har_main(args)
     logging.basicConfig(
         level=args.log_level, format="%(asctime)s %(name)s %(levelname)s %(message)s"
     )

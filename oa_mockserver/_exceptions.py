@@ -13,6 +13,8 @@ __all__ = [
     "CassetteNotFoundError",
     "ConfigError",
     "FaultSpecError",
+    "HarEntryError",
+    "HarError",
     "JournalPageError",
     "MockServerError",
     "RedactionRuleError",
@@ -71,6 +73,24 @@ class CassetteMismatchError(MockServerError, AssertionError):
     def __init__(self, message: str, *, nearest: int | None = None) -> None:
         super().__init__(message)
         self.nearest = nearest
+
+
+class HarError(MockServerError, ValueError):
+    """A HAR file cannot be imported as a cassette; the message names the file, what is wrong
+    and what to do (``FILE: reason``)."""
+
+    def __init__(self, message: str, *, path: str | None = None) -> None:
+        super().__init__(f"{path or '<har>'}: {message}")
+        self.har_path = path
+
+
+class HarEntryError(HarError):
+    """One entry of a HAR file is broken (no request, a body that is not valid base64...);
+    ``entry`` is its index in ``log.entries``, named in the message."""
+
+    def __init__(self, message: str, *, path: str | None = None, entry: int) -> None:
+        super().__init__(f"entry {entry}: {message}", path=path)
+        self.entry = entry
 
 
 class RedactionRuleError(MockServerError, ValueError):

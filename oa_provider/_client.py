@@ -672,9 +672,10 @@ class OpenAssistant:
             model: the model config name; None or "" means :attr:`model`.
             messages: ``[{"role": "system"|"user"|"assistant", "content": str}, ...]``.
             proxy: an HTTP proxy URL, passed to aiohttp.
-            cookies: a dict or ``http.cookiejar.CookieJar``; when empty, read from
-                ``OA_COOKIES``, the cookies.txt at ``OA_COOKIE_FILE`` or
-                ``~/.config/oa-toolkit/cookies.txt``, or the browser (extra ``[browser]``).
+            cookies: a dict, an ``http.cookiejar.CookieJar`` or the path of a ``.har`` file;
+                when empty, read from ``OA_COOKIES``, the HAR file at ``OA_HAR_FILE``, the
+                cookies.txt at ``OA_COOKIE_FILE`` or ``~/.config/oa-toolkit/cookies.txt``, or
+                the browser (extra ``[browser]``).
             base_url: the site; else ``OA_BASE_URL``, else ``https://open-assistant.io``.
             preset: one of the server's eight sampling presets (e.g. ``"k50-Precise"``).
             prompt_template: a wrapper containing ``{prompt}`` (e.g. ``LLAMA2_TEMPLATE``).

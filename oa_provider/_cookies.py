@@ -1,4 +1,4 @@
-"""Finding the session cookie: explicit argument, environment, cookies.txt, then the browser.
+"""Finding the session cookie: explicit argument, environment, a HAR file, cookies.txt, the browser.
 
 The web site authenticates with next-auth's session cookie. The client sends the cookies it
 finds as one ``Cookie`` header rather than through aiohttp's cookie jar, because that jar
@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import http.cookiejar
 import io
+import json
 import os
 import re
 import sqlite3
@@ -32,11 +33,12 @@ __all__ = [
     "default_cookie_file",
     "find_credentials",
     "parse_cookie_header",
+    "parse_har_cookies",
     "parse_netscape_cookies",
 ]
 
-#: What a caller may pass as ``cookies``.
-CookieInput = Mapping[str, str] | http.cookiejar.CookieJar | None
+#: What a caller may pass as ``cookies``: a mapping, a jar, or the path of a ``.har`` file.
+CookieInput = Mapping[str, str] | http.cookiejar.CookieJar | str | os.PathLike[str] | None
 
 _HTTPONLY_PREFIX = "#HttpOnly_"
 
@@ -177,6 +179,69 @@ def parse_netscape_cookies(text: str, *, now: float | None = None) -> http.cooki
     return jar
 
 
+def parse_har_cookies(text: str, url: str) -> list[tuple[str, str]]:
+    """The cookies a HAR file's requests sent to ``url``'s host, as gpt4free's cookie loader reads
+    them: each entry's ``request.cookies`` (else its ``Cookie`` header) for that host, later
+    entries winning (a HAR lists requests in order, so the last value is the live one).
+
+    Raises:
+        ValueError: the text is not a HAR document (not JSON, no ``log.entries`` list, an entry
+            without a request); the message never quotes the file.
+    """
+    try:
+        document = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"not JSON (line {exc.lineno} column {exc.colno})") from None
+    log = document.get("log") if isinstance(document, dict) else None
+    entries = log.get("entries") if isinstance(log, dict) else None
+    if not isinstance(entries, list):
+        raise ValueError("no log.entries list: not a HAR file")
+    host = (urlsplit(url).hostname or "").lower()
+    found: dict[str, str] = {}
+    for index, entry in enumerate(entries):
+        request = entry.get("request") if isinstance(entry, dict) else None
+        if not isinstance(request, dict) or not isinstance(request.get("url"), str):
+            raise ValueError(f"entry {index} has no request with a url")
+        if (urlsplit(request["url"]).hostname or "").lower() != host:
+            continue
+        listed = request.get("cookies")
+        pairs = [
+            (c["name"], str(c.get("value", "")))
+            for c in (listed if isinstance(listed, list) else [])
+            if isinstance(c, dict) and isinstance(c.get("name"), str)
+        ]
+        if not pairs:
+            headers = request.get("headers")
+            for header in headers if isinstance(headers, list) else []:
+                if isinstance(header, dict) and str(header.get("name", "")).lower() == "cookie":
+                    pairs += parse_cookie_header(str(header.get("value", "")))
+        found.update(pairs)
+    return list(found.items())
+
+
+def _load_har_file(path: Path, url: str) -> list[tuple[str, str]]:
+    try:
+        text = path.read_text(encoding="utf-8-sig", errors="replace")
+    except OSError as exc:
+        raise MissingCredentialsError(
+            f"cannot read HAR file {path}: {exc.strerror or type(exc).__name__}; "
+            "check the path and its permissions"
+        ) from None
+    try:
+        return parse_har_cookies(text, url)
+    except ValueError as exc:
+        raise MissingCredentialsError(
+            f"HAR file {path} is not a valid HAR ({exc}); save it again from the browser's "
+            "DevTools (Network panel: 'Save all as HAR') while logged in"
+        ) from None
+
+
+def _har_path(cookies: str | os.PathLike[str]) -> Path | None:
+    """The path when ``cookies`` names a ``.har`` file, else None."""
+    path = Path(os.fspath(cookies)).expanduser()
+    return path if path.suffix.lower() == ".har" else None
+
+
 def _load_cookie_file(path: Path, url: str) -> list[tuple[str, str]]:
     try:
         text = path.read_text(encoding="utf-8", errors="replace")
@@ -218,18 +283,35 @@ def find_credentials(
 ) -> Credentials:
     """Find the cookies to send to ``base_url``.
 
-    Order: ``cookies`` when non-empty (a dict, or a ``CookieJar`` filtered to the host);
-    else ``OA_COOKIES`` (a Cookie header string); else the cookies.txt at ``OA_COOKIE_FILE``
-    or :func:`default_cookie_file`, filtered to the host; else the browser's cookies through
-    the optional ``browser-cookie3`` (extra ``[browser]``).
+    Order: ``cookies`` when non-empty (a dict, a ``CookieJar`` filtered to the host, or the
+    path of a ``.har`` file: the cookies its requests sent to the host); else ``OA_COOKIES`` (a
+    Cookie header string); else the HAR file at ``OA_HAR_FILE``; else the cookies.txt at
+    ``OA_COOKIE_FILE`` or :func:`default_cookie_file`, filtered to the host; else the browser's
+    cookies through the optional ``browser-cookie3`` (extra ``[browser]``).
 
     Raises:
-        MissingCredentialsError: nothing found (the message names every place searched),
-            or a named cookie file cannot be read.
-        TypeError: ``cookies`` is neither a mapping of str to str nor a CookieJar.
+        MissingCredentialsError: nothing found (the message names every place searched), a
+            named cookie or HAR file cannot be read or is malformed, or a HAR file given as
+            ``cookies`` holds no cookie for the host.
+        TypeError: ``cookies`` is neither a mapping of str to str, a CookieJar, nor the path
+            of a ``.har`` file.
     """
     env = os.environ if environ is None else environ
     host = (urlsplit(base_url).hostname or "").lower()
+    if isinstance(cookies, str | os.PathLike):
+        har = _har_path(cookies)
+        if har is None:
+            raise TypeError(
+                "cookies must be a dict of name -> value, an http.cookiejar.CookieJar or the "
+                "path of a .har file; a string that does not end in .har is none of them"
+            )
+        pairs = _load_har_file(har, base_url)
+        if not pairs:
+            raise MissingCredentialsError(
+                f"HAR file {har} holds no request cookie for {host}; save the HAR while "
+                f"logged in to {host}"
+            )
+        return Credentials(pairs, f"HAR file {har}")
     if isinstance(cookies, http.cookiejar.CookieJar):
         if len(cookies):
             pairs = cookies_for_url(cookies, base_url)
@@ -262,6 +344,20 @@ def find_credentials(
             )
         return Credentials(pairs, "OA_COOKIES")
     searched.append("the OA_COOKIES environment variable (unset)")
+
+    har_named = env.get("OA_HAR_FILE")
+    if har_named:
+        har_file = Path(har_named).expanduser()
+        if not har_file.is_file():
+            raise MissingCredentialsError(
+                f"OA_HAR_FILE names {har_file}, which does not exist; fix the path or unset it"
+            )
+        pairs = _load_har_file(har_file, base_url)
+        if pairs:
+            return Credentials(pairs, f"HAR file {har_file}")
+        searched.append(f"the HAR file {har_file} (no cookie for {host})")
+    else:
+        searched.append("the OA_HAR_FILE environment variable (unset)")
 
     named = env.get("OA_COOKIE_FILE")
     path = Path(named).expanduser() if named else default_cookie_file(env)

@@ -16,7 +16,7 @@ settings.register_profile("dev", max_examples=40, deadline=None)
 settings.register_profile("thorough", max_examples=2000, deadline=None)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci" if os.environ.get("CI") else "dev"))
 
-_OUR_VARIABLES = ("OA_BASE_URL", "OA_COOKIES", "OA_COOKIE_FILE")
+_OUR_VARIABLES = ("OA_BASE_URL", "OA_COOKIES", "OA_COOKIE_FILE", "OA_HAR_FILE")
 
 
 @pytest.fixture(autouse=True)

@@ -62,6 +62,8 @@ SERVER = {
     "CassetteError",
     "CassetteMismatchError",
     "CassetteNotFoundError",
+    "HarError",
+    "HarEntryError",
     "RedactionRuleError",
 }
 
@@ -70,6 +72,8 @@ RECORDING_ERRORS = {
     "CassetteError",
     "CassetteMismatchError",
     "CassetteNotFoundError",
+    "HarError",
+    "HarEntryError",
     "RedactionRuleError",
 }
 
@@ -97,6 +101,10 @@ RECORDING = RECORDING_ERRORS | {
     "REDACTED",
     "run_lint",
     "Finding",
+    # a browser's HAR file as a cassette
+    "import_har",
+    "har_to_cassette",
+    "HarImport",
 }
 
 #: Deprecated in this release: importable from oa_mockserver with a DeprecationWarning.
@@ -151,8 +159,8 @@ def test_star_import(package: str) -> None:
 def test_the_exact_surface() -> None:
     assert set(oa_mockserver.__all__) == SERVER
     assert set(recording.__all__) == RECORDING
-    assert len(oa_mockserver.__all__) == 34
-    assert len(recording.__all__) == 23
+    assert len(oa_mockserver.__all__) == 36
+    assert len(recording.__all__) == 28
     # The two packages share only the errors, and they are the same objects.
     assert set(oa_mockserver.__all__) & set(recording.__all__) == RECORDING_ERRORS
     for name in RECORDING_ERRORS:

@@ -17,7 +17,9 @@ This package holds:
   :func:`use_cassette` (replay only), paced by a :class:`Timing`, re-cut by :func:`rechunk`;
 * recording through a proxy in front of a real server: :class:`RecordingProxy`;
 * redaction (:class:`Redactor`, the :data:`REDACTED` placeholder) and the linter that finds
-  secrets left in files (:func:`run_lint`, one :class:`Finding` each).
+  secrets left in files (:func:`run_lint`, one :class:`Finding` each);
+* a browser's HAR file turned into a cassette: :func:`import_har` (file to file, as
+  ``oa-mockserver import-har``) and :func:`har_to_cassette` (pure), with a :class:`HarImport`.
 
 Example::
 
@@ -32,7 +34,8 @@ Example::
     print(len(load_cassette("chat.yaml").episodes), "episode")
 
 The errors (:class:`CassetteError`, :class:`CassetteNotFoundError`,
-:class:`CassetteMismatchError`, :class:`RedactionRuleError`) are also importable from here; they
+:class:`CassetteMismatchError`, :class:`RedactionRuleError`, :class:`HarError`,
+:class:`HarEntryError`) are also importable from here; they
 belong to the one exception tree of :mod:`oa_mockserver` (rooted at ``MockServerError``).
 """
 
@@ -42,6 +45,8 @@ from .._exceptions import (
     CassetteError,
     CassetteMismatchError,
     CassetteNotFoundError,
+    HarEntryError,
+    HarError,
     RedactionRuleError,
 )
 from .._public import rehome as _rehome
@@ -57,6 +62,8 @@ from ._cassette import (
     parse_cassette,
     save_cassette,
 )
+from ._har import HarImport, har_to_cassette
+from ._import_har import import_har
 from ._lint import Finding, run_lint
 from ._proxy import RecordingProxy
 from ._rechunk import rechunk
@@ -73,6 +80,11 @@ __all__ = [
     "dump_cassette",
     "Episode",
     "Finding",
+    "har_to_cassette",
+    "HarEntryError",
+    "HarError",
+    "HarImport",
+    "import_har",
     "Interaction",
     "load_cassette",
     "oa_vcr",

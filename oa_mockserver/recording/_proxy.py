@@ -39,7 +39,7 @@ from ._cassette import (
     recording_base,
     save_cassette,
 )
-from ._redact import Redactor, redact_response
+from ._redact import Redactor, redact_request, redact_response
 
 __all__ = [
     "CassetteRecorder",
@@ -81,18 +81,8 @@ class CassetteRecorder:
 
     def add(self, request: RecordedRequest, response: RecordedResponse, *, broken: bool) -> None:
         """Redact and append one exchange, then save the whole cassette."""
-        rules = self.redactor
-        request = RecordedRequest(
-            method=request.method,
-            uri=rules.uri(request.uri),
-            body=(
-                rules.body(request.body, request.header("Content-Type"))
-                if request.body
-                else request.body
-            ),
-            headers=tuple(rules.headers_pairs(request.headers)),
-        )
-        response = redact_response(rules, response)
+        request = redact_request(self.redactor, request)
+        response = redact_response(self.redactor, response)
         if broken:
             self.disconnected.append(len(self.interactions))
         self.interactions.append(Interaction(request=request, response=response))

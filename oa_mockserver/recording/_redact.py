@@ -35,12 +35,19 @@ from typing import Any, NamedTuple
 from urllib.parse import parse_qsl, quote, urlsplit, urlunsplit
 
 from .._exceptions import RedactionRuleError
-from ._cassette import Chunk, RecordedResponse
+from ._cassette import Chunk, RecordedRequest, RecordedResponse
 from ._secret_formats import format_spans, is_placeholder, placeholder
 from ._secret_names import is_descriptive_name, is_secret_name
 from ._splice import splice
 
-__all__ = ["REDACTED", "Redactor", "SecretSpan", "redact_response", "redact_spans"]
+__all__ = [
+    "REDACTED",
+    "Redactor",
+    "SecretSpan",
+    "redact_request",
+    "redact_response",
+    "redact_spans",
+]
 
 REDACTED = "REDACTED"
 _REDACTED_B = REDACTED.encode()
@@ -567,4 +574,18 @@ def redact_response(rules: Redactor, response: RecordedResponse) -> RecordedResp
         headers=tuple(rules.headers_pairs(response.headers)),
         body=body,
         chunks=chunks,
+    )
+
+
+def redact_request(rules: Redactor, request: RecordedRequest) -> RecordedRequest:
+    """A recorded request with its URI, headers and body redacted (the body by its type)."""
+    return RecordedRequest(
+        method=request.method,
+        uri=rules.uri(request.uri),
+        body=(
+            rules.body(request.body, request.header("Content-Type"))
+            if request.body
+            else request.body
+        ),
+        headers=tuple(rules.headers_pairs(request.headers)),
     )

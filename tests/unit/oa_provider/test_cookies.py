@@ -135,7 +135,8 @@ def test_nothing_found_names_every_place(monkeypatch: pytest.MonkeyPatch) -> Non
     with pytest.raises(MissingCredentialsError) as info:
         find_credentials(None, LOCAL)
     text = str(info.value)
-    for place in ("cookies argument", "OA_COOKIES", "cookies.txt", "browser-cookie3"):
+    places = ("cookies argument", "OA_COOKIES", "OA_HAR_FILE", "cookies.txt", "browser-cookie3")
+    for place in places:
         assert place in text
 
 
@@ -201,7 +202,7 @@ def test_cookies_that_would_break_the_header_fail_before_any_request(
     assert "Injected" not in str(info.value)
 
 
-@pytest.mark.parametrize("bad", [["a", "b"], {"a": 1}, "a=b"])
+@pytest.mark.parametrize("bad", [["a", "b"], {"a": 1}, "a=b", "cookies.txt"])
 def test_wrong_cookie_type_is_a_type_error(bad: object) -> None:
     with pytest.raises(TypeError, match="cookies"):
         find_credentials(bad, LOCAL)  # type: ignore[arg-type]

@@ -1,0 +1,83 @@
+"""A HAR made by a real browser: headless Chromium (Debian's, driven by Playwright) chats with the
+mock server through ``fetch`` from a page on the server's origin, Playwright records the HAR, the
+CLI imports it, and both engines replay the cassette with the tokens the browser read.
+
+Run with ``pytest -m browser`` (needs ``/usr/bin/chromium`` and the ``[e2e]`` extra).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib.util
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+from _har_chat import converse
+
+from oa_mockserver import MockServer, ServerConfig
+from oa_mockserver.recording import load_cassette, run_lint, use_cassette
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _script() -> Any:
+    spec = importlib.util.spec_from_file_location(
+        "make_browser_har", ROOT / "scripts/make_browser_har.py"
+    )
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["make_browser_har"] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+BROWSER = _script()
+
+
+@pytest.mark.browser
+@pytest.mark.asyncio
+async def test_a_chromium_har_imports_and_replays_through_both_engines(tmp_path: Path) -> None:
+    har = tmp_path / "session.har"
+    secret = "chromium-session-value-7f3a"
+    async with MockServer(BROWSER.SERVER) as server:
+        seen = await BROWSER.record_browser_har(har, server.url, session=secret)
+    assert [len(turn) for turn in seen] == [8, 8]
+    assert secret in har.read_text(encoding="utf-8")  # the browser sent the session cookie
+
+    done = await asyncio.to_thread(
+        subprocess.run,
+        [
+            sys.executable,
+            "-m",
+            "oa_mockserver",
+            "import-har",
+            str(har),
+            "--cassettes",
+            str(tmp_path / "cassettes"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "imported 8 entries" in done.stdout
+    assert "1 of another route" in done.stdout  # the page, served at /index.html
+    cassette_path = tmp_path / "cassettes" / "session.yaml"
+    assert secret not in cassette_path.read_text(encoding="utf-8")
+    assert run_lint([cassette_path]) == []
+    assert len([i for i in load_cassette(cassette_path).interactions if i.response.chunks]) == 2
+
+    async with MockServer(
+        ServerConfig(cassettes=str(cassette_path), strict_replay=True)
+    ) as replaying:
+        over_http = await converse(replaying.url, BROWSER.PROMPTS, BROWSER.MODEL, BROWSER.SAMPLING)
+        assert replaying.problems(include_unmatched=False) == []
+    with use_cassette(cassette_path):
+        in_process = await converse(
+            "http://127.0.0.1:9", BROWSER.PROMPTS, BROWSER.MODEL, BROWSER.SAMPLING
+        )
+    assert over_http == in_process == seen
