@@ -29,3 +29,12 @@ def test_the_pytest_extra_brings_exactly_what_the_fixtures_need() -> None:
 
 def test_the_docs_extra_builds_the_guide() -> None:
     assert {"mkdocs", "mkdocstrings"} <= _extra("docs")
+
+
+def test_the_downstream_example_installs_the_fixtures_through_the_extra() -> None:
+    example = ROOT / "examples" / "downstream"
+    # a line match, not tomllib: the suite runs on Python 3.10 too
+    project = (example / "pyproject.toml").read_text(encoding="utf-8")
+    assert re.search(r'^test = \["oa-toolkit\[pytest\]"\]$', project, re.M)
+    readme = (example / "README.md").read_text(encoding="utf-8")
+    assert '.venv/bin/pip install "../..[pytest]" -e ".[test]"' in readme
