@@ -30,7 +30,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["Block", "BlockFailed", "parse_blocks", "run_blocks"]
+__all__ = ["Block", "BlockFailed", "parse_blocks", "run_blocks", "select_blocks"]
 
 RUNNABLE = ("python", "sh")
 #: Seconds one block may take before it counts as hung.
@@ -129,6 +129,13 @@ def parse_blocks(text: str, path: str = "<page>") -> list[Block]:
             Block(path, start + 1, info[0], tuple(info[1:]), "\n".join(body) + "\n", section)
         )
     return blocks
+
+
+def select_blocks(blocks: Sequence[Block], group: str | None) -> list[Block]:
+    """The blocks of one run: without a group, those that need none; with one, the page's own
+    blocks and that group's, in page order (a group's block may build on the blocks before it).
+    """
+    return [b for b in blocks if b.group is None or (group is not None and b.group == group)]
 
 
 def _environment(bin_dir: Path, home: Path) -> dict[str, str]:

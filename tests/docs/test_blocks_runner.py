@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from _blocks import BlockFailed, parse_blocks, run_blocks
+from _blocks import BlockFailed, parse_blocks, run_blocks, select_blocks
 
 FENCE = "```"
 
@@ -99,3 +99,12 @@ def test_a_file_block_is_saved_for_the_blocks_after_it(tmp_path: Path) -> None:
     with pytest.raises(BlockFailed, match=r"FAILED pkg/test_saved\.py::test_one"):  # it ran
         run_blocks(parse_blocks(text, "file.md"), tmp_path)
     assert (tmp_path / "page" / "pkg" / "test_saved.py").read_text().startswith("def test_one")
+
+
+def test_a_group_s_blocks_run_only_in_that_group_s_run() -> None:
+    blocks = parse_blocks(
+        page(("python", "1"), ("python needs=g4f", "2"), ("sh needs=browser", "3"), ("sh", "4"))
+    )
+    assert [b.code.strip() for b in select_blocks(blocks, None)] == ["1", "4"]
+    assert [b.code.strip() for b in select_blocks(blocks, "g4f")] == ["1", "2", "4"]
+    assert [b.code.strip() for b in select_blocks(blocks, "browser")] == ["1", "3", "4"]

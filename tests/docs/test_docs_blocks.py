@@ -15,7 +15,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from _blocks import Block, parse_blocks, run_blocks
+from _blocks import Block, parse_blocks, run_blocks, select_blocks
 
 ROOT = Path(__file__).resolve().parents[2]
 PAGES = sorted([ROOT / "README.md", *(ROOT / "docs").glob("*.md")])
@@ -50,13 +50,7 @@ def _cases() -> list[object]:
 
 @pytest.mark.parametrize(("page", "group"), _cases())
 def test_page_runs_as_pasted(page: Path, group: str | None, tmp_path: Path) -> None:
-    blocks = _blocks(page)
-    if group is None:
-        chosen = [b for b in blocks if b.group is None]
-    else:
-        # the page's own blocks first (what the group's blocks may build on), then the group's
-        chosen = [b for b in blocks if b.group in (None, group)]
-    ran = run_blocks(chosen, tmp_path)
+    ran = run_blocks(select_blocks(_blocks(page), group), tmp_path)
     if group is not None:
         assert any(b.group == group for b in ran)
 
