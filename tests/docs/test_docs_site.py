@@ -3,8 +3,10 @@ every page is in the nav, every nav entry and every relative link has its page."
 
 from __future__ import annotations
 
+import importlib.util
 import re
 from pathlib import Path
+from typing import Any
 
 import yaml
 
@@ -53,3 +55,26 @@ def test_relative_links_of_the_readme_and_the_guide_resolve() -> None:
             if not target.exists() and target.name not in PENDING:
                 broken.append(f"{page.relative_to(ROOT)}: {match.group('target')}")
     assert broken == []
+
+
+def _hooks() -> Any:
+    spec = importlib.util.spec_from_file_location(
+        "mkdocs_hooks", ROOT / "scripts" / "mkdocs_hooks.py"
+    )
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_the_hook_leaves_python_markdown_a_language_and_a_title() -> None:
+    # Python-Markdown renders a fence with words after the language as plain paragraphs.
+    hooks = _hooks()
+    fences = re.compile(r"^ *```(?P<info>\S.*)$", re.M)
+    for page in DOCS.glob("*.md"):
+        for match in fences.finditer(hooks.on_page_markdown(page.read_text(encoding="utf-8"))):
+            info = match.group("info")
+            assert re.fullmatch(r'[\w+-]+( title="[^"]+")?', info), f"{page.name}: {info}"
+    rewritten = hooks.on_page_markdown("```python file=test_x.py\n1\n```\n```sh fragment\n```")
+    assert rewritten == '```python title="test_x.py"\n1\n```\n```sh\n```'
