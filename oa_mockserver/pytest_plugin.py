@@ -24,6 +24,7 @@ with ``@pytest.mark.oa_mockserver(allow_unmatched=True)``.
 from __future__ import annotations
 
 import dataclasses
+import warnings
 from collections.abc import Iterator
 from typing import Any, Protocol
 
@@ -56,7 +57,20 @@ class MockServerFactory(Protocol):
         ...
 
 
+#: pytest-asyncio's warning when its ``asyncio_default_fixture_loop_scope`` is unset (0.24+).
+_LOOP_SCOPE_UNSET = r'The configuration option "asyncio_default_fixture_loop_scope" is unset'
+
+
+@pytest.hookimpl(tryfirst=True)
 def pytest_configure(config: pytest.Config) -> None:
+    # Why: `pip install 'oa-toolkit[pytest]'` brings pytest-asyncio to projects that never chose
+    # it, and its warning about the loop scope of async fixtures (which ours are not: every
+    # fixture here is sync) greeted each run, or failed it under `filterwarnings = error`. The
+    # filter lives in pytest's configure-time warnings context only; a project that sets the
+    # option itself is unaffected.
+    warnings.filterwarnings(
+        "ignore", message=_LOOP_SCOPE_UNSET, category=pytest.PytestDeprecationWarning
+    )
     _configure_cassettes(config)
     config.addinivalue_line(
         "markers",

@@ -50,7 +50,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("prompt", help="the user message")
     parser.add_argument("--base-url", help="the site (default: $OA_BASE_URL, else the mock)")
-    parser.add_argument("--cookie-file", help="a Netscape cookies.txt with the session cookie")
+    parser.add_argument(
+        "--cookie-file",
+        help="a Netscape cookies.txt with the session cookie: one cookie a line, 7 tab-separated "
+        "fields (domain, subdomains, path, secure, expiry, name, value), e.g. "
+        "'127.0.0.1<TAB>FALSE<TAB>/<TAB>FALSE<TAB>0<TAB>next-auth.session-token<TAB>VALUE'",
+    )
     parser.add_argument("--model", help=f"model config name (default {OpenAssistant.model})")
     parser.add_argument("--preset", choices=list(SAMPLING_PRESETS), help="sampling preset")
     parser.add_argument("--system", help="a system prompt")
@@ -113,12 +118,24 @@ async def _write_reply(events: AsyncIterator[ChatEvent], out: TextIO) -> None:
         out.flush()
 
 
+def _check_cookie_file(path: str) -> None:
+    # Checked here so that the error names the flag the user gave, not OA_COOKIE_FILE (which
+    # carries the path on to find_credentials).
+    if not os.path.isfile(os.path.expanduser(path)):
+        raise MissingCredentialsError(
+            f"--cookie-file names {path}, which does not exist or is not a file: fix the path "
+            "(a Netscape cookies.txt, see oa-chat --help)"
+        )
+
+
 @asynccontextmanager
 async def _target(args: argparse.Namespace, err: TextIO) -> AsyncIterator[dict[str, Any]]:
     """Yield the base URL and cookies to use, starting the embedded mock server if needed."""
     env = dict(os.environ)
     if args.cookie_file:
+        _check_cookie_file(args.cookie_file)
         env["OA_COOKIE_FILE"] = args.cookie_file
+        env.pop("OA_COOKIES", None)  # the flag given on this command line wins
     base_url = args.base_url or env.get("OA_BASE_URL")
     if base_url:
         base_url = _resolve_base_url(base_url)  # a malformed URL is a usage error (exit 2)
@@ -148,16 +165,30 @@ class RecordingError(OAError):
     """--record could not write, read or match its cassette."""
 
 
-async def _recorded(args: argparse.Namespace, options: dict[str, Any], out: TextIO) -> None:
+def _check_cassette_exists(path: str) -> None:
+    # vcrpy would read a missing file as an empty cassette and report a request not matching.
+    if not os.path.exists(path):
+        raise RecordingError(
+            f"the cassette {path} does not exist (looked for {os.path.abspath(path)}); "
+            "record mode 'none' only replays: record it first with --record-mode all"
+        )
+
+
+async def _recorded(args: argparse.Namespace, options: dict[str, Any], out: TextIO) -> bool:
+    """Chat through the cassette ``args.record``; True when a request was recorded to it."""
     # Imported here: only recording needs vcrpy and the cassette format.
     from vcr.errors import CannotOverwriteExistingCassetteException
 
     from oa_mockserver import MockServerError
     from oa_mockserver.recording import oa_vcr
 
+    if args.record_mode == "none":
+        _check_cassette_exists(args.record)
     try:
-        with oa_vcr(record_mode=args.record_mode).use_cassette(args.record):
+        with oa_vcr(record_mode=args.record_mode).use_cassette(args.record) as cassette:
+            loaded = len(cassette.data)
             await _stream(options, args.json, out)
+            return len(cassette.data) > loaded  # vcrpy appends what it records
     except BrokenPipeError:
         raise  # stdout closed early: not a cassette problem
     except CannotOverwriteExistingCassetteException:
@@ -198,8 +229,10 @@ async def _run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             if args.max_new_tokens is not None:
                 options["max_new_tokens"] = args.max_new_tokens
             if args.record:
-                await _recorded(args, options, out)
-                err.write(f"{_PROG}: recorded the conversation to {args.record}\n")
+                if await _recorded(args, options, out):
+                    err.write(f"{_PROG}: recorded the conversation to {args.record}\n")
+                else:
+                    err.write(f"{_PROG}: replayed the conversation from {args.record}\n")
             else:
                 await _stream(options, args.json, out)
         return EXIT_OK

@@ -63,9 +63,18 @@ _STATUS_ERRORS: Mapping[int, tuple[type[ResponseError], str]] = {
         InvalidRequestError,
         "the server rejected the request: check the model name and the sampling parameters",
     ),
+    # The mock server's strict replay: no recording matches (the body names the nearest one).
+    409: (
+        ResponseError,
+        "the request conflicts with what the server holds: a strict-replay mock server answers "
+        "409 when no recording matches; record this conversation or change the request",
+    ),
     429: (RateLimitError, "too many requests: wait before sending the next one"),
     503: (ServerBusyError, "the server's queue is full: try again later"),
 }
+#: The hints of statuses not listed above: a 4xx is the request's fault, a 5xx the server's.
+_CLIENT_ERROR_HINT = "the server refused the request: check it against the API"
+_SERVER_ERROR_HINT = "the server failed: retry later, or report it if it persists"
 _USERINFO = re.compile(r"://[^/@\s]+@")
 
 
@@ -120,7 +129,7 @@ def error_for_status(
     The server's own text (``message``/``detail``) leads the message; a hint on what to do follows.
     """
     cls, hint = _STATUS_ERRORS.get(
-        status, (ResponseError, "the server failed: retry later, or report it if it persists")
+        status, (ResponseError, _SERVER_ERROR_HINT if status >= 500 else _CLIENT_ERROR_HINT)
     )
     excerpt = body[:BODY_EXCERPT_CHARS]
     said = server_text(body)

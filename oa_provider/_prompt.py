@@ -85,7 +85,7 @@ def build_prompt(messages: object, *, prompt_template: str | None = None) -> Pro
 
     Raises:
         TypeError, ValueError: see :func:`validate_messages`; ValueError also for a
-        template without ``{prompt}``.
+            template without ``{prompt}``.
     """
     pairs = validate_messages(messages)
     system = [content for role, content in pairs if role == "system"]

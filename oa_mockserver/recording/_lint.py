@@ -78,6 +78,39 @@ def _looks_secret(value: str) -> bool:
     return _entropy(value) >= _MIN_ENTROPY_BITS
 
 
+_QUOTED_VALUE = re.compile(r"""\s*["']?(?P<value>[^\s"',;&}\]]*)""")
+
+
+def _stored_value(line: str, match: re.Match[str]) -> str:
+    """The value an auth-like field holds on ``line``.
+
+    Why: in a cookie header (``Cookie: [name="REDACTED"]``) the pattern's value is the cookie's
+    ``name=``, cut at the quote; the value is what follows it, here our own placeholder.
+    """
+    value = match.group("value")
+    if "=" not in value:
+        return value
+    _, _, rest = value.rpartition("=")
+    if rest:
+        return rest
+    quoted = _QUOTED_VALUE.match(line, match.end("value"))
+    return quoted.group("value") if quoted else ""
+
+
+_MARKER = re.compile(r""""?REDACTED(?:-[0-9a-f]{12})?"?""")
+
+
+def _same_but_markers(redacted: str, stored: str) -> bool:
+    """True when ``stored`` is ``redacted`` up to the form of our own placeholders.
+
+    Why: a value already holding ``REDACTED``, ``"REDACTED"`` or ``REDACTED-<digest>`` (written
+    by hand, by an older recorder, or by the format rules) is redacted; only a live value is not.
+    """
+    return redacted == stored or _MARKER.sub("REDACTED", redacted) == _MARKER.sub(
+        "REDACTED", stored
+    )
+
+
 def _line_of(lines: Sequence[str], needle: str, start: int) -> int:
     """The 1-based line at or after ``start`` holding ``needle`` (``start`` when none does)."""
     probe = needle[:40]
@@ -104,7 +137,7 @@ def _scan_lines(path: str, lines: Sequence[str], redactor: Redactor) -> list[Fin
                 )
             )
         for match in _AUTH_KEY.finditer(line):
-            if _looks_secret(match.group("value")):
+            if _looks_secret(_stored_value(line, match)):
                 findings.append(
                     Finding(
                         path,
@@ -149,7 +182,7 @@ def _interaction_findings(
     for where, headers in (("request", req.headers), ("response", resp.headers)):
         for name, value in headers:
             field = f"{where}.headers.{name}"
-            if redactor.header_value(name, value) == value:
+            if _same_but_markers(redactor.header_value(name, value), value):
                 if _AUTH_NAME.search(name) and _looks_secret(value.rpartition(" ")[2]):
                     add(
                         value,

@@ -47,6 +47,28 @@ async def test_streams_the_reply(
     assert site.calls[1].json["content"] == SEED_PROMPT
 
 
+def test_a_missing_cookie_file_error_names_the_flag_given(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("OA_COOKIE_FILE", raising=False)
+    missing = tmp_path / "nope.txt"
+    code = main(["--cookie-file", str(missing), "--base-url", "http://127.0.0.1:9", "hi"])
+    err = capsys.readouterr().err
+    assert code == 1
+    assert f"--cookie-file names {missing}, which does not exist" in err
+    assert "OA_COOKIE_FILE" not in err
+
+
+@pytest.mark.asyncio
+async def test_the_cookie_file_flag_wins_over_oa_cookies(
+    site: FakeSite, cookie_file: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("OA_COOKIES", "next-auth.session-token=someone-else")
+    code = await run_cli("hi", "--base-url", site.url, "--cookie-file", str(cookie_file))
+    assert code == 0
+    assert site.calls[0].headers["Cookie"] == "; ".join(f"{k}={v}" for k, v in SESSION.items())
+
+
 @pytest.mark.asyncio
 async def test_options_reach_the_request(
     site: FakeSite, cookie_file: Path, capsys: pytest.CaptureFixture[str]
@@ -194,17 +216,36 @@ def test_record_then_replay_without_the_network(
     replayed = capsys.readouterr()
     assert code == 0, replayed.err
     assert replayed.out == recorded.out
+    assert f"replayed the conversation from {cassette}" in replayed.err
+    assert "recorded" not in replayed.err
+
+
+def test_a_missing_cassette_is_named_missing_with_its_place(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    code = main(["--record", "never-recorded.yaml", "--record-mode", "none", "hi"])
+    err = capsys.readouterr().err
+    assert code == 1
+    assert "Traceback" not in err
+    assert "the cassette never-recorded.yaml does not exist" in err
+    assert str(tmp_path / "never-recorded.yaml") in err
+    assert "no recorded request matching" not in err
+    assert err.strip().splitlines()[-1].startswith("oa-chat: RecordingError: the cassette")
+    assert not (tmp_path / "never-recorded.yaml").exists()
 
 
 def test_a_replay_that_cannot_match_is_one_line_and_exit_1(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    missing = tmp_path / "never-recorded.yaml"
-    code = main(["--record", str(missing), "--record-mode", "none", "hi"])
+    cassette = tmp_path / "hello.yaml"
+    assert main(["--record", str(cassette), "hello there"]) == 0
+    capsys.readouterr()
+    code = main(["--record", str(cassette), "--record-mode", "none", "another prompt"])
     err = capsys.readouterr().err
     assert code == 1
     assert "Traceback" not in err
-    assert f"the cassette {missing} has no recorded request matching this chat" in err
+    assert f"the cassette {cassette} has no recorded request matching this chat" in err
     assert err.strip().splitlines()[-1].startswith("oa-chat: RecordingError: the cassette")
 
 

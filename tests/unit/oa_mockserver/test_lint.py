@@ -230,3 +230,31 @@ def test_lint_main_prints_where_but_never_the_value(
     out = capsys.readouterr().out
     assert "interaction 1, request.body: the value of JSON key 'client_secret'" in out
     assert "55443322" not in out
+
+
+def _readme_example() -> str:
+    readme = Path(__file__).resolve().parents[3] / "cassettes" / "README.md"
+    text = readme.read_text(encoding="utf-8")
+    return text.split("```yaml\n", 1)[1].split("```", 1)[0]
+
+
+def test_the_cassettes_readme_example_is_lint_clean() -> None:
+    # Its flow-style `Cookie: [name="REDACTED"]` once read as a high-entropy cookie value.
+    assert lint_text(_readme_example()) == []
+
+
+@pytest.mark.parametrize("marker", ['"REDACTED"', '"REDACTED-0123456789ab"', "REDACTED"])
+def test_our_own_markers_in_a_flow_style_cookie_are_accepted(marker: str) -> None:
+    line = f"    headers: {{Cookie: [next-auth.session-token={marker}]}}"
+    text = _readme_example().replace(
+        '    headers: {Cookie: [next-auth.session-token="REDACTED"]}', line
+    )
+    assert [f.code for f in lint_text(text)] == []
+
+
+def test_a_flow_style_cookie_with_a_live_value_is_still_flagged() -> None:
+    live = '"Zq8vN3xR7tLp2WmK9sD4fH6j"'
+    text = _readme_example().replace('"REDACTED"]', live + "]")
+    codes = {f.code for f in lint_text(text)}
+    assert "high-entropy" in codes or "secret-header" in codes
+    assert all(live.strip('"') not in str(f) for f in lint_text(text))

@@ -128,3 +128,19 @@ def test_proxy_credentials_are_scrubbed() -> None:
     with pytest.raises(TransportError) as info, map_exceptions("POST /api/chat"):
         raise aiohttp.ClientConnectionError("proxy http://user:hunter2@proxy:3128 refused")
     assert "hunter2" not in str(info.value)
+
+
+def test_a_strict_replay_409_is_the_request_s_fault_not_the_server_s() -> None:
+    body = json.dumps({"detail": "no recorded assistant_message matches this request"})
+    error = error_for_status(409, body, step="POST /api/chat/assistant_message")
+    text = str(error)
+    assert "no recorded assistant_message matches" in text
+    assert "server failed" not in text
+    assert "record this conversation" in text
+
+
+@pytest.mark.parametrize(
+    ("status", "blamed"), [(400, "refused"), (418, "refused"), (502, "failed")]
+)
+def test_unlisted_statuses_blame_the_right_side(status: int, blamed: str) -> None:
+    assert f"the server {blamed}" in str(error_for_status(status, "", step="s"))
