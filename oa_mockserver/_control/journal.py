@@ -50,6 +50,7 @@ __all__ = [
     "StreamLog",
     "call_of",
     "chunk_kind",
+    "raw_headers",
     "redact_headers",
 ]
 
@@ -150,6 +151,11 @@ class StreamLog:
     def start(self, at: float) -> None:
         """Set the time the response started (``time.monotonic()``)."""
         self._started = at
+
+    @property
+    def started(self) -> float:
+        """``time.monotonic()`` when the response started (0.0 before it did)."""
+        return self._started
 
     def add(self, at: float, chunk: bytes) -> None:
         """Record one chunk written at ``at``."""
@@ -449,7 +455,15 @@ class RequestMatcher:
 #: None). Only strings, bytes, numbers and tuples of them, so the garbage collector stops
 #: tracking it: a load test's journal of many thousands of calls then costs it nothing.
 Entry = tuple[Any, ...]
+_HEADERS = 3  # where an entry keeps its header block
 _MATCHED = 7  # where an entry keeps ``matched``
+
+
+def raw_headers(item: Call | Entry) -> str | None:
+    """The header block of a raw journal item as received (``Name: value`` lines joined by
+    CRLF, secrets not redacted yet), or None when the item is a built :class:`Call` already.
+    For the server's own use (the dashboard tells users apart by it); never shown."""
+    return item[_HEADERS] if type(item) is tuple else None
 
 
 class JournalWindow(NamedTuple):

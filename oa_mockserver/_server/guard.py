@@ -232,10 +232,15 @@ def guard(ctx: ServerContext, handler: Handler, method: str, route: str | None) 
                     log = request[STREAM_LOG] = StreamLog()
                     request[STREAM_FAULTS] = fired
                     ctx.open_streams += 1
+                    live = ctx.live_streams  # a dashboard watches: show the stream as it runs
+                    if live is not None:
+                        live[id(log)] = (log, request.path_qs)
                     try:
                         response = await handler(request)
                     finally:
                         ctx.open_streams -= 1
+                        if live is not None:
+                            live.pop(id(log), None)
         except FaultSpecError as error:
             response = _bad_fault_header(request, error)
         except web.HTTPRequestEntityTooLarge:
