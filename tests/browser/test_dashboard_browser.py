@@ -1,0 +1,245 @@
+"""The dashboard in a real headless Chromium (Debian's /usr/bin/chromium, driven by Playwright).
+
+Each test loads the page from a running mock server, makes the server do something (a
+conversation through ``oa_provider``, a fault from the page's form, a strict replay miss) and
+reads what the page shows. Screenshots go to ``$OA_SCREENSHOTS`` (default: a temporary
+directory), for CI to keep as artefacts. Run with ``pytest -m browser``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import re
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import pytest
+import pytest_asyncio
+
+from oa_mockserver import MockServer, ServerConfig
+from oa_mockserver._control.dashboard_page import page_html
+from oa_mockserver._report import report_data
+from oa_provider import OAError, OpenAssistant
+
+
+pytestmark = [pytest.mark.browser, pytest.mark.asyncio(loop_scope="module")]
+
+CHROMIUM = "/usr/bin/chromium"
+ARGS = [
+    "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+    "--disable-component-update", "--no-first-run",
+]  # fmt: skip
+ALICE = {"next-auth.session-token": "alice"}
+BOB = {"next-auth.session-token": "bob"}
+LIBRARY = Path(__file__).resolve().parents[2] / "cassettes"
+PACED = {"token_interval": 0.03, "first_token_delay": 0.05, "reply_tokens": 16}
+
+
+@pytest.fixture(scope="module")
+def shots(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    given = os.environ.get("OA_SCREENSHOTS")
+    path = Path(given) if given else tmp_path_factory.mktemp("screenshots")
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def expect(locator: object) -> Any:
+    """Playwright's ``expect`` (imported here: the default test run may lack the [e2e] extra,
+    and collects this module before it deselects it)."""
+    from playwright.async_api import expect as playwright_expect
+
+    return playwright_expect(locator)  # type: ignore[call-overload]
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def browser() -> AsyncIterator[object]:
+    from playwright.async_api import async_playwright
+
+    async with async_playwright() as pw:
+        launched = await pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        yield launched
+        await launched.close()
+
+
+@pytest_asyncio.fixture(loop_scope="module")
+async def page(browser: object) -> AsyncIterator[object]:
+    context = await browser.new_context(viewport={"width": 1400, "height": 1000})  # type: ignore[attr-defined]
+    opened = await context.new_page()
+    errors: list[str] = []
+    opened.on("pageerror", lambda error: errors.append(str(error)))
+    yield opened
+    await context.close()
+    assert errors == []  # the page's script never threw
+
+
+async def talk(url: str, cookies: dict[str, str], prompt: str) -> str:
+    provider = OpenAssistant(base_url=url, cookies=cookies)
+    messages = [{"role": "user", "content": prompt}]
+    return "".join([t async for t in provider.create_async_generator(messages=messages)])
+
+
+async def open_dashboard(page: object, server: MockServer) -> None:
+    await page.goto(server.dashboard_url)  # type: ignore[attr-defined]
+    await page.wait_for_selector("#conn.live")  # type: ignore[attr-defined]
+
+
+async def test_a_conversation_appears_live_and_its_timeline_is_the_journals(
+    page: object, shots: Path
+) -> None:
+    p: object = page
+    async with MockServer(ServerConfig(**PACED)) as server:
+        await open_dashboard(p, server)
+        conversation = asyncio.create_task(talk(server.url, ALICE, "hello"))
+        await p.wait_for_selector("#timeline-svg .lane .pt.token", state="attached")  # type: ignore[attr-defined]
+        assert not conversation.done()  # drawn while the server still streams it
+        assert await conversation
+        await server.wait_for_streams()
+        await expect(p.locator("#requests tbody tr")).to_have_count(5)  # type: ignore[attr-defined]
+        steps = await p.locator("#requests tbody tr td:nth-child(6)").all_inner_texts()  # type: ignore[attr-defined]
+        assert steps == ["delete_chat", "events", "assistant_message", "prompter_message",
+                         "create_chat"]  # fmt: skip
+        await p.click("#requests tbody tr:nth-child(2)")  # type: ignore[attr-defined]
+        await p.wait_for_selector("#detail-timeline .pt", state="attached")  # type: ignore[attr-defined]
+        detail = await p.inner_text("#detail")  # type: ignore[attr-defined]
+        assert "REDACTED" in detail and "alice" not in detail  # the cookie, as the journal has it
+        points = await p.eval_on_selector_all(  # type: ignore[attr-defined]
+            "#detail-timeline .pt",
+            "els => els.map(e => [e.dataset.offset, e.dataset.kind])",
+        )
+        stream = server.journal.calls[3].stream
+        assert stream is not None
+        assert [(float(o), k) for o, k in points] == [(c.offset_s, c.kind) for c in stream.chunks]
+        ttft = await p.get_attribute("#detail-timeline .lane", "data-ttft")  # type: ignore[attr-defined]
+        first = next(c.offset_s for c in stream.chunks if c.kind == "token")
+        assert float(ttft) == first
+        await p.screenshot(path=str(shots / "dashboard-conversation.png"), full_page=True)  # type: ignore[attr-defined]
+
+
+async def test_a_fault_from_the_form_fires_on_the_next_request_and_clears(
+    page: object, shots: Path
+) -> None:
+    p: object = page
+    config = ServerConfig(token_interval=0.0, first_token_delay=0.0)
+    async with MockServer(config) as server:
+        await open_dashboard(p, server)
+        await p.fill("#fault-spec", "status:503;step=assistant_message")  # type: ignore[attr-defined]
+        await p.click("#fault-form button[type=submit]")  # type: ignore[attr-defined]
+        await p.wait_for_selector("#faults li:has-text('status')")  # type: ignore[attr-defined]
+        assert [rule.fault.kind for rule in server.faults.rules] == ["status"]
+        with pytest.raises(OAError):
+            await talk(server.url, ALICE, "this one meets the fault")
+        row = p.locator("#requests tbody tr", has_text="assistant_message")  # type: ignore[attr-defined]
+        await row.first.wait_for()
+        assert (await row.first.locator("td.status").inner_text()) == "503"
+        assert (await row.first.locator("td.faults").inner_text()) == "status"
+        await p.screenshot(path=str(shots / "dashboard-fault.png"), full_page=True)  # type: ignore[attr-defined]
+        await p.click("#faults-clear")  # type: ignore[attr-defined]
+        await p.wait_for_selector("#faults li.hint")  # type: ignore[attr-defined]
+        assert server.faults.rules == []
+        assert await talk(server.url, ALICE, "this one goes through")
+        # a bad spec is refused with the server's reason, and nothing is added
+        await p.fill("#fault-spec", "no-such-fault")  # type: ignore[attr-defined]
+        await p.click("#fault-form button[type=submit]")  # type: ignore[attr-defined]
+        await p.wait_for_selector("#fault-error:not(:empty)")  # type: ignore[attr-defined]
+        assert server.faults.rules == []
+
+
+async def test_a_strict_replay_miss_shows_the_nearest_recording_and_the_differences(
+    page: object, shots: Path
+) -> None:
+    p: object = page
+    config = ServerConfig(
+        cassettes=str(LIBRARY / "web/multi_turn.yaml"), strict_replay=True,
+        token_interval=0.0, first_token_delay=0.0,
+    )  # fmt: skip
+    async with MockServer(config) as server:
+        await open_dashboard(p, server)
+        with pytest.raises(OAError):
+            await talk(server.url, ALICE, "Name a fruit.")
+        await p.wait_for_selector("#misses .miss-item")  # type: ignore[attr-defined]
+        text = await p.inner_text("#misses")  # type: ignore[attr-defined]
+        assert "multi_turn.yaml" in text
+        assert "Name a fruit." in text  # the actual value, beside the recorded one
+        row = p.locator("#requests tbody tr", has_text="strict-miss")  # type: ignore[attr-defined]
+        await row.first.click()
+        await p.wait_for_selector("#detail .miss table")  # type: ignore[attr-defined]
+        await p.screenshot(path=str(shots / "dashboard-replay-miss.png"), full_page=True)  # type: ignore[attr-defined]
+
+
+async def test_users_filter_the_list_and_live_chats_show_their_trees(
+    page: object, shots: Path
+) -> None:
+    p: object = page
+    async with MockServer(ServerConfig(token_interval=0.0, first_token_delay=0.0)) as server:
+        await open_dashboard(p, server)
+        await talk(server.url, ALICE, "alice asks")
+        async with aiohttp.ClientSession(cookies=BOB) as http:
+            async with http.post(f"{server.url}/api/chat") as r:
+                chat_id = (await r.json())["id"]
+            body = {"chat_id": chat_id, "content": "bob keeps this chat", "parent_id": None}
+            async with http.post(f"{server.url}/api/chat/prompter_message", json=body) as r:
+                assert r.status == 200
+        await p.wait_for_selector(f"#chats [data-chat='{chat_id}'] li.msg")  # type: ignore[attr-defined]
+        assert "bob keeps this chat" in await p.inner_text("#chats")  # type: ignore[attr-defined]
+        await expect(p.locator("#requests tbody tr")).to_have_count(7)  # type: ignore[attr-defined]
+        users = await p.eval_on_selector_all(  # type: ignore[attr-defined]
+            "#f-user option", "els => els.map(e => e.value).filter(Boolean)"
+        )
+        assert len(users) == 2
+        alice = await _user_of(p, "assistant_message")
+        bob = next(u for u in users if u != alice)
+        await p.select_option("#f-user", bob)  # type: ignore[attr-defined]
+        users_shown = p.locator("#requests tbody tr td:nth-child(10)")  # type: ignore[attr-defined]
+        await expect(users_shown).to_have_text([bob, bob])
+        await p.select_option("#f-user", "")  # type: ignore[attr-defined]
+        await p.select_option("#f-step", "events")  # type: ignore[attr-defined]
+        await expect(p.locator("#requests tbody tr")).to_have_count(1)  # type: ignore[attr-defined]
+        await p.screenshot(path=str(shots / "dashboard-filtered.png"), full_page=True)  # type: ignore[attr-defined]
+
+
+async def _user_of(p: object, step: str) -> str:
+    row = p.locator("#requests tbody tr", has_text=step)  # type: ignore[attr-defined]
+    return str(await row.first.locator("td:nth-child(10)").inner_text())
+
+
+async def test_a_server_with_a_token_asks_for_it_then_goes_live(page: object) -> None:
+    p: object = page
+    token = "dashboard-token_123"
+    async with MockServer(ServerConfig(admin_token=token)) as server:
+        await p.goto(server.dashboard_url)  # type: ignore[attr-defined]
+        await p.wait_for_selector("#token-form:not([hidden])")  # type: ignore[attr-defined]
+        await p.fill("#token-input", token)  # type: ignore[attr-defined]
+        await p.click("#token-form button")  # type: ignore[attr-defined]
+        await p.wait_for_selector("#conn.live")  # type: ignore[attr-defined]
+        await p.evaluate("() => sessionStorage.clear()")  # type: ignore[attr-defined]
+        await p.goto("about:blank")  # type: ignore[attr-defined]
+        await p.goto(f"{server.dashboard_url}#token={token}")  # type: ignore[attr-defined]
+        await p.wait_for_selector("#conn.live")  # type: ignore[attr-defined]
+        assert token not in p.url  # type: ignore[attr-defined]
+
+
+async def test_a_report_draws_the_same_timeline_offline(
+    page: object, shots: Path, tmp_path: Path
+) -> None:
+    p: object = page
+    async with MockServer(ServerConfig(**PACED)) as server:
+        await talk(server.url, ALICE, "for the report")
+        await server.wait_for_streams()
+        saved = {"requests": [call.to_json() for call in server.journal.calls]}
+        stream = server.journal.calls[3].stream
+    report = tmp_path / "report.html"
+    report.write_text(page_html(report_data(json.dumps(saved), "journal.json")))
+    # offline: any request over the network fails
+    await p.route(re.compile(r"^(https?|wss?)://"), lambda route: route.abort())  # type: ignore[attr-defined]
+    await p.goto(report.as_uri())  # type: ignore[attr-defined]
+    await p.wait_for_selector("#timeline-svg .lane", state="attached")  # type: ignore[attr-defined]
+    offsets = await p.eval_on_selector_all(  # type: ignore[attr-defined]
+        "#timeline-svg .pt", "els => els.map(e => Number(e.dataset.offset))"
+    )
+    assert stream is not None
+    assert offsets == [c.offset_s for c in stream.chunks]
+    await p.screenshot(path=str(shots / "report.png"), full_page=True)  # type: ignore[attr-defined]
