@@ -14,7 +14,7 @@ import os
 import re
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import aiohttp
 import pytest
@@ -24,6 +24,9 @@ from oa_mockserver import MockServer, ServerConfig
 from oa_mockserver._control.dashboard_page import page_html
 from oa_mockserver._report import report_data
 from oa_provider import OAError, OpenAssistant
+
+if TYPE_CHECKING:  # the default test run may lack the [e2e] extra: imported where used
+    from playwright.async_api import Browser, Page
 
 
 pytestmark = [pytest.mark.browser, pytest.mark.asyncio(loop_scope="module")]
@@ -52,11 +55,11 @@ def expect(locator: object) -> Any:
     and collects this module before it deselects it)."""
     from playwright.async_api import expect as playwright_expect
 
-    return playwright_expect(locator)  # type: ignore[call-overload]
+    return playwright_expect(locator)
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
-async def browser() -> AsyncIterator[object]:
+async def browser() -> AsyncIterator[Browser]:
     from playwright.async_api import async_playwright
 
     async with async_playwright() as pw:
@@ -66,8 +69,8 @@ async def browser() -> AsyncIterator[object]:
 
 
 @pytest_asyncio.fixture(loop_scope="module")
-async def page(browser: object) -> AsyncIterator[object]:
-    context = await browser.new_context(viewport={"width": 1400, "height": 1000})  # type: ignore[attr-defined]
+async def page(browser: Browser) -> AsyncIterator[Page]:
+    context = await browser.new_context(viewport={"width": 1400, "height": 1000})
     opened = await context.new_page()
     errors: list[str] = []
     opened.on("pageerror", lambda error: errors.append(str(error)))
@@ -82,76 +85,77 @@ async def talk(url: str, cookies: dict[str, str], prompt: str) -> str:
     return "".join([t async for t in provider.create_async_generator(messages=messages)])
 
 
-async def open_dashboard(page: object, server: MockServer) -> None:
-    await page.goto(server.dashboard_url)  # type: ignore[attr-defined]
-    await page.wait_for_selector("#conn.live")  # type: ignore[attr-defined]
+async def open_dashboard(page: Page, server: MockServer) -> None:
+    await page.goto(server.dashboard_url)
+    await page.wait_for_selector("#conn.live")
 
 
 async def test_a_conversation_appears_live_and_its_timeline_is_the_journals(
-    page: object, shots: Path
+    page: Page, shots: Path
 ) -> None:
-    p: object = page
+    p = page
     async with MockServer(ServerConfig(**PACED)) as server:
         await open_dashboard(p, server)
         conversation = asyncio.create_task(talk(server.url, ALICE, "hello"))
-        await p.wait_for_selector("#timeline-svg .lane .pt.token", state="attached")  # type: ignore[attr-defined]
+        await p.wait_for_selector("#timeline-svg .lane .pt.token", state="attached")
         assert not conversation.done()  # drawn while the server still streams it
         assert await conversation
         await server.wait_for_streams()
-        await expect(p.locator("#requests tbody tr")).to_have_count(5)  # type: ignore[attr-defined]
-        steps = await p.locator("#requests tbody tr td:nth-child(6)").all_inner_texts()  # type: ignore[attr-defined]
+        await expect(p.locator("#requests tbody tr")).to_have_count(5)
+        steps = await p.locator("#requests tbody tr td:nth-child(6)").all_inner_texts()
         assert steps == ["delete_chat", "events", "assistant_message", "prompter_message",
                          "create_chat"]  # fmt: skip
-        await p.click("#requests tbody tr:nth-child(2)")  # type: ignore[attr-defined]
-        await p.wait_for_selector("#detail-timeline .pt", state="attached")  # type: ignore[attr-defined]
-        detail = await p.inner_text("#detail")  # type: ignore[attr-defined]
-        assert "REDACTED" in detail and "alice" not in detail  # the cookie, as the journal has it
-        points = await p.eval_on_selector_all(  # type: ignore[attr-defined]
+        await p.click("#requests tbody tr:nth-child(2)")
+        await p.wait_for_selector("#detail-timeline .pt", state="attached")
+        detail = await p.inner_text("#detail")
+        assert "REDACTED" in detail  # the cookie, as the journal has it
+        assert "alice" not in detail
+        points = await p.eval_on_selector_all(
             "#detail-timeline .pt",
             "els => els.map(e => [e.dataset.offset, e.dataset.kind])",
         )
         stream = server.journal.calls[3].stream
         assert stream is not None
         assert [(float(o), k) for o, k in points] == [(c.offset_s, c.kind) for c in stream.chunks]
-        ttft = await p.get_attribute("#detail-timeline .lane", "data-ttft")  # type: ignore[attr-defined]
+        ttft = await p.get_attribute("#detail-timeline .lane", "data-ttft")
         first = next(c.offset_s for c in stream.chunks if c.kind == "token")
         assert float(ttft) == first
-        await p.screenshot(path=str(shots / "dashboard-conversation.png"), full_page=True)  # type: ignore[attr-defined]
+        await p.screenshot(path=str(shots / "dashboard-conversation.png"), full_page=True)
 
 
 async def test_a_fault_from_the_form_fires_on_the_next_request_and_clears(
-    page: object, shots: Path
+    page: Page, shots: Path
 ) -> None:
-    p: object = page
+    p = page
     config = ServerConfig(token_interval=0.0, first_token_delay=0.0)
     async with MockServer(config) as server:
         await open_dashboard(p, server)
-        await p.fill("#fault-spec", "status:503;step=assistant_message")  # type: ignore[attr-defined]
-        await p.click("#fault-form button[type=submit]")  # type: ignore[attr-defined]
-        await p.wait_for_selector("#faults li:has-text('status')")  # type: ignore[attr-defined]
+        await p.fill("#fault-spec", "status:503;step=assistant_message")
+        await p.click("#fault-form button[type=submit]")
+        await p.wait_for_selector("#faults li:has-text('status')")
         assert [rule.fault.kind for rule in server.faults.rules] == ["status"]
         with pytest.raises(OAError):
             await talk(server.url, ALICE, "this one meets the fault")
-        row = p.locator("#requests tbody tr", has_text="assistant_message")  # type: ignore[attr-defined]
+        row = p.locator("#requests tbody tr", has_text="assistant_message")
         await row.first.wait_for()
         assert (await row.first.locator("td.status").inner_text()) == "503"
         assert (await row.first.locator("td.faults").inner_text()) == "status"
-        await p.screenshot(path=str(shots / "dashboard-fault.png"), full_page=True)  # type: ignore[attr-defined]
-        await p.click("#faults-clear")  # type: ignore[attr-defined]
-        await p.wait_for_selector("#faults li.hint")  # type: ignore[attr-defined]
+        await p.screenshot(path=str(shots / "dashboard-fault.png"), full_page=True)
+        await p.click("#faults-clear")
+        await p.wait_for_selector("#faults li.hint")
         assert server.faults.rules == []
         assert await talk(server.url, ALICE, "this one goes through")
         # a bad spec is refused with the server's reason, and nothing is added
-        await p.fill("#fault-spec", "no-such-fault")  # type: ignore[attr-defined]
-        await p.click("#fault-form button[type=submit]")  # type: ignore[attr-defined]
-        await p.wait_for_selector("#fault-error:not(:empty)")  # type: ignore[attr-defined]
+        await p.fill("#fault-spec", "no-such-fault")
+        await p.click("#fault-form button[type=submit]")
+        await p.wait_for_selector("#fault-error:not(:empty)")
         assert server.faults.rules == []
 
 
 async def test_a_strict_replay_miss_shows_the_nearest_recording_and_the_differences(
-    page: object, shots: Path
+    page: Page, shots: Path
 ) -> None:
-    p: object = page
+    p = page
     config = ServerConfig(
         cassettes=str(LIBRARY / "web/multi_turn.yaml"), strict_replay=True,
         token_interval=0.0, first_token_delay=0.0,
@@ -160,20 +164,20 @@ async def test_a_strict_replay_miss_shows_the_nearest_recording_and_the_differen
         await open_dashboard(p, server)
         with pytest.raises(OAError):
             await talk(server.url, ALICE, "Name a fruit.")
-        await p.wait_for_selector("#misses .miss-item")  # type: ignore[attr-defined]
-        text = await p.inner_text("#misses")  # type: ignore[attr-defined]
+        await p.wait_for_selector("#misses .miss-item")
+        text = await p.inner_text("#misses")
         assert "multi_turn.yaml" in text
         assert "Name a fruit." in text  # the actual value, beside the recorded one
-        row = p.locator("#requests tbody tr", has_text="strict-miss")  # type: ignore[attr-defined]
+        row = p.locator("#requests tbody tr", has_text="strict-miss")
         await row.first.click()
-        await p.wait_for_selector("#detail .miss table")  # type: ignore[attr-defined]
-        await p.screenshot(path=str(shots / "dashboard-replay-miss.png"), full_page=True)  # type: ignore[attr-defined]
+        await p.wait_for_selector("#detail .miss table")
+        await p.screenshot(path=str(shots / "dashboard-replay-miss.png"), full_page=True)
 
 
 async def test_users_filter_the_list_and_live_chats_show_their_trees(
-    page: object, shots: Path
+    page: Page, shots: Path
 ) -> None:
-    p: object = page
+    p = page
     async with MockServer(ServerConfig(token_interval=0.0, first_token_delay=0.0)) as server:
         await open_dashboard(p, server)
         await talk(server.url, ALICE, "alice asks")
@@ -183,49 +187,49 @@ async def test_users_filter_the_list_and_live_chats_show_their_trees(
             body = {"chat_id": chat_id, "content": "bob keeps this chat", "parent_id": None}
             async with http.post(f"{server.url}/api/chat/prompter_message", json=body) as r:
                 assert r.status == 200
-        await p.wait_for_selector(f"#chats [data-chat='{chat_id}'] li.msg")  # type: ignore[attr-defined]
-        assert "bob keeps this chat" in await p.inner_text("#chats")  # type: ignore[attr-defined]
-        await expect(p.locator("#requests tbody tr")).to_have_count(7)  # type: ignore[attr-defined]
-        users = await p.eval_on_selector_all(  # type: ignore[attr-defined]
+        await p.wait_for_selector(f"#chats [data-chat='{chat_id}'] li.msg")
+        assert "bob keeps this chat" in await p.inner_text("#chats")
+        await expect(p.locator("#requests tbody tr")).to_have_count(7)
+        users = await p.eval_on_selector_all(
             "#f-user option", "els => els.map(e => e.value).filter(Boolean)"
         )
         assert len(users) == 2
         alice = await _user_of(p, "assistant_message")
         bob = next(u for u in users if u != alice)
-        await p.select_option("#f-user", bob)  # type: ignore[attr-defined]
-        users_shown = p.locator("#requests tbody tr td:nth-child(10)")  # type: ignore[attr-defined]
+        await p.select_option("#f-user", bob)
+        users_shown = p.locator("#requests tbody tr td:nth-child(10)")
         await expect(users_shown).to_have_text([bob, bob])
-        await p.select_option("#f-user", "")  # type: ignore[attr-defined]
-        await p.select_option("#f-step", "events")  # type: ignore[attr-defined]
-        await expect(p.locator("#requests tbody tr")).to_have_count(1)  # type: ignore[attr-defined]
-        await p.screenshot(path=str(shots / "dashboard-filtered.png"), full_page=True)  # type: ignore[attr-defined]
+        await p.select_option("#f-user", "")
+        await p.select_option("#f-step", "events")
+        await expect(p.locator("#requests tbody tr")).to_have_count(1)
+        await p.screenshot(path=str(shots / "dashboard-filtered.png"), full_page=True)
 
 
-async def _user_of(p: object, step: str) -> str:
-    row = p.locator("#requests tbody tr", has_text=step)  # type: ignore[attr-defined]
+async def _user_of(p: Page, step: str) -> str:
+    row = p.locator("#requests tbody tr", has_text=step)
     return str(await row.first.locator("td:nth-child(10)").inner_text())
 
 
-async def test_a_server_with_a_token_asks_for_it_then_goes_live(page: object) -> None:
-    p: object = page
+async def test_a_server_with_a_token_asks_for_it_then_goes_live(page: Page) -> None:
+    p = page
     token = "dashboard-token_123"
     async with MockServer(ServerConfig(admin_token=token)) as server:
-        await p.goto(server.dashboard_url)  # type: ignore[attr-defined]
-        await p.wait_for_selector("#token-form:not([hidden])")  # type: ignore[attr-defined]
-        await p.fill("#token-input", token)  # type: ignore[attr-defined]
-        await p.click("#token-form button")  # type: ignore[attr-defined]
-        await p.wait_for_selector("#conn.live")  # type: ignore[attr-defined]
-        await p.evaluate("() => sessionStorage.clear()")  # type: ignore[attr-defined]
-        await p.goto("about:blank")  # type: ignore[attr-defined]
-        await p.goto(f"{server.dashboard_url}#token={token}")  # type: ignore[attr-defined]
-        await p.wait_for_selector("#conn.live")  # type: ignore[attr-defined]
-        assert token not in p.url  # type: ignore[attr-defined]
+        await p.goto(server.dashboard_url)
+        await p.wait_for_selector("#token-form:not([hidden])")
+        await p.fill("#token-input", token)
+        await p.click("#token-form button")
+        await p.wait_for_selector("#conn.live")
+        await p.evaluate("() => sessionStorage.clear()")
+        await p.goto("about:blank")
+        await p.goto(f"{server.dashboard_url}#token={token}")
+        await p.wait_for_selector("#conn.live")
+        assert token not in p.url
 
 
 async def test_a_report_draws_the_same_timeline_offline(
-    page: object, shots: Path, tmp_path: Path
+    page: Page, shots: Path, tmp_path: Path
 ) -> None:
-    p: object = page
+    p = page
     async with MockServer(ServerConfig(**PACED)) as server:
         await talk(server.url, ALICE, "for the report")
         await server.wait_for_streams()
@@ -234,12 +238,12 @@ async def test_a_report_draws_the_same_timeline_offline(
     report = tmp_path / "report.html"
     report.write_text(page_html(report_data(json.dumps(saved), "journal.json")))
     # offline: any request over the network fails
-    await p.route(re.compile(r"^(https?|wss?)://"), lambda route: route.abort())  # type: ignore[attr-defined]
-    await p.goto(report.as_uri())  # type: ignore[attr-defined]
-    await p.wait_for_selector("#timeline-svg .lane", state="attached")  # type: ignore[attr-defined]
-    offsets = await p.eval_on_selector_all(  # type: ignore[attr-defined]
+    await p.route(re.compile(r"^(https?|wss?)://"), lambda route: route.abort())
+    await p.goto(report.as_uri())
+    await p.wait_for_selector("#timeline-svg .lane", state="attached")
+    offsets = await p.eval_on_selector_all(
         "#timeline-svg .pt", "els => els.map(e => Number(e.dataset.offset))"
     )
     assert stream is not None
     assert offsets == [c.offset_s for c in stream.chunks]
-    await p.screenshot(path=str(shots / "report.png"), full_page=True)  # type: ignore[attr-defined]
+    await p.screenshot(path=str(shots / "report.png"), full_page=True)
