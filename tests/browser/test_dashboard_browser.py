@@ -26,7 +26,7 @@ from oa_mockserver._report import report_data
 from oa_provider import OAError, OpenAssistant
 
 if TYPE_CHECKING:  # the default test run may lack the [e2e] extra: imported where used
-    from playwright.async_api import Browser, Page
+    from playwright.async_api import Browser, Locator, LocatorAssertions, Page
 
 
 pytestmark = [pytest.mark.browser, pytest.mark.asyncio(loop_scope="module")]
@@ -39,7 +39,7 @@ ARGS = [
 ALICE = {"next-auth.session-token": "alice"}
 BOB = {"next-auth.session-token": "bob"}
 LIBRARY = Path(__file__).resolve().parents[2] / "cassettes"
-PACED = {"token_interval": 0.03, "first_token_delay": 0.05, "reply_tokens": 16}
+PACED: dict[str, Any] = {"token_interval": 0.03, "first_token_delay": 0.05, "reply_tokens": 16}
 
 
 @pytest.fixture(scope="module")
@@ -50,7 +50,7 @@ def shots(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
-def expect(locator: object) -> Any:
+def expect(locator: Locator) -> LocatorAssertions:
     """Playwright's ``expect`` (imported here: the default test run may lack the [e2e] extra,
     and collects this module before it deselects it)."""
     from playwright.async_api import expect as playwright_expect
@@ -119,6 +119,7 @@ async def test_a_conversation_appears_live_and_its_timeline_is_the_journals(
         assert [(float(o), k) for o, k in points] == [(c.offset_s, c.kind) for c in stream.chunks]
         ttft = await p.get_attribute("#detail-timeline .lane", "data-ttft")
         first = next(c.offset_s for c in stream.chunks if c.kind == "token")
+        assert ttft is not None
         assert float(ttft) == first
         await p.screenshot(path=str(shots / "dashboard-conversation.png"), full_page=True)
 
