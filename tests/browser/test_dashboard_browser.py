@@ -26,7 +26,8 @@ from oa_mockserver._report import report_data
 from oa_provider import OAError, OpenAssistant
 
 if TYPE_CHECKING:  # the default test run may lack the [e2e] extra: imported where used
-    from playwright.async_api import Browser, Locator, LocatorAssertions, Page
+    from playwright.async_api import Browser, Locator, Page
+    from playwright.async_api._generated import LocatorAssertions
 
 
 pytestmark = [pytest.mark.browser, pytest.mark.asyncio(loop_scope="module")]
