@@ -135,7 +135,7 @@
     return out.slice(-MAX_LANES);
   }
   function drawTimeline(items, id, W = 1000) {
-    const LEFT = 70, RIGHT = 230, LANE = 26, TOP = 18;
+    const LEFT = 60, RIGHT = 280, LANE = 26, TOP = 18;
     const root = svg("svg", { id, viewBox: `0 0 ${W} ${TOP + LANE * Math.max(items.length, 1) + 4}`, role: "img" });
     if (!items.length) { root.append(svg("text", { x: 4, y: 14, class: "tick" }, "no event stream yet")); return root; }
     const endOf = (t) => Math.max(t.end || 0, t.points.length ? t.points[t.points.length - 1][0] : 0);
@@ -173,7 +173,7 @@
         const px = x(t, t.end);
         g.append(svg("path", { d: `M${px - 5} ${y - 5}l10 10m0 -10l-10 10`, class: "disconnect", "data-offset": t.end }));
       }
-      const stats = `ttft ${ms(t.ttft)} · ${t.tokens} tok · gap ≤ ${ms(t.max_gap)}` + (t.stalls.length ? ` · ${t.stalls.length} stall` : "")
+      const stats = `ttft ${ms(t.ttft)} · ${t.tokens} tok · gap ≤ ${ms(t.max_gap)}` + (t.stalls.length ? ` · ${t.stalls.length}× stall` : "")
         + (t.live ? " · live" : "");
       g.append(svg("text", { x: W - RIGHT + 8, y: y + 4, class: "lane-stats" }, stats));
       if (item.seq) g.addEventListener("click", () => select(item.seq));

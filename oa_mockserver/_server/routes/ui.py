@@ -199,8 +199,8 @@ class _Feed:
             key = stream_key(log.started)
             seen.add(key)
             count = len(log.times)
-            if self.streams.get(key) == count:
-                continue
+            if not count or self.streams.get(key) == count:
+                continue  # nothing written yet, or nothing new
             self.streams[key] = count
             shown = timeline_of_log(log, clock_offset=offset, live=True)
             await self.send("stream", {"path": path_qs, "timeline": shown})
