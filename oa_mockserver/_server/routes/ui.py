@@ -43,7 +43,7 @@ from ..._control.dashboard import (
 )
 from ..._control.dashboard_page import page_html
 from ..._control.faults import rule_to_json
-from ..._control.journal import JournalPageError, call_of, raw_headers
+from ..._control.journal import JournalPageError, call_summary, raw_headers
 from ..auth import AuthError, bearer_user, web_user
 from ..context import CONTEXT, ServerContext
 from ..guard import admin_refusal, announce
@@ -61,7 +61,7 @@ WRITE_TIMEOUT_S = 10.0
 FEED_SNDBUF = 64 * 1024
 #: Journal entries sent in one message at most (the rest follow at the next polls).
 _BATCH = 200
-_SLICE = 10  # calls built between two yields to the loop (each is redacted: ~0.2 ms)
+_SLICE = 50  # rows built between two yields to the loop
 _CHATS_SHOWN = 50
 _STARTED = web.AppKey("oa_mockserver.ui_started", float)
 
@@ -180,7 +180,7 @@ class _Feed:
                 outcome = self.ctx.replay_log.get(seq)
                 rows.append(
                     row_from_call(
-                        call_of(seq, item),
+                        call_summary(seq, item),
                         clock_offset=offset,
                         user=_user_of(self.ctx, raw_headers(item)),
                         replay=outcome.to_json() if outcome is not None else None,

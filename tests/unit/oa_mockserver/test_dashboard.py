@@ -212,3 +212,25 @@ def test_a_built_call_has_no_raw_headers() -> None:
     assert raw_headers(item) == "Cookie: a=b"
     assert raw_headers(call_of(1, item)) is None
     assert isinstance(call_of(1, item), Call)
+
+
+def test_a_summary_has_no_headers_nor_body_and_a_redacted_query() -> None:
+    from oa_mockserver._control.journal import call_summary
+
+    journal = Journal()
+    body = f'{{"content": "{SECRET}"}}'.encode()
+    journal.record_request(
+        method="POST", path="/api/chat/prompter_message", query_string=f"token={SECRET}&a=1",
+        headers={"Cookie": "next-auth.session-token=" + SECRET}, body=body,
+        content_type="application/json", status=200, matched=True, step="prompter_message",
+        started_at=3.0, duration_s=0.01, faults=("latency",), stream=None,
+    )  # fmt: skip
+    seq, item = journal.window().items[0]
+    summary = call_summary(seq, item)
+    assert (summary.headers, summary.body, summary.body_size) == ({}, b"", len(body))
+    assert summary.query == {"token": "REDACTED", "a": "1"}
+    full = call_of(seq, item)
+    assert (summary.method, summary.path, summary.status, summary.step, summary.faults) == (
+        full.method, full.path, full.status, full.step, full.faults,
+    )  # fmt: skip
+    assert call_summary(seq, full).headers == {}  # from a call built already, the same
