@@ -150,11 +150,15 @@ async def _watch(url: str) -> None:
     from oa_provider import SSEDecoder
 
     decoder = SSEDecoder(max_event_size=None)
+    rows = 0
     async with aiohttp.ClientSession() as http, http.get(f"{url}/__admin/ui/events") as feed:
         print("watching", flush=True)
         async for chunk in feed.content.iter_any():
             for event in decoder.feed(chunk):
-                json.loads(event.data)
+                data = json.loads(event.data)
+                if event.event == "requests":
+                    rows += len(data["rows"])
+                    print(f"rows {rows}", flush=True)  # the last line: all the page was sent
 
 
 def _serve_floor(tokens: int) -> None:
@@ -202,6 +206,13 @@ async def _conversation(
     except Exception:  # noqa: BLE001 - a benchmark counts failures instead of stopping
         return time.perf_counter() - start, count, False
     return time.perf_counter() - start, count, True
+
+
+async def _journaled(url: str) -> int:
+    """How many requests the server journaled since it started (kept and dropped)."""
+    async with aiohttp.ClientSession() as http, http.get(f"{url}/__admin/health") as response:
+        health = await response.json()
+    return int(health["requests"]) + int(health["requests_dropped"])
 
 
 async def _chats_left(url: str) -> int:
@@ -322,10 +333,17 @@ def main() -> None:
                     "n/a" if left < 0 else str(left), f"{per_token * 1e6:.1f}",
                     f"{per_token / floor['cpu_per_token']:.2f}x",
                 ])  # fmt: skip
+        if watcher is not None:
+            journaled = asyncio.run(_journaled(servers["oa_mockserver, page open"][1]))
     finally:
         for process in [*(p for p, _ in servers.values()), *([watcher] if watcher else [])]:
             process.terminate()
             process.wait(timeout=10)
+    if watcher is not None:
+        assert watcher.stdout is not None
+        lines = watcher.stdout.read().split()
+        received = int(lines[-1]) if lines else 0
+        print(f"the page received {received} of the {journaled} requests journaled")
     print(
         f"{tokens} tokens per reply, token interval 0, median of {rounds} round(s) after a "
         "warm-up; CPU = server process user+system time"

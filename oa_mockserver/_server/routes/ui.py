@@ -60,7 +60,7 @@ WRITE_TIMEOUT_S = 10.0
 #: high-water mark, what a page that reads nothing can hold of the server's memory.
 FEED_SNDBUF = 64 * 1024
 #: Journal entries sent in one message at most (the rest follow at the next polls).
-_BATCH = 200
+_BATCH = 1000
 _SLICE = 50  # rows built between two yields to the loop
 _CHATS_SHOWN = 50
 _STARTED = web.AppKey("oa_mockserver.ui_started", float)
