@@ -74,6 +74,21 @@ def timeline(
         "live"}``; ``ttft`` (the first token's offset) and ``max_gap`` are None without tokens.
     """
     points: list[list[Any]] = [[float(c[0]), int(c[1]), str(c[2])] for c in chunks]
+    return _timeline(
+        points, key=key, origin=origin, end=end, final=final, disconnected=disconnected, live=live
+    )
+
+
+def _timeline(
+    points: list[list[Any]],
+    *,
+    key: str,
+    origin: float,
+    end: float | None,
+    final: bool,
+    disconnected: bool,
+    live: bool,
+) -> dict[str, Any]:
     tokens: list[float] = [p[0] for p in points if p[2] == "token"]
     gaps = [b - a for a, b in itertools.pairwise(tokens)]
     stalls: list[list[float]] = []
@@ -103,9 +118,15 @@ def timeline_of_log(
     ``clock_offset`` is ``time.time() - time.monotonic()`` on the server: it turns the log's
     start into wall-clock time.
     """
-    return timeline(
-        ((c.offset_s, c.size, c.kind) for c in log.chunks),
-        key=stream_key(log.started),
+    started = log.started
+    # the offsets as StreamLog.chunks computes them (at - started), without its records
+    points: list[list[Any]] = [
+        [at - started, size, kind]
+        for at, size, kind in zip(log.times, log.sizes, log.kinds, strict=True)
+    ]
+    return _timeline(
+        points,
+        key=stream_key(started),
         origin=log.started + clock_offset,
         end=end,
         final=log.final_written,

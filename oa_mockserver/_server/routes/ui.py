@@ -100,8 +100,10 @@ _HUB = web.AppKey("oa_mockserver.ui_hub", _Hub)
 
 async def _page(request: web.Request) -> web.StreamResponse:
     refused = await admin_refusal(request)
-    # 401 only: the token is missing. The page holds no data and asks for the token itself.
-    if refused is not None and refused.status != 401:
+    # Only the token missing (a server that has one): the page holds no data, and asks for it.
+    if refused is not None and not (
+        refused.status == 401 and request.app[CONTEXT].config.admin_token is not None
+    ):
         announce(refused)
         return refused
     response = web.Response(
