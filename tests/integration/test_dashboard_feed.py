@@ -308,6 +308,15 @@ async def test_a_wide_bind_serves_the_empty_page_but_the_feed_only_with_the_toke
 
 
 @pytest.mark.asyncio
+async def test_a_wide_bind_without_a_token_serves_not_even_the_page() -> None:
+    async with served(ServerConfig(host="0.0.0.0")) as url, aiohttp.ClientSession() as http:
+        for path in ("/__admin/ui", "/__admin/ui/events"):
+            async with http.get(url + path) as r:
+                assert r.status == 401
+                assert "no admin token" in (await r.json())["detail"]
+
+
+@pytest.mark.asyncio
 async def test_serve_prints_the_dashboard_and_opens_it_in_the_browser(tmp_path: Path) -> None:
     opened = tmp_path / "opened.txt"
     browser = tmp_path / "browser.py"
