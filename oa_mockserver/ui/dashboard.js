@@ -134,15 +134,18 @@
     out.sort((a, b) => a.t.origin - b.t.origin);
     return out.slice(-MAX_LANES);
   }
-  function drawTimeline(items, id, W = 1000) {
+  // One clock for all lanes (a queue or a stall shows as it happened), or each lane from its
+  // own start (to compare streams far apart in time).
+  function drawTimeline(items, id, W = 1000, align = false) {
     const LEFT = 60, RIGHT = 280, LANE = 26, TOP = 18;
     const root = svg("svg", { id, viewBox: `0 0 ${W} ${TOP + LANE * Math.max(items.length, 1) + 4}`, role: "img" });
     if (!items.length) { root.append(svg("text", { x: 4, y: 14, class: "tick" }, "no event stream yet")); return root; }
     const endOf = (t) => Math.max(t.end || 0, t.points.length ? t.points[t.points.length - 1][0] : 0);
-    const t0 = Math.min(...items.map((i) => i.t.origin));
-    const t1 = Math.max(...items.map((i) => i.t.origin + endOf(i.t)));
+    const start = (t) => (align ? 0 : t.origin);
+    const t0 = Math.min(...items.map((i) => start(i.t)));
+    const t1 = Math.max(...items.map((i) => start(i.t) + endOf(i.t)));
     const span = Math.max(t1 - t0, 0.001), scale = (W - LEFT - RIGHT) / span;
-    const x = (t, offset) => LEFT + (t.origin - t0 + offset) * scale;
+    const x = (t, offset) => LEFT + (start(t) - t0 + offset) * scale;
     for (let k = 0; k <= 4; k++) {
       const xx = LEFT + (k / 4) * (W - LEFT - RIGHT);
       root.append(svg("line", { x1: xx, x2: xx, y1: TOP - 4, y2: TOP + LANE * items.length, class: "axis" }));
@@ -229,7 +232,7 @@
     requestAnimationFrame(() => {
       pending = false;
       renderRequests();
-      $("#timeline").replaceChildren(drawTimeline(lanes(), "timeline-svg"));
+      $("#timeline").replaceChildren(drawTimeline(lanes(), "timeline-svg", 1000, $("#align").checked));
     });
   }
 
@@ -281,7 +284,7 @@
   }
 
   function wire() {
-    for (const id of ["#f-user", "#f-step", "#f-status"]) $(id).addEventListener("change", schedule);
+    for (const id of ["#f-user", "#f-step", "#f-status", "#align"]) $(id).addEventListener("change", schedule);
     $("#fault-form").addEventListener("submit", async (ev) => {
       ev.preventDefault();
       const res = await api("POST", "faults", { header: $("#fault-spec").value.trim() });

@@ -212,6 +212,23 @@ async def _user_of(p: Page, step: str) -> str:
     return str(await row.first.locator("td:nth-child(10)").inner_text())
 
 
+async def test_streams_share_one_clock_or_align_their_starts(page: Page) -> None:
+    p = page
+    async with MockServer(ServerConfig(token_interval=0.0, first_token_delay=0.0)) as server:
+        await open_dashboard(p, server)
+        await talk(server.url, ALICE, "first")
+        await asyncio.sleep(0.3)
+        await talk(server.url, ALICE, "second")
+        lanes = p.locator("#timeline-svg .lane .base")
+        await expect(lanes).to_have_count(2)
+        starts = [float(await lanes.nth(n).get_attribute("x1") or "nan") for n in range(2)]
+        assert starts[0] < starts[1]  # one clock: the second began later
+        await p.check("#align")
+        await expect(lanes.nth(1)).to_have_attribute(
+            "x1", str(await lanes.nth(0).get_attribute("x1"))
+        )
+
+
 async def test_a_server_with_a_token_asks_for_it_then_goes_live(page: Page) -> None:
     p = page
     token = "dashboard-token_123"
