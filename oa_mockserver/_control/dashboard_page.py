@@ -7,12 +7,14 @@ files are package data (``oa_mockserver/ui/``), read once with :mod:`importlib.r
 
 from __future__ import annotations
 
+import base64
 import functools
+import hashlib
 import json
 from importlib import resources
 from typing import Any
 
-__all__ = ["ASSETS", "asset_bytes", "page_html"]
+__all__ = ["ASSETS", "asset_bytes", "content_security_policy", "page_html"]
 
 #: The files of the page, shipped as package data under ``oa_mockserver/ui/``.
 ASSETS = ("dashboard.html", "dashboard.css", "dashboard.js")
@@ -29,6 +31,22 @@ def _asset(name: str) -> str:
 def asset_bytes() -> int:
     """The bytes the page ships (its three files)."""
     return sum(len(_asset(name).encode()) for name in ASSETS)
+
+
+@functools.cache
+def content_security_policy() -> str:
+    """The page's policy: its own script and style only (by their hashes, so no other inline
+    code can run), requests to its own server only, and no framing by any site."""
+
+    def digest(name: str) -> str:
+        sha = hashlib.sha256(_asset(name).encode()).digest()
+        return "'sha256-" + base64.b64encode(sha).decode() + "'"
+
+    return (
+        f"default-src 'none'; script-src {digest('dashboard.js')}; "
+        f"style-src {digest('dashboard.css')}; connect-src 'self'; img-src data:; "
+        "base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+    )
 
 
 def page_html(data: Any = None) -> str:

@@ -41,7 +41,7 @@ from ..._control.dashboard import (
     timeline_of_log,
     user_label,
 )
-from ..._control.dashboard_page import page_html
+from ..._control.dashboard_page import content_security_policy, page_html
 from ..._control.faults import rule_to_json
 from ..._control.journal import JournalPageError, call_summary, raw_headers
 from ..auth import AuthError, bearer_user, web_user
@@ -110,9 +110,7 @@ async def _page(request: web.Request) -> web.StreamResponse:
         text=page_html(), content_type="text/html", charset="utf-8",
         headers={
             hdrs.CACHE_CONTROL: "no-store",
-            # the page talks to its own server only, and no other site may frame it
-            "Content-Security-Policy": "default-src 'self'; script-src 'unsafe-inline'; "
-            "style-src 'unsafe-inline'; img-src 'self' data:; frame-ancestors 'none'",
+            "Content-Security-Policy": content_security_policy(),
             "X-Frame-Options": "DENY",
             "Referrer-Policy": "no-referrer",
         },
