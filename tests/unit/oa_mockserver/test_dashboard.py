@@ -234,3 +234,24 @@ def test_a_summary_has_no_headers_nor_body_and_a_redacted_query() -> None:
         full.method, full.path, full.status, full.step, full.faults,
     )  # fmt: skip
     assert call_summary(seq, full).headers == {}  # from a call built already, the same
+
+
+def test_the_policy_names_the_pages_own_script_and_style_by_hash() -> None:
+    import base64
+    import hashlib
+
+    from oa_mockserver._control.dashboard_page import content_security_policy
+
+    page, policy = page_html(), content_security_policy()
+
+    def hashed(text: str) -> str:
+        return "'sha256-" + base64.b64encode(hashlib.sha256(text.encode()).digest()).decode() + "'"
+
+    scripts = re.findall(r"<script>(.*?)</script>", page, re.S)
+    styles = re.findall(r"<style>(.*?)</style>", page, re.S)
+    assert len(scripts) == 1
+    assert len(styles) == 1
+    assert f"script-src {hashed(scripts[0])};" in policy
+    assert f"style-src {hashed(styles[0])};" in policy
+    assert "unsafe-inline" not in policy
+    assert "frame-ancestors 'none'" in policy
