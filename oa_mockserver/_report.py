@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import re
 import sys
 import threading
@@ -214,6 +215,15 @@ def dashboard_announcer(
     return print_with_dashboard
 
 
+def _has_browser() -> bool:
+    """Whether a graphical browser can open here: ``$BROWSER`` names one, a display is there,
+    or the system opens addresses itself. Not a console browser: started by ``webbrowser``
+    on a bare terminal, lynx or w3m would take over the server's own terminal."""
+    return sys.platform in ("darwin", "win32") or any(
+        os.environ.get(name) for name in ("BROWSER", "DISPLAY", "WAYLAND_DISPLAY")
+    )
+
+
 def _open(url: str) -> None:
-    if not webbrowser.open(url):
+    if not _has_browser() or not webbrowser.open(url):
         print(f"oa-mockserver: no browser found; open {url} yourself", file=sys.stderr)

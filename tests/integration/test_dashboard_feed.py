@@ -333,3 +333,24 @@ async def test_serve_prints_the_dashboard_and_opens_it_in_the_browser(tmp_path: 
         dashboard = f"{served_cli.url}/__admin/ui"
         assert opened.read_text() == dashboard
     assert f"dashboard: {dashboard}".encode() in served_cli.output
+
+
+@pytest.mark.asyncio
+async def test_serve_open_without_a_browser_says_so_and_serves_on(tmp_path: Path) -> None:
+    import os
+
+    env = {
+        k: v for k, v in os.environ.items() if k not in ("BROWSER", "DISPLAY", "WAYLAND_DISPLAY")
+    }
+    env["TERM"] = "xterm"  # a console browser would be found: it must not be started
+    async with serving("serve", "--port", "0", "--open", env=env) as served_cli:
+        async with aiohttp.ClientSession() as http, http.get(served_cli.url + "/__admin/ui") as r:
+            assert r.status == 200
+        for _ in range(100):
+            if b"no browser found" in served_cli.output:
+                break
+            line = await asyncio.wait_for(served_cli.process.stdout.readline(), 5)  # type: ignore[union-attr]
+            served_cli.output += line
+    assert f"no browser found; open {served_cli.url}/__admin/ui yourself".encode() in (
+        served_cli.output
+    )
