@@ -354,3 +354,13 @@ async def test_serve_open_without_a_browser_says_so_and_serves_on(tmp_path: Path
     assert f"no browser found; open {served_cli.url}/__admin/ui yourself".encode() in (
         served_cli.output
     )
+
+
+def test_every_fixture_server_serves_the_dashboard(oa_mockserver: Any) -> None:
+    import urllib.request
+
+    assert oa_mockserver.dashboard_url == oa_mockserver.url + "/__admin/ui"
+    with urllib.request.urlopen(oa_mockserver.dashboard_url, timeout=5) as answer:
+        assert answer.status == 200
+        assert b"oa-mockserver dashboard" in answer.read()
+    assert oa_mockserver.journal.call_count == 0  # not journaled: teardown finds no stray request
