@@ -23,8 +23,9 @@ from aiohttp.web_request import BaseRequest
 from aiohttp.web_response import StreamResponse
 
 from ._control.admin_access import ADMIN_TOKEN_ENV, is_loopback_host
+from ._dashboard_link import dashboard_announcer
 from ._exceptions import CassetteError, ConfigError
-from ._report import add_report_parser, dashboard_announcer, report_main
+from ._report import add_report_parser, report_main
 from ._server.app import create_app
 from ._server.config import REPLY_MODES, ServerConfig
 from ._server.http import PROXY_OPTIONS, SERVER_OPTIONS

@@ -1,4 +1,4 @@
-"""``oa-mockserver report`` and the dashboard's place on ``serve``'s startup line.
+"""``oa-mockserver report``: a cassette or a saved journal as one self-contained HTML file.
 
 ``oa-mockserver report SOURCE -o report.html`` writes one self-contained HTML file (the
 dashboard's page, its data embedded: no server, no network) showing the request list and the
@@ -13,12 +13,9 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import re
 import sys
-import threading
-import webbrowser
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
@@ -27,21 +24,19 @@ from ._control.dashboard import row_from_json, timeline
 from ._control.dashboard_page import page_html
 from ._control.journal import chunk_kind
 from ._exceptions import CassetteError
-from ._server.routes.ui import dashboard_url
 from ._server.steps import _STEPS, step_of
 from .recording._cassette import Cassette, parse_cassette, write_text_atomically
 
 __all__ = [
     "ReportError",
     "add_report_parser",
-    "dashboard_announcer",
+    "cassette_data",
     "report_data",
     "report_main",
 ]
 
 #: Bytes of a recorded answer's body a report keeps (a long stream is cut, and says so).
 BODY_SHOWN = 64 * 1024
-_RUNNING = re.compile(r"Running on (http://\S+)")
 _ROUTES = [
     (method, re.compile(re.sub(r"\\\{\w+\\\}", "[^/]+", re.escape(route))), route)
     for method, route in _STEPS
@@ -192,38 +187,3 @@ def report_main(args: argparse.Namespace) -> int:
     streams = sum(1 for row in data["rows"] if row["stream"])
     print(f"wrote {target}: {len(data['rows'])} requests, {streams} event streams")
     return 0
-
-
-def dashboard_announcer(
-    announce: Callable[[str], None], *, open_browser: bool, needs_token: bool
-) -> Callable[[str], None]:
-    """``announce``, followed on the "Running on" line by the dashboard's address (and, with
-    ``open_browser``, the page opened in the user's browser where there is one)."""
-
-    def print_with_dashboard(text: str) -> None:
-        announce(text)
-        found = _RUNNING.search(text)
-        if found is None:
-            return
-        url = dashboard_url(found.group(1))
-        hint = " (it asks for the admin token)" if needs_token else ""
-        announce(f"dashboard: {url}{hint}")
-        if open_browser:
-            # in a thread: a browser's start must not hold up the server's
-            threading.Thread(target=_open, args=(url,), daemon=True).start()
-
-    return print_with_dashboard
-
-
-def _has_browser() -> bool:
-    """Whether a graphical browser can open here: ``$BROWSER`` names one, a display is there,
-    or the system opens addresses itself. Not a console browser: started by ``webbrowser``
-    on a bare terminal, lynx or w3m would take over the server's own terminal."""
-    return sys.platform in ("darwin", "win32") or any(
-        os.environ.get(name) for name in ("BROWSER", "DISPLAY", "WAYLAND_DISPLAY")
-    )
-
-
-def _open(url: str) -> None:
-    if not _has_browser() or not webbrowser.open(url):
-        print(f"oa-mockserver: no browser found; open {url} yourself", file=sys.stderr)
