@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 from aiohttp import web
 
+from .._control.answer_log import AnswerLog
 from .._control.faults import FaultSet, parse_fault_header
 from .._control.journal import Journal, StreamLog
 from .._control.replay_log import ReplayLog
@@ -36,6 +37,8 @@ class ServerContext:
     #: The logs of the event streams being written now, by ``id(log)``, with each request's
     #: path and query, while a dashboard page watches (None otherwise: no page, no cost).
     live_streams: dict[int, tuple[StreamLog, str]] | None = None
+    #: The answers sent while a dashboard page watches (None otherwise).
+    answers: AnswerLog | None = None
 
     @classmethod
     def new(cls, config: ServerConfig) -> ServerContext:

@@ -80,8 +80,13 @@
     $("#detail-title").textContent = `#${seq} ${row.method} ${row.path}`;
     let call = S.details[seq];
     if (!call && !S.isStatic) {
-      const res = await api("GET", `requests?after=${seq - 1}&limit=1`);
+      const [res, kept] = await Promise.all([api("GET", `requests?after=${seq - 1}&limit=1`),
+        api("GET", `ui/answers/${seq}`)]);
       if (res.ok) call = (await res.json()).requests.find((c) => c.seq === seq);
+      if (call && kept.ok) {
+        const answer = await kept.json();
+        call.response = { headers: { "Content-Type": answer.content_type }, body: answer.body };
+      }
     }
     if (S.selected === seq) renderDetail(row, call);
   }

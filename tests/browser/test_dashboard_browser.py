@@ -128,6 +128,10 @@ async def test_a_conversation_appears_live_and_its_timeline_is_the_journals(
         first = next(c.offset_s for c in stream.chunks if c.kind == "token")
         assert ttft is not None
         assert float(ttft) == first
+        # an answer the server sent while the page watched: its body, pretty-printed
+        chat_id = server.journal.calls[1].json["chat_id"]
+        await p.click("#requests tbody tr:nth-child(5)")
+        await expect(p.locator("#detail .answer-body")).to_contain_text(f'"id": "{chat_id}"')
         await p.screenshot(path=str(shots / "dashboard-conversation.png"), full_page=True)
 
 

@@ -364,3 +364,39 @@ def test_every_fixture_server_serves_the_dashboard(oa_mockserver: Any) -> None:
         assert answer.status == 200
         assert b"oa-mockserver dashboard" in answer.read()
     assert oa_mockserver.journal.call_count == 0  # not journaled: teardown finds no stray request
+
+
+@pytest.mark.asyncio
+async def test_answers_are_kept_while_a_page_watches_and_shown_redacted() -> None:
+    async with MockServer(ServerConfig()) as server, aiohttp.ClientSession() as http:
+        ctx = context_of(server.app)
+        async with http.post(f"{server.url}/api/chat", cookies=ALICE) as r:
+            unwatched = (await r.json())["id"]
+        assert ctx.answers is None  # no page: nothing kept
+        async with http.get(f"{server.url}/__admin/ui/answers/1") as r:
+            assert r.status == 404
+            assert "only while a dashboard page watches" in (await r.json())["detail"]
+        async with subscribed(server.url):
+            async with http.post(f"{server.url}/api/chat", cookies=ALICE) as r:
+                chat_id = (await r.json())["id"]
+            async with http.get(f"{server.url}/auth/callback/debug?code=alice") as r:
+                tokens = await r.json()
+            access = tokens["access_token"]["access_token"]
+            async with http.get(f"{server.url}/__admin/ui/answers/2") as r:
+                kept = await r.json()
+            assert kept["status"] == 200
+            assert kept["content_type"] == "application/json"
+            assert json.loads(kept["body"])["id"] == chat_id != unwatched
+            async with http.get(f"{server.url}/__admin/ui/answers/3") as r:
+                login = await r.text()
+            assert access not in login  # the answer's token, redacted as the journal would
+            assert "REDACTED" in login
+            async with http.get(
+                f"{server.url}/__admin/ui/answers/2", headers={"Origin": EVIL}
+            ) as r:
+                assert r.status == 403
+        for _ in range(200):
+            if ctx.answers is None:
+                break
+            await asyncio.sleep(0.02)
+        assert ctx.answers is None  # the page left: what was kept goes too

@@ -1,12 +1,14 @@
-"""The dashboard: the page at ``/__admin/ui`` and its live feed at ``/__admin/ui/events``.
+"""The dashboard: the page at ``/__admin/ui``, its live feed at ``/__admin/ui/events``, and
+``/__admin/ui/answers/{seq}``, the answers sent while a page watched (see :class:`AnswerLog`).
 
 The feed is Server-Sent Events. While a page is subscribed, its task polls the server's state
 :data:`POLL_S` apart and sends what changed: new journal entries (from its cursor, the
 journal's sequence ids), the chunks of the event streams being written, and the faults, chats,
 strict replay misses and health figures when they differ from what it last sent. Nothing of it
 runs when no page is open: the chat routes do no work for the dashboard (the guard notes the
-streams it opens only while :attr:`ServerContext.live_streams` is set, i.e. while a page
-watches), and the stream writer is never touched.
+streams it opens and the answers it sends only while :attr:`ServerContext.live_streams` and
+:attr:`ServerContext.answers` are set, i.e. while a page watches), and the stream writer is
+never touched.
 
 A page that reads slowly never slows the server: the feed keeps no queue of its own. Its
 buffer is the connection's, bounded twice: the kernel's send buffer is set to
@@ -32,7 +34,9 @@ import time
 from typing import Any
 
 from aiohttp import hdrs, web
+from aiohttp.typedefs import Handler
 
+from ..._control.answer_log import AnswerLog
 from ..._control.dashboard import (
     chat_view,
     health_view,
@@ -47,6 +51,7 @@ from ..._control.journal import JournalPageError, call_summary, raw_headers
 from ..auth import AuthError, bearer_user, web_user
 from ..context import CONTEXT, ServerContext
 from ..guard import admin_refusal, announce
+from ..responses import json_detail
 from .admin import ADMIN_PREFIX
 
 __all__ = ["POLL_S", "UI_PATH", "WRITE_TIMEOUT_S", "add_ui_routes", "dashboard_url"]
@@ -82,11 +87,15 @@ class _Hub:
         self.subscribers += 1
         if ctx.live_streams is None:
             ctx.live_streams = {}
+        if ctx.answers is None:
+            ctx.answers = AnswerLog()
 
     def leave(self, ctx: ServerContext) -> None:
         self.subscribers -= 1
         if self.subscribers == 0:
-            ctx.live_streams = None  # no page: the guard stops noting streams
+            # no page: the guard stops noting streams and answers (those kept go too)
+            ctx.live_streams = None
+            ctx.answers = None
 
     async def pause(self, seconds: float) -> bool:
         """Wait ``seconds``; False when the app is stopping."""
@@ -282,6 +291,20 @@ async def _events(request: web.Request) -> web.StreamResponse:
     return response
 
 
+async def _answer(request: web.Request) -> web.Response:
+    """``GET /__admin/ui/answers/{seq}``: the answer to a request made while a page watched."""
+    answers = request.app[CONTEXT].answers
+    seq_text = request.match_info["seq"]
+    kept = answers.read(int(seq_text)) if answers is not None and seq_text.isdigit() else None
+    if kept is None:
+        return json_detail(
+            404,
+            f"no answer kept for request {seq_text}: answers are kept only while a dashboard "
+            "page watches, the latest few hundred, and never for event streams",
+        )
+    return web.json_response(kept)
+
+
 async def _stop_feeds(app: web.Application) -> None:
     app[_HUB].stopping.set()
 
@@ -291,13 +314,16 @@ def add_ui_routes(app: web.Application) -> None:
     app[_STARTED] = time.monotonic()
     app[_HUB] = _Hub()
 
-    async def feed(request: web.Request) -> web.StreamResponse:
-        refused = await admin_refusal(request)
-        if refused is not None:
-            announce(refused)
-            return refused
-        return await _events(request)
+    def checked(handler: Handler) -> Handler:
+        async def admin_only(request: web.Request) -> web.StreamResponse:
+            refused = await admin_refusal(request)
+            response = refused if refused is not None else await handler(request)
+            announce(response)
+            return response
+
+        return admin_only
 
     app.router.add_get(UI_PATH, _page)
-    app.router.add_get(UI_PATH + "/events", feed)
+    app.router.add_get(UI_PATH + "/events", checked(_events))
+    app.router.add_get(UI_PATH + "/answers/{seq}", checked(_answer))
     app.on_shutdown.append(_stop_feeds)

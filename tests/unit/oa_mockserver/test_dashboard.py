@@ -255,3 +255,21 @@ def test_the_policy_names_the_pages_own_script_and_style_by_hash() -> None:
     assert f"style-src {hashed(styles[0])};" in policy
     assert "unsafe-inline" not in policy
     assert "frame-ancestors 'none'" in policy
+
+
+def test_the_answer_log_is_bounded_cuts_bodies_and_redacts_when_read() -> None:
+    from oa_mockserver._control.answer_log import BODY_KEPT, AnswerLog
+
+    log = AnswerLog(kept=2)
+    log.keep(1, 200, "application/json", b'{"id": "a"}')
+    log.keep(2, 200, "application/json", json.dumps({"access_token": SECRET}).encode())
+    log.keep(3, 200, "text/plain", b"x" * (BODY_KEPT + 10))
+    assert log.read(1) is None  # the oldest was forgotten
+    token = log.read(2)
+    assert token is not None
+    assert SECRET not in token["body"]
+    long = log.read(3)
+    assert long is not None
+    assert (len(long["body"]), long["body_size"], long["body_truncated"]) == (
+        BODY_KEPT, BODY_KEPT + 10, True,
+    )  # fmt: skip
