@@ -150,7 +150,7 @@ async def _watch(url: str) -> None:
     from oa_provider import SSEDecoder
 
     decoder = SSEDecoder(max_event_size=None)
-    rows = 0
+    rows = missed = 0
     async with aiohttp.ClientSession() as http, http.get(f"{url}/__admin/ui/events") as feed:
         print("watching", flush=True)
         async for chunk in feed.content.iter_any():
@@ -158,7 +158,8 @@ async def _watch(url: str) -> None:
                 data = json.loads(event.data)
                 if event.event == "requests":
                     rows += len(data["rows"])
-                    print(f"rows {rows}", flush=True)  # the last line: all the page was sent
+                    missed += data["missed"]  # dropped by the journal's limit before sent
+                    print(f"{rows} {missed}", flush=True)  # the last line: all the page got
 
 
 def _serve_floor(tokens: int) -> None:
@@ -335,15 +336,20 @@ def main() -> None:
                 ])  # fmt: skip
         if watcher is not None:
             journaled = asyncio.run(_journaled(servers["oa_mockserver, page open"][1]))
+            time.sleep(2)  # the page may lag under load: let it catch up before it is stopped
     finally:
         for process in [*(p for p, _ in servers.values()), *([watcher] if watcher else [])]:
             process.terminate()
             process.wait(timeout=10)
     if watcher is not None:
         assert watcher.stdout is not None
-        lines = watcher.stdout.read().split()
-        received = int(lines[-1]) if lines else 0
-        print(f"the page received {received} of the {journaled} requests journaled")
+        counts = [line for line in watcher.stdout.read().splitlines() if line != "watching"]
+        last = (counts or ["0 0"])[-1].split()
+        received, missed = int(last[0]), int(last[1])
+        print(
+            f"the page received {received} of the {journaled} requests journaled "
+            f"({missed} dropped by the journal's limit before the feed read them)"
+        )
     print(
         f"{tokens} tokens per reply, token interval 0, median of {rounds} round(s) after a "
         "warm-up; CPU = server process user+system time"
