@@ -16,6 +16,12 @@ with the median CPU per token is reported. CPU is read in nanoseconds from
 
     .venv/bin/python benchmarks/bench_server.py            # C = 1, 100, 1000
     .venv/bin/python benchmarks/bench_server.py --quick    # C = 1, 20, 8 tokens (smoke run)
+    .venv/bin/python benchmarks/bench_server.py --page     # also a server with a dashboard open
+
+``--page`` adds a third server, the same mock server with a dashboard page open all along: a
+subscriber (its own process) reads the live feed (``/__admin/ui/events``) and decodes every
+event, as the page does. The second row measures the server with no page open, which must cost
+what it cost before the dashboard existed.
 """
 
 from __future__ import annotations
@@ -137,6 +143,25 @@ def _floor_app(tokens: int) -> web.Application:
     return app
 
 
+async def _watch(url: str) -> None:
+    """A dashboard page, as far as the server can tell: read the feed, decode every event."""
+    import json
+
+    from oa_provider import SSEDecoder
+
+    decoder = SSEDecoder(max_event_size=None)
+    rows = missed = 0
+    async with aiohttp.ClientSession() as http, http.get(f"{url}/__admin/ui/events") as feed:
+        print("watching", flush=True)
+        async for chunk in feed.content.iter_any():
+            for event in decoder.feed(chunk):
+                data = json.loads(event.data)
+                if event.event == "requests":
+                    rows += len(data["rows"])
+                    missed += data["missed"]  # dropped by the journal's limit before sent
+                    print(f"{rows} {missed}", flush=True)  # the last line: all the page got
+
+
 def _serve_floor(tokens: int) -> None:
     web.run_app(
         _floor_app(tokens),
@@ -182,6 +207,13 @@ async def _conversation(
     except Exception:  # noqa: BLE001 - a benchmark counts failures instead of stopping
         return time.perf_counter() - start, count, False
     return time.perf_counter() - start, count, True
+
+
+async def _journaled(url: str) -> int:
+    """How many requests the server journaled since it started (kept and dropped)."""
+    async with aiohttp.ClientSession() as http, http.get(f"{url}/__admin/health") as response:
+        health = await response.json()
+    return int(health["requests"]) + int(health["requests_dropped"])
 
 
 async def _chats_left(url: str) -> int:
@@ -245,10 +277,17 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="smoke run: C = 1, 20 and 8 tokens")
     parser.add_argument("--rounds", type=int, default=7, help="rounds per level (default 7)")
+    parser.add_argument(
+        "--page", action="store_true", help="also measure a server with a dashboard page open"
+    )
     parser.add_argument("--serve-floor", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--watch", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve_floor:
         _serve_floor(args.serve_floor)
+        return
+    if args.watch:
+        asyncio.run(_watch(args.watch))
         return
     tokens = 8 if args.quick else 64
     levels = [1, 20] if args.quick else [1, 100, 1000]
@@ -259,7 +298,17 @@ def main() -> None:
                           "--token-interval", "0", "--first-token-delay", "0",
                           "--reply-tokens", str(tokens), "--log-level", "WARNING"],
     }  # fmt: skip
+    if args.page:
+        commands["oa_mockserver, page open"] = commands["oa_mockserver"]
     servers = {name: _start(command) for name, command in commands.items()}
+    watcher = None
+    if args.page:
+        page_url = servers["oa_mockserver, page open"][1]
+        watcher = subprocess.Popen(
+            [sys.executable, __file__, "--watch", page_url], stdout=subprocess.PIPE, text=True
+        )
+        assert watcher.stdout is not None
+        assert watcher.stdout.readline().strip() == "watching", "the page could not subscribe"
     rows = []
     try:
         for _process, url in servers.values():
@@ -285,10 +334,22 @@ def main() -> None:
                     "n/a" if left < 0 else str(left), f"{per_token * 1e6:.1f}",
                     f"{per_token / floor['cpu_per_token']:.2f}x",
                 ])  # fmt: skip
+        if watcher is not None:
+            journaled = asyncio.run(_journaled(servers["oa_mockserver, page open"][1]))
+            time.sleep(2)  # the page may lag under load: let it catch up before it is stopped
     finally:
-        for process, _ in servers.values():
+        for process in [*(p for p, _ in servers.values()), *([watcher] if watcher else [])]:
             process.terminate()
             process.wait(timeout=10)
+    if watcher is not None:
+        assert watcher.stdout is not None
+        counts = [line for line in watcher.stdout.read().splitlines() if line != "watching"]
+        last = (counts or ["0 0"])[-1].split()
+        received, missed = int(last[0]), int(last[1])
+        print(
+            f"the page received {received} of the {journaled} requests journaled "
+            f"({missed} dropped by the journal's limit before the feed read them)"
+        )
     print(
         f"{tokens} tokens per reply, token interval 0, median of {rounds} round(s) after a "
         "warm-up; CPU = server process user+system time"

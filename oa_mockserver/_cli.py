@@ -1,7 +1,8 @@
-"""``oa-mockserver serve|record|lint [options]`` (also ``python -m oa_mockserver``).
+"""``oa-mockserver serve|record|lint|report [options]`` (also ``python -m oa_mockserver``).
 
 ``serve`` runs the mock server (``--cassettes PATH`` replays recorded replies), ``record`` runs
-the recording proxy (:mod:`._proxy`), ``lint`` checks cassettes (:mod:`._lint`).
+the recording proxy (:mod:`._proxy`), ``lint`` checks cassettes (:mod:`._lint`), ``report``
+writes a cassette's or a saved journal's requests and streams as one HTML file (:mod:`._report`).
 
 SIGINT and SIGTERM stop the server cleanly: open streams end, no traceback, exit status 0.
 """
@@ -22,7 +23,9 @@ from aiohttp.web_request import BaseRequest
 from aiohttp.web_response import StreamResponse
 
 from ._control.admin_access import ADMIN_TOKEN_ENV, is_loopback_host
+from ._dashboard_link import dashboard_announcer
 from ._exceptions import CassetteError, ConfigError
+from ._report import add_report_parser, report_main
 from ._server.app import create_app
 from ._server.config import REPLY_MODES, ServerConfig
 from ._server.http import PROXY_OPTIONS, SERVER_OPTIONS
@@ -211,6 +214,9 @@ def build_parser() -> argparse.ArgumentParser:
         "(default: one for every message)",
     )
     _add_config_options(serve)
+    serve.add_argument(
+        "--open", action="store_true", help="open the dashboard (/__admin/ui) in a browser"
+    )
     record = commands.add_parser(
         "record", help="a recording proxy: forward to --upstream, write a cassette"
     )
@@ -235,6 +241,7 @@ def build_parser() -> argparse.ArgumentParser:
     lint = commands.add_parser("lint", help="check cassettes: schema, version, secrets")
     lint.add_argument("paths", nargs="+", metavar="PATH", help="cassette files or directories")
     add_import_har_parser(commands)
+    add_report_parser(commands)
     return parser
 
 
@@ -303,10 +310,17 @@ def _warn_if_exposed(host: str, exposed: str) -> None:
         log.warning("binding %s: %s; use --host 127.0.0.1 unless you mean it", host, exposed)
 
 
-def _run(command: str, app: web.Application, host: str, port: int, **options: Any) -> int:
+def _run(
+    command: str,
+    app: web.Application,
+    host: str,
+    port: int,
+    announce: Any = _announce,
+    **options: Any,
+) -> int:
     """Serve ``app`` until SIGINT/SIGTERM: 0, or 1 when the address cannot be bound."""
     try:
-        web.run_app(app, host=host, port=port, print=_announce, **options)
+        web.run_app(app, host=host, port=port, print=announce, **options)
     except OSError as error:
         problem = f"cannot listen on {host}:{port} ({error.strerror})"
         return _failed(command, f"{problem}; choose another --host or --port", 1)
@@ -336,6 +350,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return lint_main([str(p) for p in args.paths])
     if args.command == "import-har":
         return import_har_main(args)
+    if args.command == "report":
+        return report_main(args)
     logging.basicConfig(
         level=args.log_level, format="%(asctime)s %(name)s %(levelname)s %(message)s"
     )
@@ -367,6 +383,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         app,
         config.host,
         config.port,
+        dashboard_announcer(
+            _announce, open_browser=args.open, needs_token=config.admin_token is not None
+        ),
         shutdown_timeout=config.shutdown_timeout,
         access_log_class=RedactingAccessLogger,
         **SERVER_OPTIONS,

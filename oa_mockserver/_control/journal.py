@@ -20,6 +20,7 @@ the journal a page at a time after a given id.
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import functools
 import itertools
@@ -49,7 +50,9 @@ __all__ = [
     "RequestMatcher",
     "StreamLog",
     "call_of",
+    "call_summary",
     "chunk_kind",
+    "raw_headers",
     "redact_headers",
 ]
 
@@ -150,6 +153,11 @@ class StreamLog:
     def start(self, at: float) -> None:
         """Set the time the response started (``time.monotonic()``)."""
         self._started = at
+
+    @property
+    def started(self) -> float:
+        """``time.monotonic()`` when the response started (0.0 before it did)."""
+        return self._started
 
     def add(self, at: float, chunk: bytes) -> None:
         """Record one chunk written at ``at``."""
@@ -449,7 +457,15 @@ class RequestMatcher:
 #: None). Only strings, bytes, numbers and tuples of them, so the garbage collector stops
 #: tracking it: a load test's journal of many thousands of calls then costs it nothing.
 Entry = tuple[Any, ...]
+_HEADERS = 3  # where an entry keeps its header block
 _MATCHED = 7  # where an entry keeps ``matched``
+
+
+def raw_headers(item: Call | Entry) -> str | None:
+    """The header block of a raw journal item as received (``Name: value`` lines joined by
+    CRLF, secrets not redacted yet), or None when the item is a built :class:`Call` already.
+    For the server's own use (the dashboard tells users apart by it); never shown."""
+    return item[_HEADERS] if type(item) is tuple else None
 
 
 class JournalWindow(NamedTuple):
@@ -859,5 +875,32 @@ def _call_of(entry: Entry, seq: int) -> Call:
         stream=StreamLog.thaw(stream) if stream is not None else None,
         seq=seq,
         body_size=body_size,
+        body_truncated=body_size is not None,
+    )
+
+
+def call_summary(seq: int, item: Call | Entry) -> Call:
+    """The :class:`Call` of a journal item without its headers and body (``body_size`` kept):
+    what a list of requests shows. Only the query is redacted, so a summary costs a fraction of
+    :func:`call_of` (which redacts the body and every header)."""
+    if isinstance(item, Call):
+        return dataclasses.replace(item, headers={}, body=b"")
+    (method, path, query_string, _, body, _, status, matched, step, started_at, duration_s,
+     faults, stream, body_size) = item  # fmt: skip
+    return Call.build(
+        method=method,
+        path=path,
+        query=URL.build(query_string=query_string, encoded=True).query,
+        headers=(),
+        body=b"",
+        status=status,
+        matched=matched,
+        step=step,
+        started_at=started_at,
+        duration_s=duration_s,
+        faults=faults,
+        stream=StreamLog.thaw(stream) if stream is not None else None,
+        seq=seq,
+        body_size=len(body) if body_size is None else body_size,
         body_truncated=body_size is not None,
     )

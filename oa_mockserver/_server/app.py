@@ -14,6 +14,7 @@ from .context import CONTEXT, ServerContext
 from .guard import add_fallback, announced_routes, guarded_routes
 from .routes.admin import add_admin_routes
 from .routes.inference import add_inference_routes
+from .routes.ui import add_ui_routes
 from .routes.web import add_web_routes
 
 __all__ = ["context_of", "create_app"]
@@ -35,6 +36,7 @@ def create_app(config: ServerConfig | None = None) -> web.Application:
     add_inference_routes(guarded_routes(ctx, app.router))
     add_web_routes(guarded_routes(ctx, app.router))
     add_admin_routes(app, announced_routes(app.router))
+    add_ui_routes(app)  # the dashboard, /__admin/ui: access-checked as the admin API
     add_fallback(ctx, app.router)  # last: it takes whatever no other route took
     app.on_shutdown.append(_on_shutdown)
     return app

@@ -6,8 +6,10 @@ from dataclasses import dataclass, field
 
 from aiohttp import web
 
+from .._control.answer_log import AnswerLog
 from .._control.faults import FaultSet, parse_fault_header
-from .._control.journal import Journal
+from .._control.journal import Journal, StreamLog
+from .._control.replay_log import ReplayLog
 from .auth import TokenAuthority
 from .config import ServerConfig
 from .generation import Engine
@@ -30,6 +32,13 @@ class ServerContext:
     handler_errors: list[str] = field(default_factory=list)
     #: Event streams being written now (they are journaled when they end).
     open_streams: int = 0
+    #: What the cassettes decided for each assistant message (servers with cassettes only).
+    replay_log: ReplayLog = field(default_factory=ReplayLog)
+    #: The logs of the event streams being written now, by ``id(log)``, with each request's
+    #: path and query, while a dashboard page watches (None otherwise: no page, no cost).
+    live_streams: dict[int, tuple[StreamLog, str]] | None = None
+    #: The answers sent while a dashboard page watches (None otherwise).
+    answers: AnswerLog | None = None
 
     @classmethod
     def new(cls, config: ServerConfig) -> ServerContext:

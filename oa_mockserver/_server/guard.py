@@ -30,6 +30,7 @@ from aiohttp.typedefs import Handler
 from multidict import istr
 
 from .._control.admin_access import AdminAccess, body_to_check, form_body_refusal
+from .._control.answer_log import AnswerLog
 from .._control.faults import (
     FAULT_HEADER,
     Fault,
@@ -176,6 +177,14 @@ async def _unmatched(request: web.Request) -> web.StreamResponse:
 _FALLBACK = "/{path}"  # the fallback route's canonical form (its pattern takes any path)
 
 
+def _keep_answer(answers: AnswerLog, seq: int, response: web.StreamResponse) -> None:
+    """Note a whole answer (not a stream: the journal has its timeline) under ``seq``, the
+    sequence id its request gets next (nothing awaits between here and the journal)."""
+    body = response.body if isinstance(response, web.Response) else None
+    if isinstance(body, bytes):
+        answers.keep(seq, response.status, response.headers.get(hdrs.CONTENT_TYPE), body)
+
+
 def add_fallback(ctx: ServerContext, router: web.UrlDispatcher) -> None:
     """Register the route that answers every request no other route took (add it last)."""
     router.add_route("*", "/{path:.*}", guard(ctx, _unmatched, "*", None))
@@ -232,10 +241,15 @@ def guard(ctx: ServerContext, handler: Handler, method: str, route: str | None) 
                     log = request[STREAM_LOG] = StreamLog()
                     request[STREAM_FAULTS] = fired
                     ctx.open_streams += 1
+                    live = ctx.live_streams  # a dashboard watches: show the stream as it runs
+                    if live is not None:
+                        live[id(log)] = (log, request.path_qs)
                     try:
                         response = await handler(request)
                     finally:
                         ctx.open_streams -= 1
+                        if live is not None:
+                            live.pop(id(log), None)
         except FaultSpecError as error:
             response = _bad_fault_header(request, error)
         except web.HTTPRequestEntityTooLarge:
@@ -253,6 +267,9 @@ def guard(ctx: ServerContext, handler: Handler, method: str, route: str | None) 
             response = json_detail(
                 500, f"oa_mockserver bug: {type(error).__name__} in the handler of {path}"
             )
+        answers = ctx.answers  # a dashboard watches: keep the answer for it to show
+        if answers is not None:
+            _keep_answer(answers, ctx.journal.last_seq + 1, response)
         ctx.journal.record_request(
             method=method,
             path=path,

@@ -15,6 +15,7 @@ from typing import Any
 
 from aiohttp import web
 
+from .._control.replay_log import ReplayOutcome
 from ..recording._cassette import RecordedResponse
 from ..recording._match import FieldDiff, MatchResult, request_fields
 from ..recording._redact import Redactor
@@ -49,13 +50,19 @@ def prompt_thread(store: ChatStore, owner: str, chat_id: str, parent_id: str) ->
 
 @dataclass(frozen=True, slots=True)
 class Lookup:
-    """The outcome of matching a live assistant_message: answer now, replay, or generate."""
+    """The outcome of matching a live assistant_message: answer now, replay, or generate.
+
+    ``outcome`` says what the cassettes decided (None: none were consulted), for the dashboard.
+    """
 
     response: web.Response | None = None
     reply: RecordedReply | None = None
+    outcome: ReplayOutcome | None = None
 
 
 _GENERATE = Lookup()  # no recorded answer: the generator answers
+_HIT = ReplayOutcome("hit")
+_MISS = ReplayOutcome("miss")
 
 
 def replay_lookup(
@@ -94,11 +101,12 @@ def replay_lookup(
         reply, result = library.match(fields)
     if reply is None:
         if library.settings.strict:
-            return Lookup(response=miss_response(result, library, web_site=web_site))
-        return Lookup()
+            response, outcome = miss_response(result, library, web_site=web_site)
+            return Lookup(response=response, outcome=outcome)
+        return Lookup(outcome=_MISS)
     if reply.answer.status != 200:
-        return Lookup(response=recorded_response(reply.answer))
-    return Lookup(reply=reply)
+        return Lookup(response=recorded_response(reply.answer), outcome=_HIT)
+    return Lookup(reply=reply, outcome=_HIT)
 
 
 # --- aiohttp answers --------------------------------------------------------------------------
@@ -115,8 +123,11 @@ def recorded_response(answer: RecordedResponse) -> web.Response:
     return response
 
 
-def miss_response(result: MatchResult, library: ReplayLibrary, *, web_site: bool) -> web.Response:
-    """The strict-mode answer to an unmatched request: 409 JSON with the nearest and the diffs.
+def miss_response(
+    result: MatchResult, library: ReplayLibrary, *, web_site: bool
+) -> tuple[web.Response, ReplayOutcome]:
+    """The strict-mode answer to an unmatched request: 409 JSON with the nearest and the diffs
+    (and the same as a :class:`ReplayOutcome`, for the dashboard).
 
     The body is the dialect's error shape (``{"message": ...}`` on the web site, ``{"detail":
     ...}`` on the inference server) plus ``nearest`` (``file:line``) and ``differences``.
@@ -127,12 +138,14 @@ def miss_response(result: MatchResult, library: ReplayLibrary, *, web_site: bool
         if nearest is not None
         else "The cassettes hold no assistant_message: record this conversation first."
     )
+    differences = [_diff_json(d) for d in result.diffs]
     body = {
         ("message" if web_site else "detail"): text,
         "nearest": nearest,
-        "differences": [_diff_json(d) for d in result.diffs],
+        "differences": differences,
     }
-    return web.json_response(body, status=STRICT_MISS_STATUS)
+    outcome = ReplayOutcome("strict-miss", nearest, tuple(differences))
+    return web.json_response(body, status=STRICT_MISS_STATUS), outcome
 
 
 def _diff_json(diff: FieldDiff) -> dict[str, Any]:

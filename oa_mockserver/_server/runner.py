@@ -16,6 +16,7 @@ from .._exceptions import MockServerError
 from .app import context_of, create_app
 from .config import ServerConfig
 from .http import SERVER_OPTIONS
+from .routes.ui import dashboard_url
 from .state import Chat
 
 __all__ = ["MockServer", "with_admin_token"]
@@ -104,6 +105,16 @@ class MockServer:
         if self._url is None or self._runner is None:
             raise MockServerError("the server is not running: use it inside `async with`")
         return self._url
+
+    @property
+    def dashboard_url(self) -> str:
+        """The dashboard's address, ``http://127.0.0.1:PORT/__admin/ui``: open it in a browser
+        to watch the requests, streams, chats and faults live.
+
+        Raises:
+            MockServerError: the server is not running.
+        """
+        return dashboard_url(self.url)
 
     @property
     def admin_token(self) -> str | None:

@@ -116,6 +116,11 @@ class ThreadedMockServer:
         return self.server.url
 
     @property
+    def dashboard_url(self) -> str:
+        """See :attr:`MockServer.dashboard_url`."""
+        return self.server.dashboard_url
+
+    @property
     def admin_token(self) -> str | None:
         """See :attr:`MockServer.admin_token` (known before the server starts)."""
         return self.config.admin_token

@@ -234,6 +234,10 @@ async def create_assistant_message(
         lambda: prompt_thread(ctx.store, owner, chat_id, message_request.parent_id),
         web_site=web_site,
     )
+    if lookup.outcome is not None:
+        # Nothing awaits between here and the guard's journal entry for this request (one
+        # loop), so the entry's sequence id is the next one. Only servers with cassettes come.
+        ctx.replay_log.note(ctx.journal.last_seq + 1, lookup.outcome)
     if lookup.response is not None:
         return lookup.response
     message = ctx.store.add_assistant_message(
