@@ -219,14 +219,18 @@ def parse_har_cookies(text: str, url: str) -> list[tuple[str, str]]:
     return list(found.items())
 
 
-def _load_har_file(path: Path, url: str) -> list[tuple[str, str]]:
+def _read_credentials_file(path: Path, kind: str, encoding: str = "utf-8") -> str:
     try:
-        text = path.read_text(encoding="utf-8-sig", errors="replace")
+        return path.read_text(encoding=encoding, errors="replace")
     except OSError as exc:
         raise MissingCredentialsError(
-            f"cannot read HAR file {path}: {exc.strerror or type(exc).__name__}; "
+            f"cannot read {kind} {path}: {exc.strerror or type(exc).__name__}; "
             "check the path and its permissions"
         ) from None
+
+
+def _load_har_file(path: Path, url: str) -> list[tuple[str, str]]:
+    text = _read_credentials_file(path, "HAR file", "utf-8-sig")
     try:
         return parse_har_cookies(text, url)
     except ValueError as exc:
@@ -243,13 +247,7 @@ def _har_path(cookies: str | os.PathLike[str]) -> Path | None:
 
 
 def _load_cookie_file(path: Path, url: str) -> list[tuple[str, str]]:
-    try:
-        text = path.read_text(encoding="utf-8", errors="replace")
-    except OSError as exc:
-        raise MissingCredentialsError(
-            f"cannot read cookie file {path}: {exc.strerror or type(exc).__name__}; "
-            "check the path and its permissions"
-        ) from None
+    text = _read_credentials_file(path, "cookie file")
     try:
         jar = parse_netscape_cookies(text)
     except ValueError as exc:

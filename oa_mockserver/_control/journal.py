@@ -853,46 +853,23 @@ def call_of(seq: int, item: Call | Entry) -> Call:
     return item  # type: ignore[return-value]  # a Call
 
 
-def _call_of(entry: Entry, seq: int) -> Call:
+def _call_of(entry: Entry, seq: int, *, summary: bool = False) -> Call:
+    """Build a raw entry's :class:`Call`: whole and redacted, or a summary without headers and
+    body (only the query is redacted then, a fraction of the cost)."""
     (method, path, query_string, headers, body, content_type, status, matched, step, started_at,
      duration_s, faults, stream, body_size) = entry  # fmt: skip
     return Call.build(
         method=method,
         path=path,
         query=URL.build(query_string=query_string, encoded=True).query,
-        headers=[
+        headers=()
+        if summary
+        else [
             (name, value)
             for name, _, value in (line.partition(": ") for line in headers.split("\r\n") if line)
         ],
-        body=body,
+        body=b"" if summary else body,
         content_type=content_type,
-        status=status,
-        matched=matched,
-        step=step,
-        started_at=started_at,
-        duration_s=duration_s,
-        faults=faults,
-        stream=StreamLog.thaw(stream) if stream is not None else None,
-        seq=seq,
-        body_size=body_size,
-        body_truncated=body_size is not None,
-    )
-
-
-def call_summary(seq: int, item: Call | Entry) -> Call:
-    """The :class:`Call` of a journal item without its headers and body (``body_size`` kept):
-    what a list of requests shows. Only the query is redacted, so a summary costs a fraction of
-    :func:`call_of` (which redacts the body and every header)."""
-    if isinstance(item, Call):
-        return dataclasses.replace(item, headers={}, body=b"")
-    (method, path, query_string, _, body, _, status, matched, step, started_at, duration_s,
-     faults, stream, body_size) = item  # fmt: skip
-    return Call.build(
-        method=method,
-        path=path,
-        query=URL.build(query_string=query_string, encoded=True).query,
-        headers=(),
-        body=b"",
         status=status,
         matched=matched,
         step=step,
@@ -904,3 +881,12 @@ def call_summary(seq: int, item: Call | Entry) -> Call:
         body_size=len(body) if body_size is None else body_size,
         body_truncated=body_size is not None,
     )
+
+
+def call_summary(seq: int, item: Call | Entry) -> Call:
+    """The :class:`Call` of a journal item without its headers and body (``body_size`` kept):
+    what a list of requests shows. Only the query is redacted, so a summary costs a fraction of
+    :func:`call_of` (which redacts the body and every header)."""
+    if isinstance(item, Call):
+        return dataclasses.replace(item, headers={}, body=b"")
+    return _call_of(item, seq, summary=True)

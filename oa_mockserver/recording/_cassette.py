@@ -36,6 +36,7 @@ from .._exceptions import CassetteError, CassetteNotFoundError, ConfigError
 __all__ = [
     "CASSETTE_VERSION",
     "RECORD_MODES",
+    "UNRECORDED_HEADERS",
     "library_path",
     "Cassette",
     "Chunk",
@@ -60,6 +61,24 @@ __all__ = [
 ]
 
 CASSETTE_VERSION = 1
+
+#: Headers no cassette keeps (lower case): hop-by-hop ones (RFC 9110 section 7.6.1), which
+#: belong to one connection, and the framing the replaying transport sets again.
+UNRECORDED_HEADERS = frozenset(
+    {
+        "connection",
+        "keep-alive",
+        "proxy-authenticate",
+        "proxy-authorization",
+        "proxy-connection",
+        "te",
+        "trailer",
+        "transfer-encoding",
+        "upgrade",
+        "host",
+        "content-length",
+    }
+)
 
 Headers = tuple[tuple[str, str], ...]
 

@@ -41,6 +41,7 @@ from urllib.parse import urlsplit
 
 from .._exceptions import HarEntryError, HarError
 from ._cassette import (
+    UNRECORDED_HEADERS,
     Cassette,
     Chunk,
     Interaction,
@@ -67,21 +68,7 @@ SKIP_REASONS = ("another host", "another route", "no response")
 
 # What the recording proxy drops too (a cassette holds no hop-by-hop header), plus what a HAR's
 # decoded body makes wrong.
-_DROPPED = frozenset(
-    {
-        "connection",
-        "keep-alive",
-        "proxy-authenticate",
-        "proxy-connection",
-        "te",
-        "trailer",
-        "transfer-encoding",
-        "upgrade",
-        "host",
-        "content-length",
-    }
-)
-_DROPPED_RESPONSE = _DROPPED | {"content-encoding"}
+_DROPPED_RESPONSE = UNRECORDED_HEADERS | {"content-encoding"}
 _LINE_END = re.compile(rb"\r\n|\r|\n")
 _FRACTION = re.compile(r"\.(\d+)")
 
@@ -291,7 +278,7 @@ class _Entry:
             ) from None
 
     def recorded_request(self) -> RecordedRequest:
-        headers = self.headers(self.request, "request", _DROPPED)
+        headers = self.headers(self.request, "request", UNRECORDED_HEADERS)
         cookies = self.request.get("cookies")
         if (
             isinstance(cookies, list)

@@ -29,6 +29,7 @@ from multidict import CIMultiDict
 from .._control.admin_access import is_admin_path
 from .._exceptions import ConfigError
 from ._cassette import (
+    UNRECORDED_HEADERS,
     Cassette,
     Chunk,
     Interaction,
@@ -49,21 +50,6 @@ __all__ = [
 ]
 
 # Hop-by-hop headers (RFC 9110 7.6.1) and those aiohttp recomputes for the new message.
-_HOP = frozenset(
-    {
-        "connection",
-        "keep-alive",
-        "proxy-authenticate",
-        "proxy-authorization",
-        "proxy-connection",
-        "te",
-        "trailer",
-        "transfer-encoding",
-        "upgrade",
-        "host",
-        "content-length",
-    }
-)
 
 
 class CassetteRecorder:
@@ -108,7 +94,7 @@ _UPSTREAM = web.AppKey("oa_mockserver.upstream", str)
 def _forwardable(headers: Iterable[tuple[str, str]]) -> CIMultiDict[str]:
     result: CIMultiDict[str] = CIMultiDict()
     for name, value in headers:
-        if name.lower() not in _HOP and name.lower() != "accept-encoding":
+        if name.lower() not in UNRECORDED_HEADERS and name.lower() != "accept-encoding":
             result.add(name, value)
     # Redaction needs the bytes in clear: a gzipped body would keep its tokens out of sight of
     # every rule (and of lint). Asking for identity also keeps the recorded chunks readable.
