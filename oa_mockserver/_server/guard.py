@@ -50,6 +50,7 @@ from .stream import SERVER_SOFTWARE, STREAM_FAULTS, STREAM_LOG
 
 __all__ = [
     "add_fallback",
+    "admin_checked",
     "admin_refusal",
     "announce",
     "announced_routes",
@@ -66,20 +67,22 @@ def guarded_routes(ctx: ServerContext, router: web.UrlDispatcher) -> WrappedRout
     return WrappedRoutes(router, lambda handler, method, path: guard(ctx, handler, method, path))
 
 
+def admin_checked(handler: Handler) -> Handler:
+    """``handler`` as an admin route: the request access-checked (:func:`admin_refusal`), the
+    answer with the reference's ``Server`` header."""
+
+    async def announced(request: web.Request) -> web.StreamResponse:
+        refused = await admin_refusal(request)
+        response = refused if refused is not None else await handler(request)
+        announce(response)
+        return response
+
+    return announced
+
+
 def announced_routes(router: web.UrlDispatcher) -> WrappedRoutes:
-    """Routes of the admin API: each request access-checked (:func:`admin_refusal`), each answer
-    with the reference's ``Server`` header."""
-
-    def wrap(handler: Handler, method: str, path: str) -> Handler:
-        async def announced(request: web.Request) -> web.StreamResponse:
-            refused = await admin_refusal(request)
-            response = refused if refused is not None else await handler(request)
-            announce(response)
-            return response
-
-        return announced
-
-    return WrappedRoutes(router, wrap)
+    """Routes of the admin API, each one :func:`admin_checked`."""
+    return WrappedRoutes(router, lambda handler, method, path: admin_checked(handler))
 
 
 async def admin_refusal(request: web.Request) -> web.Response | None:

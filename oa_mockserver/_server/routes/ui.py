@@ -34,7 +34,6 @@ import time
 from typing import Any
 
 from aiohttp import hdrs, web
-from aiohttp.typedefs import Handler
 
 from ..._control.answer_log import AnswerLog
 from ..._control.dashboard import (
@@ -50,7 +49,7 @@ from ..._control.faults import rule_to_json
 from ..._control.journal import JournalPageError, call_summary, raw_headers
 from ..auth import AuthError, bearer_user, web_user
 from ..context import CONTEXT, ServerContext
-from ..guard import admin_refusal, announce
+from ..guard import admin_checked, admin_refusal, announce
 from ..responses import json_detail
 from .admin import ADMIN_PREFIX
 
@@ -314,16 +313,7 @@ def add_ui_routes(app: web.Application) -> None:
     app[_STARTED] = time.monotonic()
     app[_HUB] = _Hub()
 
-    def checked(handler: Handler) -> Handler:
-        async def admin_only(request: web.Request) -> web.StreamResponse:
-            refused = await admin_refusal(request)
-            response = refused if refused is not None else await handler(request)
-            announce(response)
-            return response
-
-        return admin_only
-
     app.router.add_get(UI_PATH, _page)
-    app.router.add_get(UI_PATH + "/events", checked(_events))
-    app.router.add_get(UI_PATH + "/answers/{seq}", checked(_answer))
+    app.router.add_get(UI_PATH + "/events", admin_checked(_events))
+    app.router.add_get(UI_PATH + "/answers/{seq}", admin_checked(_answer))
     app.on_shutdown.append(_stop_feeds)
