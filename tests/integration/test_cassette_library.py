@@ -7,11 +7,10 @@ so every error outcome comes from the cassette.
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from pathlib import Path
 
 import pytest
+from _scripts import load_script
 
 from oa_mockserver import MockServer, ServerConfig
 from oa_mockserver.recording import load_cassette, use_cassette
@@ -20,19 +19,7 @@ ROOT = Path(__file__).resolve().parents[2]
 LIBRARY = ROOT / "cassettes"
 
 
-def _script():
-    spec = importlib.util.spec_from_file_location(
-        "record_library", ROOT / "scripts/record_library.py"
-    )
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["record_library"] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-SCRIPT = _script()
+SCRIPT = load_script("record_library")
 SCENARIOS = {s.name: s for s in SCRIPT.SCENARIOS}
 EXPECTED_LAST = {
     "web/error_event": "!GenerationError",

@@ -8,14 +8,13 @@ Run with ``pytest -m browser`` (needs ``/usr/bin/chromium`` and the ``[e2e]`` ex
 from __future__ import annotations
 
 import asyncio
-import importlib.util
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any
 
 import pytest
 from _har_chat import converse
+from _scripts import load_script
 
 from oa_mockserver import MockServer, ServerConfig
 from oa_mockserver.recording import load_cassette, run_lint, use_cassette
@@ -23,19 +22,7 @@ from oa_mockserver.recording import load_cassette, run_lint, use_cassette
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def _script() -> Any:
-    spec = importlib.util.spec_from_file_location(
-        "make_browser_har", ROOT / "scripts/make_browser_har.py"
-    )
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["make_browser_har"] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-BROWSER = _script()
+BROWSER = load_script("make_browser_har")
 
 
 @pytest.mark.browser

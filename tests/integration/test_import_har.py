@@ -8,7 +8,6 @@ mock server and Playwright recorded the HAR (``record_har_path``); the cookies w
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import subprocess
 import sys
@@ -18,6 +17,7 @@ from typing import Any
 
 import pytest
 from _har_chat import converse, tokens_of
+from _scripts import load_script
 
 from oa_mockserver import MockServer, ServerConfig
 from oa_mockserver._cli import main
@@ -27,19 +27,7 @@ ROOT = Path(__file__).resolve().parents[2]
 FIXTURE = ROOT / "tests" / "fixtures" / "har" / "chromium_two_turns.har"
 
 
-def _script() -> Any:
-    spec = importlib.util.spec_from_file_location(
-        "make_browser_har", ROOT / "scripts/make_browser_har.py"
-    )
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["make_browser_har"] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-BROWSER = _script()
+BROWSER = load_script("make_browser_har")
 
 
 def har_tokens(path: Path) -> list[list[str]]:

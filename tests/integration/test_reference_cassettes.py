@@ -17,15 +17,14 @@ tests/reference/oa-inference-server-recordings.jsonl. Checked here:
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import sys
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 import aiohttp
 import pytest
+from _scripts import load_script
 
 from oa_mockserver import MockServer, ServerConfig
 from oa_mockserver.recording import Interaction, Redactor, load_cassette, use_cassette
@@ -35,19 +34,7 @@ ROOT = Path(__file__).resolve().parents[2]
 LIBRARY = ROOT / "cassettes"
 
 
-def _script() -> Any:
-    spec = importlib.util.spec_from_file_location(
-        "reference_to_cassettes", ROOT / "scripts/reference_to_cassettes.py"
-    )
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["reference_to_cassettes"] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-SCRIPT = _script()
+SCRIPT = load_script("reference_to_cassettes")
 EXCHANGES = SCRIPT.load_exchanges()
 NAMES = sorted(SCRIPT.CONVERSATIONS)
 
