@@ -19,10 +19,11 @@ import aiohttp
 import pytest
 import pytest_asyncio
 from _cli_process import serving
+from _served_app import served as served_app
 from aiohttp import web
 from yarl import URL
 
-from oa_mockserver import MockServer, ServerConfig, ThreadedMockServer, create_app
+from oa_mockserver import MockServer, ServerConfig, ThreadedMockServer
 from oa_mockserver import _cli as cli
 from oa_mockserver._cli import RedactingAccessLogger
 from oa_mockserver._server.app import context_of
@@ -36,16 +37,9 @@ EVIL = "http://attacker.example"
 
 @asynccontextmanager
 async def served(config: ServerConfig) -> AsyncIterator[str]:
-    """The app made for ``config`` (whatever its host), served on 127.0.0.1 with the CLI's
-    access log; yields its base URL."""
-    runner = web.AppRunner(create_app(config), access_log_class=RedactingAccessLogger)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    try:
-        yield f"http://127.0.0.1:{runner.addresses[0][1]}"
-    finally:
-        await runner.cleanup()
+    """:func:`_served_app.served` with the CLI's access log."""
+    async with served_app(config, access_log_class=RedactingAccessLogger) as url:
+        yield url
 
 
 async def start_chat(http: aiohttp.ClientSession, url: str, prompt: str) -> str:

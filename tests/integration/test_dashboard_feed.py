@@ -17,9 +17,9 @@ from typing import Any
 import aiohttp
 import pytest
 from _cli_process import serving
-from aiohttp import web
+from _served_app import served
 
-from oa_mockserver import MockServer, ServerConfig, create_app
+from oa_mockserver import MockServer, ServerConfig
 from oa_mockserver._control.dashboard import user_label
 from oa_mockserver._server.app import context_of
 from oa_mockserver._server.auth import web_user
@@ -248,19 +248,6 @@ async def test_a_page_that_reads_nothing_neither_slows_the_chats_nor_stays(
 
 
 # -- who may open the page and its feed ----------------------------------------------------------
-
-
-@asynccontextmanager
-async def served(config: ServerConfig) -> AsyncIterator[str]:
-    """The app made for ``config`` (whatever its host), served on 127.0.0.1."""
-    runner = web.AppRunner(create_app(config))
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    try:
-        yield f"http://127.0.0.1:{runner.addresses[0][1]}"
-    finally:
-        await runner.cleanup()
 
 
 @pytest.mark.asyncio
