@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import http.cookiejar
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -24,6 +24,7 @@ from oa_provider._cookies import (
     parse_cookie_header,
     parse_netscape_cookies,
 )
+from oa_provider._prompt import message_mappings
 
 __all__ = [
     "G4F_HANDLED",
@@ -84,19 +85,9 @@ def oa_messages(messages: object) -> list[dict[str, Any]]:
     (``name``, ``tool_calls``...) are not sent, as no route of the API has a place for them.
     Roles and content types are then checked by ``oa_provider`` (ValueError naming the index).
     """
-    if isinstance(messages, (str, bytes)) or not isinstance(messages, Sequence):
-        # gpt4free's client turns a str into one user message before it reaches us.
-        raise TypeError(
-            "messages must be a list of {'role': ..., 'content': ...} dicts, "
-            f"not {type(messages).__name__}"
-        )
+    # (gpt4free's client turns a str into one user message before it reaches us.)
     converted: list[dict[str, Any]] = []
-    for index, message in enumerate(messages):
-        if not isinstance(message, Mapping):
-            raise ValueError(
-                f"messages[{index}] must be a dict with 'role' and 'content', "
-                f"not {type(message).__name__}"
-            )
+    for index, message in message_mappings(messages):
         role = message.get("role")
         role = _ROLE_ALIASES.get(role, role) if isinstance(role, str) else role
         converted.append({"role": role, "content": _text_of(index, message.get("content"))})

@@ -12,8 +12,16 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
-__all__ = ["LLAMA2_TEMPLATE", "PROMPT_PLACEHOLDER", "Prompt", "build_prompt", "validate_messages"]
+__all__ = [
+    "LLAMA2_TEMPLATE",
+    "PROMPT_PLACEHOLDER",
+    "Prompt",
+    "build_prompt",
+    "message_mappings",
+    "validate_messages",
+]
 
 #: The placeholder a ``prompt_template`` must contain.
 PROMPT_PLACEHOLDER = "{prompt}"
@@ -32,6 +40,29 @@ class Prompt:
     system_prompt: str | None = None
 
 
+def message_mappings(messages: object) -> list[tuple[int, Mapping[str, Any]]]:
+    """``messages`` as ``(index, message)`` pairs, each message checked to be a mapping.
+
+    Raises:
+        TypeError: ``messages`` is not a list/tuple.
+        ValueError: a message is not a mapping (the message names its index).
+    """
+    if isinstance(messages, (str, bytes)) or not isinstance(messages, Sequence):
+        raise TypeError(
+            "messages must be a list of {'role': ..., 'content': ...} dicts, "
+            f"not {type(messages).__name__}"
+        )
+    checked: list[tuple[int, Mapping[str, Any]]] = []
+    for index, message in enumerate(messages):
+        if not isinstance(message, Mapping):
+            raise ValueError(
+                f"messages[{index}] must be a dict with 'role' and 'content', "
+                f"not {type(message).__name__}"
+            )
+        checked.append((index, message))
+    return checked
+
+
 def validate_messages(messages: object) -> list[tuple[str, str]]:
     """Check a chat message list and return it as ``(role, content)`` pairs.
 
@@ -40,18 +71,8 @@ def validate_messages(messages: object) -> list[tuple[str, str]]:
         ValueError: a message has a bad role, a non-string content, or extra keys (the
             message names its index); or there is no ``user`` message.
     """
-    if isinstance(messages, (str, bytes)) or not isinstance(messages, Sequence):
-        raise TypeError(
-            "messages must be a list of {'role': ..., 'content': ...} dicts, "
-            f"not {type(messages).__name__}"
-        )
     pairs: list[tuple[str, str]] = []
-    for index, message in enumerate(messages):
-        if not isinstance(message, Mapping):
-            raise ValueError(
-                f"messages[{index}] must be a dict with 'role' and 'content', "
-                f"not {type(message).__name__}"
-            )
+    for index, message in message_mappings(messages):
         role = message.get("role")
         if role not in _ROLES:
             raise ValueError(
