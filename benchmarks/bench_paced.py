@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import itertools
 import json
 import os
 import re
@@ -319,7 +320,7 @@ async def _journal_gaps(base: str) -> tuple[list[float], list[float]]:
                 times = [c[0] for c in stream["chunks"] if c[2] == "token"]
                 if times:
                     first.append(times[0])
-                gaps.extend(b - a for a, b in zip(times, times[1:], strict=False))
+                gaps.extend(b - a for a, b in itertools.pairwise(times))
             if not page["has_more"]:
                 break
             after = page["next_after"]
@@ -385,7 +386,9 @@ def _table(args: argparse.Namespace, pace: tuple[int, float, float], levels: lis
     rows = []
     for concurrency in levels:
         per = {
-            name: statistics.median(r["cpu"] / r["conversations"] for r in measured[(name, concurrency)])
+            name: statistics.median(
+                r["cpu"] / r["conversations"] for r in measured[(name, concurrency)]
+            )
             for name in servers
         }  # fmt: skip
         middle = {
@@ -542,7 +545,7 @@ async def _open_streams(base: str, count: int, hold: float, conversations: bool)
 
 
 def _memory(count: int) -> None:
-    """RSS per open stream: the bare app's (aiohttp's own), the mock server's, and the difference."""
+    """RSS per open stream: the bare app's (aiohttp's own), the mock server's, the difference."""
     rows = []
     figures: dict[str, float] = {}
     commands = {
@@ -560,7 +563,8 @@ def _memory(count: int) -> None:
                  "1" if conversations else "0"],
                 stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
             )  # fmt: skip
-            assert client.stdin is not None and client.stdout is not None
+            assert client.stdin is not None
+            assert client.stdout is not None
             if client.stdout.readline().strip() != "ready":
                 raise RuntimeError("the stream client failed")
             time.sleep(1.0)
