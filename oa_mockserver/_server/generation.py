@@ -213,6 +213,14 @@ class Generation:
         self.chunks.append(event if event is not None else token_event(text))
         self.wake()
 
+    def push_last(self, text: str) -> None:
+        """Append the last token and complete the message: one change, so that an attached
+        stream writes both in one go."""
+        self.texts.append(text)
+        event = _EVENTS.get(text)
+        self.chunks.append(event if event is not None else token_event(text))
+        self.finish()
+
     def extend(self, texts: Sequence[str]) -> None:
         """Append tokens that are all ready at once (an unpaced reply): one wake-up for all."""
         self.texts.extend(texts)
@@ -388,9 +396,9 @@ class Engine:
         if generation.ended or self.closing:
             return  # cancelled: the entry was stale
         plan, step = generation.plan, generation.step
-        generation.push(plan[step])
         step += 1
         if step < len(plan):
+            generation.push(plan[step - 1])
             generation.step = step
             wheel = self._wheel_
             assert wheel is not None
@@ -400,7 +408,7 @@ class Engine:
             wheel.call_at(generation.due, self._on_token, generation)
             return
         generation.plan = ()
-        generation.finish()
+        generation.push_last(plan[step - 1])
         self._release(generation)
 
     def _release(self, generation: Generation) -> None:

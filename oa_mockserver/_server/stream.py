@@ -42,6 +42,7 @@ from .._control.journal import StreamLog
 from .config import ServerConfig
 from .generation import TOKEN_EVENTS, Engine, Generation
 from .ids import ping_stamp, utcnow
+from .wheel import Entry
 from .wire import event_bytes, pending_event, ping_bytes
 
 __all__ = ["SERVER_SOFTWARE", "SSE_HEADERS", "STREAM_FAULTS", "STREAM_LOG", "stream_events"]
@@ -255,8 +256,8 @@ class _PacedStream:
     """
 
     __slots__ = (
-        "done", "engine", "generation", "log", "next_pending", "next_ping", "pending_interval",
-        "ping_interval", "protocol", "sent", "state", "wheel",
+        "done", "engine", "generation", "log", "next_pending", "next_ping", "pending_entry",
+        "pending_interval", "ping_entry", "ping_interval", "protocol", "sent", "state", "wheel",
     )  # fmt: skip
 
     def __init__(
@@ -280,6 +281,8 @@ class _PacedStream:
         self.pending_interval = config.pending_interval
         self.next_ping = started + config.ping_interval
         self.next_pending = started + config.pending_interval
+        self.ping_entry: Entry | None = None
+        self.pending_entry: Entry | None = None
 
     def _end(self, state: int) -> None:
         self.state = state
@@ -304,28 +307,29 @@ class _PacedStream:
         transport = self._transport()
         if transport is None:
             return
-        generation, protocol = self.generation, self.protocol
+        generation = self.generation
         chunks = generation.chunks
         sent = self.sent
-        write, add, clock = transport.write, self.log.add, time.monotonic
-        while sent < len(chunks):
-            if protocol.writing_paused:  # the previous write filled the buffer
-                self.sent = sent
-                self._end(_SLOW)
-                return
+        final = generation.final
+        add, clock = self.log.add, time.monotonic
+        if final is None and sent + 1 == len(chunks):  # the common case: a tick's one token
             chunk = chunks[sent]
             framed = _FRAMED.get(chunk)
-            write(framed if framed is not None else _frame(chunk))
+            transport.write(framed if framed is not None else _frame(chunk))
             add(clock(), chunk)
-            sent += 1
-        self.sent = sent
-        final = generation.final
+            self.sent = sent + 1
+            return
+        # Several at once (the chunks made before the stream opened, the last token with the
+        # final event): one write, each still its own HTTP chunk, each logged with its time.
+        due = chunks[sent:]
         if final is not None:
-            if protocol.writing_paused:
-                self._end(_SLOW)
-                return
-            write(_frame(final))
-            add(clock(), final)
+            due.append(final)
+        if due:
+            transport.write(b"".join([_FRAMED.get(chunk) or _frame(chunk) for chunk in due]))
+            for chunk in due:
+                add(clock(), chunk)
+        self.sent = len(chunks)
+        if final is not None:
             generation.delivered = True
             self.log.final_written = True
             self._end(_EOF)
@@ -351,7 +355,7 @@ class _PacedStream:
         now = stream.wheel.loop.time()
         while stream.next_ping <= now:
             stream.next_ping += stream.ping_interval
-        stream.wheel.call_at(stream.next_ping, _PacedStream.on_ping, stream)
+        stream.ping_entry = stream.wheel.schedule(stream.next_ping, _PacedStream.on_ping, stream)
 
     @staticmethod
     def on_pending(stream: _PacedStream) -> None:
@@ -363,7 +367,9 @@ class _PacedStream:
         if not stream._write_now(pending_event(position, size)):
             return
         stream.next_pending = stream.wheel.loop.time() + stream.pending_interval
-        stream.wheel.call_at(stream.next_pending, _PacedStream.on_pending, stream)
+        stream.pending_entry = stream.wheel.schedule(
+            stream.next_pending, _PacedStream.on_pending, stream
+        )
 
 
 async def _stream_paced(
@@ -378,18 +384,26 @@ async def _stream_paced(
     started = engine.wheel().loop.time()
     log.start(time.monotonic())
     stream = _PacedStream(request, generation, engine, config, log, started)
+    wheel = stream.wheel
     generation.sinks.append(stream)
     try:
         stream.on_change()  # the chunks made before the stream opened, from the first
         if stream.state == _OPEN:
-            stream.wheel.call_at(stream.next_ping, _PacedStream.on_ping, stream)
+            stream.ping_entry = wheel.schedule(stream.next_ping, _PacedStream.on_ping, stream)
             if not generation.chunks:
-                stream.wheel.call_at(stream.next_pending, _PacedStream.on_pending, stream)
+                stream.pending_entry = wheel.schedule(
+                    stream.next_pending, _PacedStream.on_pending, stream
+                )
         state = await stream.done
     finally:
         if stream.state == _OPEN:  # cancelled: no wheel entry may write any more
             stream.state = _DETACHED
         generation.sinks.remove(stream)
+        # the next ping is seconds away: the wheel must not keep the ended stream until then
+        if stream.ping_entry is not None:
+            wheel.cancel(stream.ping_entry, stream)
+        if stream.pending_entry is not None:
+            wheel.cancel(stream.pending_entry, stream)
     if state == _GONE:
         log.client_disconnected = True
         return response

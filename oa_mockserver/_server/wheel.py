@@ -4,8 +4,10 @@ A paced server knows when each of its streams is due next (the next token, ping 
 event), so it need not keep one timer and one sleeping task per stream. :class:`Wheel` rounds each
 due time up to its bucket (``resolution`` seconds wide) and keeps one ``loop.call_at`` per bucket
 that has something in it; when the bucket's time comes, one callback runs every entry of the
-bucket in the order they were added. Entries cannot be cancelled: a callback checks whether its
-stream still wants it (cheaper than removing it from a bucket, and a stale entry costs one call).
+bucket in the order they were added. A token's entry is never cancelled (its callback checks
+whether the generation still runs: cheaper than finding it in a bucket); a stream's far-off
+entries (its next ping) are, with :meth:`Wheel.cancel`, so that an ended stream is not kept alive
+until then.
 """
 
 from __future__ import annotations
@@ -15,7 +17,14 @@ import math
 from collections.abc import Callable
 from typing import Any
 
-__all__ = ["DEFAULT_RESOLUTION", "Wheel", "resolution_for"]
+__all__ = ["DEFAULT_RESOLUTION", "Entry", "Wheel", "resolution_for"]
+
+#: A cancellable entry: (bucket number, index in the bucket).
+Entry = tuple[int, int]
+
+
+def _skip(arg: object) -> None:
+    """What a cancelled entry runs."""
 
 #: The width of a bucket at the reference's pace (0.2 s a token): 1/40 of the interval, well
 #: inside the 1.25x of the interval a gap may take, and ~200 streams a tick at 4,000 streams.
@@ -70,6 +79,21 @@ class Wheel:
             self.loop.call_at(key * self._resolution, self._tick, key)
         bucket.append(callback)
         bucket.append(arg)
+
+    def schedule(self, when: float, callback: Callable[[Any], object], arg: Any) -> Entry:
+        """:meth:`call_at`, and the entry to :meth:`cancel` it with."""
+        self.call_at(when, callback, arg)
+        key = math.ceil(when / self._resolution)
+        return key, len(self._buckets[key]) - 2
+
+    def cancel(self, entry: Entry, arg: Any) -> None:
+        """Drop the entry :meth:`schedule` gave for ``arg`` (nothing if it ran already)."""
+        key, index = entry
+        bucket = self._buckets.get(key)
+        # ``is arg``: the bucket may have run and a new one of that number begun
+        if bucket is not None and index + 1 < len(bucket) and bucket[index + 1] is arg:
+            bucket[index] = _skip
+            bucket[index + 1] = None
 
     def _tick(self, key: int) -> None:
         # Popped first: an entry added for this bucket while it runs gets a new bucket (and
