@@ -35,8 +35,15 @@ from .state import ChatStore, Message, transition
 from .wheel import Wheel, resolution_for
 from .wire import token_event
 
-__all__ = ["LOREM_WORDS", "TOKEN_EVENTS", "Engine", "Generation", "Sink", "lorem_tokens",
-           "reply_tokens"]
+__all__ = [
+    "LOREM_WORDS",
+    "TOKEN_EVENTS",
+    "Engine",
+    "Generation",
+    "Sink",
+    "lorem_tokens",
+    "reply_tokens",
+]
 
 #: The word list of the ``lorem`` package the reference worker draws from.
 LOREM_WORDS = (

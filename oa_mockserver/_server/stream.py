@@ -312,7 +312,8 @@ class _PacedStream:
         sent = self.sent
         final = generation.final
         add, clock = self.log.add, time.monotonic
-        if final is None and sent + 1 == len(chunks):  # the common case: a tick's one token
+        if final is None and sent + 1 == len(chunks) and not generation.ended:
+            # the common case: a tick's one token
             chunk = chunks[sent]
             framed = _FRAMED.get(chunk)
             transport.write(framed if framed is not None else _frame(chunk))

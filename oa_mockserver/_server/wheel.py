@@ -26,6 +26,7 @@ Entry = tuple[int, int]
 def _skip(arg: object) -> None:
     """What a cancelled entry runs."""
 
+
 #: The width of a bucket at the reference's pace (0.2 s a token): 1/40 of the interval, well
 #: inside the 1.25x of the interval a gap may take, and ~200 streams a tick at 4,000 streams.
 DEFAULT_RESOLUTION = 0.005
