@@ -482,7 +482,8 @@ async def _open_streams(base: str, count: int, hold: float, conversations: bool)
     Prints ``ready`` once the conversations exist (before any stream opens), ``open`` once every
     stream has its headers, then reads the streams (discarding) for ``hold`` seconds.
     """
-    host, port = base.removeprefix("http://").split(":")
+    address = base.removeprefix("http://")
+    host, port = address.split(":")
     targets: list[str] = []
     if conversations:
         connector = aiohttp.TCPConnector(limit=50)
@@ -513,11 +514,14 @@ async def _open_streams(base: str, count: int, hold: float, conversations: bool)
     opened = 0
     all_open = asyncio.Event()
 
+    gate = asyncio.Semaphore(64)  # connects in flight: within the server's listen backlog
+
     async def hold_one(target: str) -> None:
         nonlocal opened
-        reader, writer = await asyncio.open_connection(host, int(port))
-        writer.write(request.format(target, base).encode())
-        await reader.readuntil(b"\r\n\r\n")
+        async with gate:
+            reader, writer = await asyncio.open_connection(host, int(port))
+            writer.write(request.format(target, address).encode())
+            await reader.readuntil(b"\r\n\r\n")
         opened += 1
         if opened == count:
             all_open.set()
@@ -527,16 +531,15 @@ async def _open_streams(base: str, count: int, hold: float, conversations: bool)
         finally:
             writer.close()
 
-    gate = asyncio.Semaphore(200)  # connects at a pace the listen backlog takes
-
-    async def paced(target: str) -> None:
-        async with gate:
-            task = asyncio.ensure_future(hold_one(target))
-            await asyncio.sleep(0)
-        await task
-
-    tasks = [asyncio.ensure_future(paced(t)) for t in targets]
-    await asyncio.wait_for(all_open.wait(), 300)
+    tasks = [asyncio.ensure_future(hold_one(t)) for t in targets]
+    await asyncio.wait(
+        [asyncio.ensure_future(all_open.wait()), *tasks],
+        timeout=300,
+        return_when=asyncio.FIRST_COMPLETED,  # all open, or a stream failed
+    )
+    if not all_open.is_set():
+        failed = [t.exception() for t in tasks if t.done() and not t.cancelled()]
+        raise RuntimeError(f"{opened} of {count} streams opened; first error: {failed[:1]}")
     print("open", flush=True)
     await asyncio.sleep(hold)
     for task in tasks:
