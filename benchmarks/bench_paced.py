@@ -247,6 +247,12 @@ async def _lean_conversation(
     return tokens, final
 
 
+def _own_cpu() -> float:
+    """This process's user + system CPU seconds so far (the client's own load)."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
 def _percentile(values: list[float], fraction: float) -> float:
     if not values:
         return float("nan")
@@ -270,6 +276,7 @@ async def _lean_client(base: str, concurrency: int) -> dict[str, Any]:
         "wall": wall,
         "gap_p50": _percentile(gaps, 0.5),
         "gap_p99": _percentile(gaps, 0.99),
+        "client_cpu": _own_cpu(),
     }
 
 
@@ -299,7 +306,7 @@ async def _provider_client(base: str, concurrency: int) -> dict[str, Any]:
         "conversations": concurrency, "errors": ok.count(False), "wall": wall,
         "gap_p50": _percentile(gaps, 0.5), "gap_p99": _percentile(gaps, 0.99),
         "gap_max": max(gaps, default=float("nan")), "first_p99": _percentile(first, 0.99),
-        "streams": len(first),
+        "streams": len(first), "client_cpu": _own_cpu(),
     }  # fmt: skip
 
 
@@ -435,11 +442,12 @@ def _provider_row(pace: tuple[int, float, float], concurrency: int) -> None:
     )
     print_table(
         ["C", "streams", "errors", "gap p50", "gap p99", "p99 / interval", "gap max",
-         "first token p99", "server CPU", "client wall"],
+         "first token p99", "server CPU", "client CPU", "client wall"],
         [[f"{concurrency:,}", str(result["streams"]), str(result["errors"]),
           f"{result['gap_p50']:.3f} s", f"{result['gap_p99']:.3f} s",
           f"{result['gap_p99'] / interval:.2f}x", f"{result['gap_max']:.3f} s",
-          f"{result['first_p99']:.3f} s", f"{cpu:.2f} s", f"{result['wall']:.1f} s"]],
+          f"{result['first_p99']:.3f} s", f"{cpu:.2f} s", f"{result['client_cpu']:.2f} s",
+          f"{result['wall']:.1f} s"]],
     )  # fmt: skip
 
 
@@ -605,6 +613,7 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="smoke run: C = 50, 5 fast tokens")
     parser.add_argument("--rounds", type=int, default=1, help="rounds per server and C")
     parser.add_argument("--provider", action="store_true", help="also the provider/journal row")
+    parser.add_argument("--provider-only", action="store_true", help="only the provider row")
     parser.add_argument("--memory", action="store_true", help="only RSS per open stream")
     parser.add_argument("--streams", type=int, default=10_000, help="streams of --memory")
     parser.add_argument("--serve-floor", nargs=3, help=argparse.SUPPRESS)
@@ -642,8 +651,9 @@ def main() -> None:
         return
     pace = (5, 0.05, 0.05) if args.quick else (20, 0.2, 0.2)
     levels = [50] if args.quick else [1000, 2000, 4000]
-    _table(args, pace, levels)
-    if args.provider:
+    if not args.provider_only:
+        _table(args, pace, levels)
+    if args.provider or args.provider_only:
         _provider_row(pace, 100 if args.quick else 2000)
 
 
