@@ -23,7 +23,8 @@ async def test_many_paced_streams_due_at_the_same_ticks_each_get_their_reply() -
 
         async def one(index: int) -> str:
             messages = [{"role": "user", "content": f"question {index}"}]
-            return "".join([text async for text in provider.create_async_generator(messages=messages)])
+            texts = provider.create_async_generator(messages=messages)
+            return "".join([text async for text in texts])
 
         texts = await asyncio.wait_for(asyncio.gather(*(one(i) for i in range(40))), 60)
         streams = [c.stream for c in server.journal.calls if c.stream is not None]
