@@ -9,9 +9,12 @@ so every stream that opens before the end replays them from the first (the real 
 queue keeps undelivered tokens the same way) and many streams share the same bytes.
 
 Pacing costs nothing when it is off: with ``token_interval`` and ``first_token_delay`` both 0 the
-whole reply is produced synchronously, with no task and no timer; otherwise one task per running
-message sleeps between tokens. Waiters park on one shared future per generation that is resolved
-whenever something changes.
+whole reply is produced synchronously, with no task and no timer. Otherwise each running message
+is a schedule on the engine's :class:`~.wheel.Wheel` (one timer per time bucket for all of them,
+no task per message): its next token (or recorded piece) is pushed when due, and the push writes
+it at once to every stream attached to the generation (:attr:`Generation.sinks`, see
+:mod:`.stream`). Streams that are not attached (the fault path) park on one shared future per
+generation that is resolved whenever something changes.
 """
 
 from __future__ import annotations
@@ -22,16 +25,25 @@ import random
 import re
 from collections import deque
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Protocol
 
 import msgspec
 
 from ..recording._replay import RecordedReply, ReplayLibrary, ReplayPlan, plan_reply
 from .config import ServerConfig
 from .state import ChatStore, Message, transition
+from .wheel import Wheel, resolution_for
 from .wire import token_event
 
-__all__ = ["LOREM_WORDS", "Engine", "Generation", "lorem_tokens", "reply_tokens"]
+__all__ = [
+    "LOREM_WORDS",
+    "TOKEN_EVENTS",
+    "Engine",
+    "Generation",
+    "Sink",
+    "lorem_tokens",
+    "reply_tokens",
+]
 
 #: The word list of the ``lorem`` package the reference worker draws from.
 LOREM_WORDS = (
@@ -72,7 +84,7 @@ _FIRST = [word.capitalize() + " " for word in LOREM_WORDS]
 _LAST = [word + ". " for word in LOREM_WORDS]
 _ONLY = [word.capitalize() + ". " for word in LOREM_WORDS]
 #: The token event of every token :func:`_lorem` makes (the very last has no trailing space).
-_EVENTS = {
+TOKEN_EVENTS = _EVENTS = {
     token: token_event(token)
     for table in (_PLAIN, _FIRST, _LAST, _ONLY)
     for word in table
@@ -149,15 +161,23 @@ def reply_tokens(
     return _lorem(data[:limit], data[limit:])
 
 
+class Sink(Protocol):
+    """A stream attached to a generation: told of every change as it happens."""
+
+    def on_change(self) -> None:
+        """A chunk was added, or the final event, or the generation ended."""
+
+
 class Generation:
     """The reply of one assistant message: its token events so far and, at the end, the final event.
 
-    Streams read :attr:`chunks` from their own index and park on :meth:`wait` when they have
-    seen everything.
+    Streams read :attr:`chunks` from their own index; either they attach to :attr:`sinks` and are
+    called at every change, or they park on :meth:`wait` when they have seen everything.
     """
 
     __slots__ = (
-        "_waiter", "chunks", "delivered", "ended", "final", "generated", "message", "texts",
+        "_waiter", "chunks", "delivered", "due", "ended", "final", "generated", "message",
+        "plan", "sinks", "step", "texts",
     )  # fmt: skip
 
     def __init__(self, message: Message) -> None:
@@ -170,6 +190,12 @@ class Generation:
         #: True for a generated reply: token events, then the ``message`` event (not a replay).
         self.generated = True
         self._waiter: asyncio.Future[None] | None = None
+        #: Streams written to from the pacing clock, in the order they attached.
+        self.sinks: list[Sink] = []
+        # the engine's paced schedule: what comes next (tokens or recorded pieces), and when
+        self.plan: Sequence[Any] = ()
+        self.step = 0
+        self.due = 0.0
 
     def wait(self) -> asyncio.Future[None]:
         """A future resolved at the next change (token, end, cancellation)."""
@@ -178,16 +204,29 @@ class Generation:
         return self._waiter
 
     def wake(self) -> None:
-        """Resolve the current waiter, if any."""
-        waiter, self._waiter = self._waiter, None
-        if waiter is not None and not waiter.done():
-            waiter.set_result(None)
+        """Resolve the current waiter, if any, and tell every attached stream."""
+        waiter = self._waiter
+        if waiter is not None:
+            self._waiter = None
+            if not waiter.done():
+                waiter.set_result(None)
+        for sink in self.sinks:
+            sink.on_change()
 
     def push(self, text: str) -> None:
         """Append one token."""
         self.texts.append(text)
-        self.chunks.append(token_event(text))
+        event = _EVENTS.get(text)
+        self.chunks.append(event if event is not None else token_event(text))
         self.wake()
+
+    def push_last(self, text: str) -> None:
+        """Append the last token and complete the message: one change, so that an attached
+        stream writes both in one go."""
+        self.texts.append(text)
+        event = _EVENTS.get(text)
+        self.chunks.append(event if event is not None else token_event(text))
+        self.finish()
 
     def extend(self, texts: Sequence[str]) -> None:
         """Append tokens that are all ready at once (an unpaced reply): one wake-up for all."""
@@ -242,7 +281,13 @@ class Engine:
         self._queue: deque[Generation] = deque()
         self._unserved: dict[str, list[Generation]] = {}
         self._busy = 0
-        self._tasks: dict[str, asyncio.Task[None]] = {}
+        # paced messages on the wheel, by id (cancel and close count and stop them)
+        self._paced: dict[str, Generation] = {}
+        self._wheel_: Wheel | None = None
+        self._resolution = resolution_for(config.token_interval, config.first_token_delay)
+        # bound once: a bound method made per scheduled token would cost an object each time
+        self._on_token = self._token_due
+        self._on_piece = self._piece_due
 
     # -- queries -----------------------------------------------------------------------------
 
@@ -264,6 +309,14 @@ class Engine:
     def busy(self) -> int:
         """Workers running a message now."""
         return self._busy
+
+    def wheel(self) -> Wheel:
+        """The pacing clock of the running loop (one per engine and loop; streams share it)."""
+        wheel = self._wheel_
+        loop = asyncio.get_running_loop()
+        if wheel is None or wheel.loop is not loop:
+            wheel = self._wheel_ = Wheel(loop, self._resolution)
+        return wheel
 
     # -- lifecycle of messages ---------------------------------------------------------------
 
@@ -298,10 +351,8 @@ class Engine:
             for waiting in self._unserved.values():
                 if generation in waiting:
                     waiting.remove(generation)
-            task = self._tasks.pop(message_id, None)
-            if task is not None:
-                task.cancel()
-                self._busy -= 1
+            if self._paced.pop(message_id, None) is not None:
+                self._busy -= 1  # its next entry on the wheel finds it ended and does nothing
             if not generation.message.finished:
                 transition(generation.message, "cancel")
             generation.end()
@@ -310,9 +361,7 @@ class Engine:
     def close(self) -> None:
         """Server shutdown: stop every worker and end every open stream."""
         self.closing = True
-        for task in self._tasks.values():
-            task.cancel()
-        self._tasks.clear()
+        self._paced.clear()
         for generation in self._generations.values():
             generation.end()
 
@@ -343,23 +392,36 @@ class Engine:
                 generation.finish()
                 self._busy -= 1
             else:
-                task = asyncio.get_running_loop().create_task(self._run(generation, tokens))
-                self._tasks[generation.message.id] = task
+                wheel = self.wheel()
+                generation.plan = tokens
+                generation.due = wheel.loop.time() + self.config.first_token_delay
+                self._paced[generation.message.id] = generation
+                wheel.call_at(generation.due, self._on_token, generation)
 
-    async def _run(self, generation: Generation, tokens: list[str]) -> None:
-        config = self.config
-        try:
-            if config.first_token_delay:
-                await asyncio.sleep(config.first_token_delay)
-            for index, text in enumerate(tokens):
-                if index and config.token_interval:
-                    await asyncio.sleep(config.token_interval)
-                generation.push(text)
-            generation.finish()
-        finally:
-            if self._tasks.pop(generation.message.id, None) is not None:
-                self._busy -= 1
-                self._pump()
+    def _token_due(self, generation: Generation) -> None:
+        """The wheel's call for a paced generation's next token (and the final event after it)."""
+        if generation.ended or self.closing:
+            return  # cancelled: the entry was stale
+        plan, step = generation.plan, generation.step
+        step += 1
+        if step < len(plan):
+            generation.push(plan[step - 1])
+            generation.step = step
+            wheel = self._wheel_
+            assert wheel is not None
+            # due from the schedule, not from now: a late tick does not push every later token
+            # back; but never in the past, so a stalled loop does not make a burst
+            generation.due = max(generation.due + self.config.token_interval, wheel.loop.time())
+            wheel.call_at(generation.due, self._on_token, generation)
+            return
+        generation.plan = ()
+        generation.push_last(plan[step - 1])
+        self._release(generation)
+
+    def _release(self, generation: Generation) -> None:
+        if self._paced.pop(generation.message.id, None) is not None:
+            self._busy -= 1
+            self._pump()
 
     def _replay(
         self, generation: Generation, recorded: RecordedReply, library: ReplayLibrary
@@ -371,17 +433,37 @@ class Engine:
         if not any(plan.delays):
             _feed_plan(generation, plan)
             return
-        task = asyncio.get_running_loop().create_task(self._replay_paced(generation, plan))
-        self._tasks[message.id] = task
-        self._busy += 1  # cancel() and close() count replay tasks like worker tasks
+        wheel = self.wheel()
+        # the recorded offsets, from now: piece i is due at start + offsets[i]
+        start = wheel.loop.time()
+        offsets: list[float] = []
+        total = 0.0
+        for delay in plan.delays:
+            total += delay
+            offsets.append(start + total)
+        generation.plan = (plan, offsets)
+        self._paced[message.id] = generation
+        self._busy += 1  # cancel() and close() count replays like worker messages
+        wheel.call_at(offsets[0], self._on_piece, generation)
 
-    async def _replay_paced(self, generation: Generation, plan: ReplayPlan) -> None:
-        try:
-            await _feed_plan_paced(generation, plan)
-        finally:
-            if self._tasks.pop(generation.message.id, None) is not None:
-                self._busy -= 1
-                self._pump()
+    def _piece_due(self, generation: Generation) -> None:
+        """The wheel's call for a paced replay's next recorded piece (the last one: its end)."""
+        if generation.ended or self.closing:
+            return
+        plan, offsets = generation.plan
+        step = generation.step
+        if step < len(plan.pieces) - 1:
+            generation.push_raw(plan.pieces[step])
+        step += 1
+        if step < len(offsets):
+            generation.step = step
+            wheel = self._wheel_
+            assert wheel is not None
+            wheel.call_at(offsets[step], self._on_piece, generation)
+            return
+        generation.plan = ()
+        _finish_recorded(generation, plan)
+        self._release(generation)
 
     def _tokens(self, message: Message) -> list[str]:
         params = message.work_parameters or {}
@@ -399,15 +481,6 @@ class Engine:
 def _feed_plan(generation: Generation, plan: ReplayPlan) -> None:
     for piece in plan.pieces[:-1]:
         generation.push_raw(piece)
-    _finish_recorded(generation, plan)
-
-
-async def _feed_plan_paced(generation: Generation, plan: ReplayPlan) -> None:
-    for index, delay in enumerate(plan.delays):
-        if delay > 0:
-            await asyncio.sleep(delay)
-        if index < len(plan.pieces) - 1:
-            generation.push_raw(plan.pieces[index])
     _finish_recorded(generation, plan)
 
 

@@ -11,6 +11,20 @@ Faults (:mod:`.._control.faults`) that touch streams arrive on the request from 
 there are none the pre-encoded chunks go out as they are (the fast path), otherwise every event
 passes through the request's :class:`StreamChain` and the writer carries out its actions. What
 was written when goes into the request's :class:`StreamLog`, for the journal.
+
+Three paths, by what the stream needs:
+
+* finished before it opened, no fault: every chunk at once (``_write_finished``);
+* paced, no fault (the load-test case): the stream attaches to its :class:`Generation` as a
+  *sink* (:class:`_PacedStream`). The engine's :class:`~.wheel.Wheel` (one ``loop.call_at`` per
+  5 ms bucket, for all streams) pushes each token when due, and the push writes it, framed as
+  an HTTP chunk, straight to the transport; pings and ``pending`` events are entries on the
+  same wheel. No coroutine wakes per chunk: the handler awaits one future, resolved when the
+  stream ends (final event written, generation ended, client gone). Backpressure (the transport
+  paused writing) or a cancelled handler detaches the sink; on backpressure the handler goes on
+  in the coroutine path below from where the sink stopped, with ``response.write``'s drain.
+* faults, or backpressure: one coroutine loop per stream (``_stream_loop``) that waits on the
+  generation's shared future, writes through ``response.write`` and runs the fault chain.
 """
 
 from __future__ import annotations
@@ -26,8 +40,9 @@ from aiohttp import web
 from .._control.faults import Disconnect, Emit, EmitRaw, Fault, Finish, Pause, StreamChain
 from .._control.journal import StreamLog
 from .config import ServerConfig
-from .generation import Engine, Generation
+from .generation import TOKEN_EVENTS, Engine, Generation
 from .ids import ping_stamp, utcnow
+from .wheel import Entry
 from .wire import event_bytes, pending_event, ping_bytes
 
 __all__ = ["SERVER_SOFTWARE", "SSE_HEADERS", "STREAM_FAULTS", "STREAM_LOG", "stream_events"]
@@ -54,6 +69,15 @@ _STREAM_HEADERS = {**dict(SSE_HEADERS), "server": SERVER_SOFTWARE}
 _DATA = b"data: "
 
 
+def _frame(chunk: bytes) -> bytes:
+    """``chunk`` as one HTTP/1.1 chunk (what ``StreamResponse.write`` sends for it)."""
+    return b"%x\r\n%b\r\n" % (len(chunk), chunk)
+
+
+# A generated reply's token events, framed once: the paced path's per-token write is a lookup.
+_FRAMED = {event: _frame(event) for event in TOKEN_EVENTS.values()}
+
+
 def _whole_event(chunk: bytes) -> dict[str, Any] | None:
     """The JSON object of a chunk that is exactly one ``data: {...}`` event, else None."""
     if not (chunk.startswith(_DATA) and chunk.endswith(b"\r\n\r\n")):
@@ -74,13 +98,16 @@ class _Writer:
         request: web.Request,
         faults: Sequence[Fault],
         log: StreamLog,
+        started: float | None = None,
     ) -> None:
         self.response = response
         self.request = request
         self.loop = asyncio.get_running_loop()
-        self.started = self.loop.time()
+        if started is None:  # else: a stream the paced path began, whose log has its start
+            started = self.loop.time()
+            log.start(time.monotonic())  # the journal's clock, as the chunk times
+        self.started = started
         self.log = log
-        self.log.start(time.monotonic())  # the journal's clock, as the chunk times
         self.chain = StreamChain(faults) if faults else None
         self._done = False
         self.dropped = False
@@ -148,13 +175,31 @@ async def stream_events(
     await response.prepare(request)
     faults: Sequence[Fault] = request.get(STREAM_FAULTS, ())
     log: StreamLog = request.get(STREAM_LOG) or StreamLog()
-    if not faults and generation.final is not None:
-        return await _write_finished(response, generation, generation.final, log)
+    if not faults:
+        if generation.final is not None:
+            return await _write_finished(response, generation, generation.final, log)
+        return await _stream_paced(request, response, generation, engine, config, log)
     writer = _Writer(response, request, faults, log)
-    loop = writer.loop
-    next_ping = writer.started + config.ping_interval
-    next_pending = writer.started + config.pending_interval
-    sent = 0
+    started = writer.started
+    return await _stream_loop(
+        writer, generation, engine, config,
+        sent=0, next_ping=started + config.ping_interval,
+        next_pending=started + config.pending_interval,
+    )  # fmt: skip
+
+
+async def _stream_loop(
+    writer: _Writer,
+    generation: Generation,
+    engine: Engine,
+    config: ServerConfig,
+    *,
+    sent: int,
+    next_ping: float,
+    next_pending: float,
+) -> web.StreamResponse:
+    """The coroutine path: wait for changes on the generation's future, write, run faults."""
+    response, loop = writer.response, writer.loop
     try:
         if writer.chain is not None:
             await writer.start()
@@ -195,6 +240,184 @@ async def stream_events(
     except ConnectionError:  # reset, aborted, or "Connection lost" while draining
         # the client went away mid-stream: nothing left to tell it
         writer.log.client_disconnected = True
+    return response
+
+
+# The states of a paced stream: writing from the wheel, or ended (and how).
+_OPEN, _EOF, _GONE, _SLOW, _DETACHED = range(5)
+
+
+class _PacedStream:
+    """A stream written from the pacing clock (see the module docstring); a generation's sink.
+
+    ``sent`` counts the generation's chunks written; ``done`` resolves with the state the stream
+    ended in: ``_EOF`` (write the terminating chunk), ``_GONE`` (the client went away) or
+    ``_SLOW`` (the transport pushed back: the coroutine path takes over at ``sent``).
+    """
+
+    __slots__ = (
+        "done", "engine", "generation", "log", "next_pending", "next_ping", "pending_entry",
+        "pending_interval", "ping_entry", "ping_interval", "protocol", "sent", "state", "wheel",
+    )  # fmt: skip
+
+    def __init__(
+        self,
+        request: web.Request,
+        generation: Generation,
+        engine: Engine,
+        config: ServerConfig,
+        log: StreamLog,
+        started: float,
+    ) -> None:
+        self.protocol = request.protocol
+        self.generation = generation
+        self.engine = engine
+        self.wheel = engine.wheel()
+        self.log = log
+        self.sent = 0
+        self.state = _OPEN
+        self.done: asyncio.Future[int] = self.wheel.loop.create_future()
+        self.ping_interval = config.ping_interval
+        self.pending_interval = config.pending_interval
+        self.next_ping = started + config.ping_interval
+        self.next_pending = started + config.pending_interval
+        self.ping_entry: Entry | None = None
+        self.pending_entry: Entry | None = None
+
+    def _end(self, state: int) -> None:
+        self.state = state
+        if not self.done.done():
+            self.done.set_result(state)
+
+    def _transport(self) -> asyncio.Transport | None:
+        """The transport to write to now, or None after ending the stream (gone or paused)."""
+        transport = self.protocol.transport
+        if transport is None or transport.is_closing():
+            self._end(_GONE)
+            return None
+        if self.protocol.writing_paused:
+            self._end(_SLOW)
+            return None
+        return transport
+
+    def on_change(self) -> None:
+        """Write what the generation has that this stream has not sent (a tick's token, mostly)."""
+        if self.state != _OPEN:
+            return
+        transport = self._transport()
+        if transport is None:
+            return
+        generation = self.generation
+        chunks = generation.chunks
+        sent = self.sent
+        final = generation.final
+        add, clock = self.log.add, time.monotonic
+        if final is None and sent + 1 == len(chunks) and not generation.ended:
+            # the common case: a tick's one token
+            chunk = chunks[sent]
+            framed = _FRAMED.get(chunk)
+            transport.write(framed if framed is not None else _frame(chunk))
+            add(clock(), chunk)
+            self.sent = sent + 1
+            return
+        # Several at once (the chunks made before the stream opened, the last token with the
+        # final event): one write, each still its own HTTP chunk, each logged with its time.
+        due = chunks[sent:]
+        if final is not None:
+            due.append(final)
+        if due:
+            transport.write(b"".join([_FRAMED.get(chunk) or _frame(chunk) for chunk in due]))
+            for chunk in due:
+                add(clock(), chunk)
+        self.sent = len(chunks)
+        if final is not None:
+            generation.delivered = True
+            self.log.final_written = True
+            self._end(_EOF)
+        elif generation.ended or self.engine.closing:
+            self._end(_EOF)
+
+    def _write_now(self, chunk: bytes) -> bool:
+        """Write one chunk of the stream's own (a ping, a ``pending`` event); False if ended."""
+        transport = self._transport()
+        if transport is None:
+            return False
+        transport.write(_frame(chunk))
+        self.log.add(time.monotonic(), chunk)
+        return True
+
+    @staticmethod
+    def on_ping(stream: _PacedStream) -> None:
+        """The wheel's call for the next ``: ping`` (static: no bound method per entry)."""
+        if stream.state != _OPEN:
+            return
+        if not stream._write_now(ping_bytes(ping_stamp(utcnow()))):
+            return
+        now = stream.wheel.loop.time()
+        while stream.next_ping <= now:
+            stream.next_ping += stream.ping_interval
+        stream.ping_entry = stream.wheel.schedule(stream.next_ping, _PacedStream.on_ping, stream)
+
+    @staticmethod
+    def on_pending(stream: _PacedStream) -> None:
+        """The wheel's call for the next ``pending`` event, until the first token."""
+        generation = stream.generation
+        if stream.state != _OPEN or generation.chunks:
+            return
+        position, size = stream.engine.queue_position(generation)
+        if not stream._write_now(pending_event(position, size)):
+            return
+        stream.next_pending = stream.wheel.loop.time() + stream.pending_interval
+        stream.pending_entry = stream.wheel.schedule(
+            stream.next_pending, _PacedStream.on_pending, stream
+        )
+
+
+async def _stream_paced(
+    request: web.Request,
+    response: web.StreamResponse,
+    generation: Generation,
+    engine: Engine,
+    config: ServerConfig,
+    log: StreamLog,
+) -> web.StreamResponse:
+    """A stream with no fault that is not finished yet: written from the wheel, see above."""
+    started = engine.wheel().loop.time()
+    log.start(time.monotonic())
+    stream = _PacedStream(request, generation, engine, config, log, started)
+    wheel = stream.wheel
+    generation.sinks.append(stream)
+    try:
+        stream.on_change()  # the chunks made before the stream opened, from the first
+        if stream.state == _OPEN:
+            stream.ping_entry = wheel.schedule(stream.next_ping, _PacedStream.on_ping, stream)
+            if not generation.chunks:
+                stream.pending_entry = wheel.schedule(
+                    stream.next_pending, _PacedStream.on_pending, stream
+                )
+        state = await stream.done
+    finally:
+        if stream.state == _OPEN:  # cancelled: no wheel entry may write any more
+            stream.state = _DETACHED
+        generation.sinks.remove(stream)
+        # the next ping is seconds away: the wheel must not keep the ended stream until then
+        if stream.ping_entry is not None:
+            wheel.cancel(stream.ping_entry, stream)
+        if stream.pending_entry is not None:
+            wheel.cancel(stream.pending_entry, stream)
+    if state == _GONE:
+        log.client_disconnected = True
+        return response
+    if state == _SLOW:
+        writer = _Writer(response, request, (), log, started=started)
+        return await _stream_loop(
+            writer, generation, engine, config,
+            sent=stream.sent, next_ping=stream.next_ping, next_pending=stream.next_pending,
+        )  # fmt: skip
+    try:
+        await response.write_eof()
+    except ConnectionError:
+        log.client_disconnected = True
     return response
 
 
