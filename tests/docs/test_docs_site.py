@@ -12,9 +12,6 @@ import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
 DOCS = ROOT / "docs"
-#: The Guides pages of the other branches of issue 13: their nav lines wait, commented, in
-#: mkdocs.yml until the pages are merged (a nav entry without its page fails the strict build).
-PENDING = {"pacing.md"}
 LINK = re.compile(r"\]\((?!https?://|#|mailto:)(?P<target>[^)#\s]+)(?:#[^)]*)?\)")
 
 
@@ -38,13 +35,7 @@ def test_every_page_is_in_the_nav_and_every_entry_exists() -> None:
     nav = _nav_pages(_config()["nav"])
     assert [page for page in nav if not (DOCS / page).is_file()] == []
     pages = {p.name for p in DOCS.glob("*.md")}
-    assert sorted(pages - set(nav) - PENDING) == []
-
-
-def test_the_guides_wait_commented_in_the_nav() -> None:
-    text = (ROOT / "mkdocs.yml").read_text(encoding="utf-8")
-    for page in PENDING:
-        assert re.search(rf"^\s*#\s*- [^:]+: {re.escape(page)}$", text, re.M), page
+    assert sorted(pages - set(nav)) == []
 
 
 def test_relative_links_of_the_readme_and_the_guide_resolve() -> None:
@@ -52,7 +43,7 @@ def test_relative_links_of_the_readme_and_the_guide_resolve() -> None:
     for page in [ROOT / "README.md", *DOCS.glob("*.md")]:
         for match in LINK.finditer(page.read_text(encoding="utf-8")):
             target = (page.parent / match.group("target")).resolve()
-            if not target.exists() and target.name not in PENDING:
+            if not target.exists():
                 broken.append(f"{page.relative_to(ROOT)}: {match.group('target')}")
     assert broken == []
 
