@@ -7,8 +7,11 @@ error shapes, the journal); a fallback route answers 404 and 405 as FastAPI does
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+
 from aiohttp import web
 
+from .auth import TokenAuthority
 from .config import ServerConfig
 from .context import CONTEXT, ServerContext
 from .guard import add_fallback, announced_routes, guarded_routes
@@ -21,6 +24,18 @@ __all__ = ["context_of", "create_app"]
 
 async def _on_shutdown(app: web.Application) -> None:
     app[CONTEXT].engine.close()
+
+
+async def _shared_state(app: web.Application) -> AsyncIterator[None]:
+    """With a Redis store: agree on the token key at startup; disconnect at cleanup."""
+    ctx = app[CONTEXT]
+    shared = ctx.shared
+    if shared is None:
+        yield
+        return
+    ctx.auth = TokenAuthority(await shared.auth_secret())
+    yield
+    await shared.close()
 
 
 def create_app(config: ServerConfig | None = None) -> web.Application:
@@ -37,6 +52,8 @@ def create_app(config: ServerConfig | None = None) -> web.Application:
     add_admin_routes(app, announced_routes(app.router))
     add_fallback(ctx, app.router)  # last: it takes whatever no other route took
     app.on_shutdown.append(_on_shutdown)
+    if ctx.shared is not None:
+        app.cleanup_ctx.append(_shared_state)
     return app
 
 

@@ -104,12 +104,12 @@ async def _requests(request: web.Request) -> web.Response:
 
 
 async def _chats(request: web.Request) -> web.Response:
-    chats = request.app[CONTEXT].store.chats()
+    chats = await request.app[CONTEXT].chats.chats()
     return _json_response({"chats": [chat.read() for chat in chats]})
 
 
 async def _reset(request: web.Request) -> web.Response:
-    request.app[CONTEXT].reset()
+    await request.app[CONTEXT].clear()
     return _json_response({"reset": True})
 
 
@@ -139,7 +139,7 @@ async def _health(request: web.Request) -> web.Response:
         {
             "status": "ok",
             "uptime_s": round(time.monotonic() - request.app[_STARTED], 3),
-            "chats": len(ctx.store.chats()),
+            "chats": len(await ctx.chats.chats()),
             "requests": ctx.journal.call_count,
             "requests_dropped": ctx.journal.dropped,
             "journal_limit": ctx.journal.limit,

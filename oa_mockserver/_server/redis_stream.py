@@ -1,0 +1,218 @@
+"""Each reply's token stream on Redis: written by the process that generates it, read by any.
+
+Theory of operation. As on the real server, a reply's tokens go through a Redis queue named
+``message_queue:{message id}``, here a Redis stream. The process that took the assistant message
+runs its :class:`~.generation.Generation` as it would in memory; :meth:`MessageQueues.publish`
+follows it and appends what is new (``XADD``, batched in one script call with the message's
+state and content, so a reader that sees the final event also finds the message complete).
+An events request on any process reads the stream from its first entry into a local mirror
+:class:`Generation` (``XRANGE``, then ``XREAD BLOCK`` while the reply runs) and hands that to
+the ordinary SSE writer (:func:`~.stream.stream_events`): pings, pending events, faults and the
+journal's stream log are the in-memory server's. On the process that generates the reply the
+local generation itself is streamed, as in memory.
+
+The entries, one field each: ``s`` (start; ``1`` for a generated reply, ``0`` for a replayed
+one), ``t`` (one pre-encoded chunk), ``f`` (the final chunk), ``x`` (ended without a final event:
+the chat was deleted, or the generating process stopped).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import TYPE_CHECKING, Any
+
+import msgspec
+import redis.asyncio as aioredis
+from aiohttp import web
+
+from .generation import Engine, Generation
+from .redis_store import RedisStore, chat_key, queue_key
+from .state import Message
+from .stream import stream_events
+
+if TYPE_CHECKING:
+    from .context import ServerContext
+
+__all__ = ["MessageQueues"]
+
+log = logging.getLogger("oa_mockserver.redis")
+
+# Append entries to a message's queue and set its state and content, if its chat still exists.
+# KEYS: the chat hash, the queue; ARGV: message id, state, content (JSON), then kind/data pairs.
+_FEED = """
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+redis.call('HSET', KEYS[1], 's:' .. ARGV[1], ARGV[2], 'c:' .. ARGV[1], ARGV[3])
+redis.call('HINCRBY', KEYS[1], 'v', 1)
+for i = 4, #ARGV, 2 do redis.call('XADD', KEYS[2], '*', ARGV[i], ARGV[i + 1]) end
+return 1
+"""
+
+# Mark a message's final event delivered, if its chat still exists (never recreate a hash).
+_DELIVERED = """
+if redis.call('EXISTS', KEYS[1]) == 1 then redis.call('HSET', KEYS[1], ARGV[1], '1') end
+return 1
+"""
+
+#: While a reply has no token yet, how often its state is re-published (pending -> in_progress
+#: changes without waking the generation's waiters).
+_STATE_POLL = 0.05
+#: Longest block of one XREAD (ms): the reader also ends with its stream (cancelled).
+_BLOCK_MS = 5000
+
+
+def _apply(mirror: Generation, entries: list[tuple[bytes, dict[bytes, bytes]]]) -> bool:
+    """Add stream entries to ``mirror``; True once it has its final event or its end."""
+    for _entry_id, fields in entries:
+        for kind, data in fields.items():
+            if kind == b"t":
+                mirror.chunks.append(data)
+            elif kind == b"f":
+                mirror.final = data
+            elif kind == b"x":
+                mirror.ended = True
+            elif kind == b"s":
+                mirror.generated = data == b"1"
+    mirror.wake()
+    return mirror.final is not None or mirror.ended
+
+
+class MessageQueues:
+    """Publishes this process's replies into Redis and streams any process's replies."""
+
+    def __init__(self, client: aioredis.Redis, store: RedisStore) -> None:
+        self.client = client
+        self.store = store
+        self._feed = client.register_script(_FEED)
+        self._delivered = client.register_script(_DELIVERED)
+        self._followers: set[asyncio.Task[None]] = set()
+
+    # -- the writing side -----------------------------------------------------------------------
+
+    async def publish(self, engine: Engine, generation: Generation) -> None:
+        """Write what ``generation`` has so far (awaited: the queue exists before the answer),
+        then follow it in the background until its final event or its end."""
+        sent = await self._flush(engine, generation, 0, first=True)
+        if sent is None or self._over(generation):
+            self.store.forget(generation.message.chat_id)
+            return
+        task = asyncio.get_running_loop().create_task(self._follow(engine, generation, sent))
+        self._followers.add(task)
+        task.add_done_callback(self._followers.discard)
+
+    @staticmethod
+    def _over(generation: Generation) -> bool:
+        return generation.final is not None or generation.ended
+
+    async def _follow(self, engine: Engine, generation: Generation, sent: int) -> None:
+        message = generation.message
+        state = message.state
+        try:
+            while True:
+                timeout = _STATE_POLL if not generation.chunks else None
+                await asyncio.wait((generation.wait(),), timeout=timeout)
+                unchanged = len(generation.chunks) == sent and message.state == state
+                if unchanged and not self._over(generation):
+                    continue
+                state = message.state
+                flushed = await self._flush(engine, generation, sent, first=False)
+                if flushed is None or self._over(generation):
+                    return
+                sent = flushed
+        finally:
+            self.store.forget(message.chat_id)
+
+    async def _flush(
+        self, engine: Engine, generation: Generation, sent: int, *, first: bool
+    ) -> int | None:
+        """Append the chunks from ``sent`` on (and the end, if reached); the new count, or None
+        when the chat is gone (the reply is then stopped here too)."""
+        message = generation.message
+        chunks = generation.chunks
+        count = len(chunks)
+        args: list[Any] = [message.id, message.state, msgspec.json.encode(message.content)]
+        if first:
+            args += (b"s", b"1" if generation.generated else b"0")
+        for chunk in chunks[sent:count]:
+            args += (b"t", chunk)
+        if generation.final is not None:
+            args += (b"f", generation.final)
+        elif generation.ended:
+            args += (b"x", b"")
+        self.store.round_trips += 1
+        keys = [chat_key(message.chat_id), queue_key(message.id)]
+        written = await self._feed(keys=keys, args=args)
+        if not written:
+            engine.cancel([message.id])  # deleted on another process: stop generating it
+            return None
+        return count
+
+    async def close(self, timeout: float = 1.0) -> None:
+        """Let followers write the end of replies stopped by the shutdown, then stop them."""
+        if self._followers:
+            _, pending = await asyncio.wait(set(self._followers), timeout=timeout)
+            for task in pending:
+                task.cancel()
+
+    # -- the reading side -----------------------------------------------------------------------
+
+    async def open(
+        self, request: web.Request, message: Message, ctx: ServerContext
+    ) -> web.StreamResponse | None:
+        """Stream a message's events from this process's generation or from Redis; None when
+        there is nothing to stream (as :func:`~.routes.common.open_stream`)."""
+        engine = ctx.engine
+        local = engine.generation(message.id)
+        key = chat_key(message.chat_id)
+        delivered_field = b"d:" + message.id.encode()
+        pipe = self.client.pipeline(transaction=False)
+        pipe.hexists(key, delivered_field)
+        if local is None:
+            pipe.xrange(queue_key(message.id))
+        self.store.round_trips += 1
+        replies = await pipe.execute()
+        delivered = bool(replies[0])
+        if message.finished and delivered:
+            return None
+        if local is not None:
+            if local.ended or (message.finished and local.delivered):
+                return None
+            response = await stream_events(request, local, engine, ctx.config)
+            if local.delivered:
+                await self._mark_delivered(key, delivered_field)
+            return response
+        entries = replies[1]
+        if not entries:
+            return None  # no reply under way for this message (any more)
+        mirror = Generation(message)
+        done = _apply(mirror, entries)
+        if mirror.ended:
+            return None
+        feeder = None
+        if not done:
+            feeder = asyncio.get_running_loop().create_task(
+                self._read(mirror, message.id, entries[-1][0])
+            )
+        try:
+            response = await stream_events(request, mirror, engine, ctx.config)
+        finally:
+            if feeder is not None:
+                feeder.cancel()
+        if mirror.delivered:
+            await self._mark_delivered(key, delivered_field)
+        return response
+
+    async def _read(self, mirror: Generation, message_id: str, last: bytes) -> None:
+        """Follow the queue from entry ``last`` to the reply's end (cancelled with its stream)."""
+        queue = queue_key(message_id)
+        while True:
+            self.store.round_trips += 1
+            reply: Any = await self.client.xread({queue: last}, count=1000, block=_BLOCK_MS)
+            for _name, entries in reply or ():
+                last = entries[-1][0]
+                if _apply(mirror, entries):
+                    return
+
+    async def _mark_delivered(self, key: str, field: bytes) -> None:
+        self.store.round_trips += 1
+        await self._delivered(keys=[key], args=[field])
