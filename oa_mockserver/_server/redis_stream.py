@@ -94,7 +94,7 @@ class MessageQueues:
         then follow it in the background until its final event or its end."""
         sent = await self._flush(engine, generation, 0, first=True)
         if sent is None or self._over(generation):
-            self.store.forget(generation.message.chat_id)
+            self._done(engine, generation)
             return
         task = asyncio.get_running_loop().create_task(self._follow(engine, generation, sent))
         self._followers.add(task)
@@ -107,20 +107,36 @@ class MessageQueues:
     async def _follow(self, engine: Engine, generation: Generation, sent: int) -> None:
         message = generation.message
         state = message.state
+        loop = asyncio.get_running_loop()
+        checked = loop.time()
         try:
             while True:
                 timeout = _STATE_POLL if not generation.chunks else None
                 await asyncio.wait((generation.wait(),), timeout=timeout)
                 unchanged = len(generation.chunks) == sent and message.state == state
-                if unchanged and not self._over(generation):
+                # a message that waits (a busy pool, an unserved model) is checked now and then:
+                # its chat may have been deleted on another process
+                if unchanged and not self._over(generation) and loop.time() - checked < 1.0:
                     continue
                 state = message.state
+                checked = loop.time()
                 flushed = await self._flush(engine, generation, sent, first=False)
                 if flushed is None or self._over(generation):
                     return
                 sent = flushed
         finally:
-            self.store.forget(message.chat_id)
+            self._done(engine, generation)
+
+    def _done(self, engine: Engine, generation: Generation) -> None:
+        """All of the reply is on Redis (or its chat is gone): this process lets go of it.
+
+        Why: the chat may be deleted on another process, and this one would never hear of it;
+        streams of the reply, here too, now read it from Redis.
+        """
+        message = generation.message
+        if message.finished or generation.ended:
+            engine.cancel([message.id])
+        self.store.forget(message.chat_id)
 
     async def _flush(
         self, engine: Engine, generation: Generation, sent: int, *, first: bool
