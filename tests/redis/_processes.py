@@ -98,3 +98,18 @@ async def web_conversation(
     deleted = await http.delete(f"{at[5]}/api/chat", params={"chat_id": chat["id"]})
     assert deleted.status == 200
     return body, message
+
+
+async def start_reply(http: aiohttp.ClientSession, url: str) -> dict[str, str]:
+    """Create a chat, post a prompt and ask for the reply on ``url`` (the web dialect); the
+    ``chat_id`` and ``message_id`` of the reply, as the events route takes them."""
+    chat = await json_of(await http.post(f"{url}/api/chat"))
+    prompter = await json_of(
+        await http.post(
+            f"{url}/api/chat/prompter_message",
+            json={"chat_id": chat["id"], "content": "hi", "parent_id": None},
+        )
+    )
+    body = {"chat_id": chat["id"], "parent_id": prompter["id"], "model_config_name": MODEL}
+    reply = await json_of(await http.post(f"{url}/api/chat/assistant_message", json=body))
+    return {"chat_id": chat["id"], "message_id": reply["id"]}

@@ -8,7 +8,7 @@ import json
 
 import aiohttp
 import pytest
-from _processes import COOKIES, MODEL, json_of, processes, web_conversation
+from _processes import COOKIES, MODEL, json_of, processes, start_reply, web_conversation
 
 pytestmark = [pytest.mark.redis, pytest.mark.asyncio]
 
@@ -24,9 +24,10 @@ def _events(body: bytes) -> list[dict[str, object]]:
 
 
 async def test_web_conversation_over_two_processes(redis_url: str) -> None:
-    async with processes(2, "--store", redis_url, *UNPACED) as (a, b), aiohttp.ClientSession(
-        cookies=COOKIES
-    ) as http:
+    async with (
+        processes(2, "--store", redis_url, *UNPACED) as (a, b),
+        aiohttp.ClientSession(cookies=COOKIES) as http,
+    ):
         body, message = await web_conversation(http, [a.url, b.url])
         events = _events(body)
         tokens = [e["text"] for e in events if e["event_type"] == "token"]
@@ -42,23 +43,11 @@ async def test_web_conversation_over_two_processes(redis_url: str) -> None:
 async def test_a_second_stream_on_the_other_process_is_empty_once_delivered(
     redis_url: str,
 ) -> None:
-    async with processes(2, "--store", redis_url, *UNPACED) as (a, b), aiohttp.ClientSession(
-        cookies=COOKIES
-    ) as http:
-        chat = await json_of(await http.post(f"{a.url}/api/chat"))
-        prompter = await json_of(
-            await http.post(
-                f"{a.url}/api/chat/prompter_message",
-                json={"chat_id": chat["id"], "content": "hi", "parent_id": None},
-            )
-        )
-        reply = await json_of(
-            await http.post(
-                f"{a.url}/api/chat/assistant_message",
-                json={"chat_id": chat["id"], "parent_id": prompter["id"], "model_config_name": MODEL},
-            )
-        )
-        ids = {"chat_id": chat["id"], "message_id": reply["id"]}
+    async with (
+        processes(2, "--store", redis_url, *UNPACED) as (a, b),
+        aiohttp.ClientSession(cookies=COOKIES) as http,
+    ):
+        ids = await start_reply(http, a.url)
         first = await (await http.get(f"{b.url}/api/chat/events", params=ids)).read()
         assert _events(first)[-1]["event_type"] == "message"
         # delivered once, on b: the web site then pipes an empty 200, on either process
@@ -68,7 +57,8 @@ async def test_a_second_stream_on_the_other_process_is_empty_once_delivered(
 
 
 async def test_inference_conversation_over_two_processes(redis_url: str) -> None:
-    async with processes(2, "--store", redis_url, *UNPACED) as (a, b), aiohttp.ClientSession() as http:
+    servers = processes(2, "--store", redis_url, *UNPACED)
+    async with servers as (a, b), aiohttp.ClientSession() as http:
         login = await json_of(await http.get(f"{a.url}/auth/callback/debug", params={"code": "me"}))
         # a token sealed by one process is read by the other (the key is shared through Redis)
         auth = {"Authorization": f"Bearer {login['access_token']['access_token']}"}
@@ -104,23 +94,11 @@ async def test_a_paced_reply_streams_from_its_first_token_on_the_other_process(
     redis_url: str,
 ) -> None:
     paced = ("--token-interval", "0.02", "--first-token-delay", "0.02", "--reply-tokens", "30")
-    async with processes(2, "--store", redis_url, *paced) as (a, b), aiohttp.ClientSession(
-        cookies=COOKIES
-    ) as http:
-        chat = await json_of(await http.post(f"{a.url}/api/chat"))
-        prompter = await json_of(
-            await http.post(
-                f"{a.url}/api/chat/prompter_message",
-                json={"chat_id": chat["id"], "content": "hi", "parent_id": None},
-            )
-        )
-        reply = await json_of(
-            await http.post(
-                f"{a.url}/api/chat/assistant_message",
-                json={"chat_id": chat["id"], "parent_id": prompter["id"], "model_config_name": MODEL},
-            )
-        )
-        ids = {"chat_id": chat["id"], "message_id": reply["id"]}
+    async with (
+        processes(2, "--store", redis_url, *paced) as (a, b),
+        aiohttp.ClientSession(cookies=COOKIES) as http,
+    ):
+        ids = await start_reply(http, a.url)
         await asyncio.sleep(0.2)  # some tokens are out before the streams open
         late, here = await asyncio.gather(
             (await http.get(f"{b.url}/api/chat/events", params=ids)).read(),
@@ -133,26 +111,15 @@ async def test_a_paced_reply_streams_from_its_first_token_on_the_other_process(
 
 async def test_deleting_on_one_process_ends_a_stream_on_the_other(redis_url: str) -> None:
     paced = ("--token-interval", "0.05", "--first-token-delay", "0", "--reply-tokens", "200")
-    async with processes(2, "--store", redis_url, *paced) as (a, b), aiohttp.ClientSession(
-        cookies=COOKIES
-    ) as http:
-        chat = await json_of(await http.post(f"{a.url}/api/chat"))
-        prompter = await json_of(
-            await http.post(
-                f"{a.url}/api/chat/prompter_message",
-                json={"chat_id": chat["id"], "content": "hi", "parent_id": None},
-            )
-        )
-        reply = await json_of(
-            await http.post(
-                f"{a.url}/api/chat/assistant_message",
-                json={"chat_id": chat["id"], "parent_id": prompter["id"], "model_config_name": MODEL},
-            )
-        )
-        ids = {"chat_id": chat["id"], "message_id": reply["id"]}
+    async with (
+        processes(2, "--store", redis_url, *paced) as (a, b),
+        aiohttp.ClientSession(cookies=COOKIES) as http,
+    ):
+        ids = await start_reply(http, a.url)
         stream = await http.get(f"{b.url}/api/chat/events", params=ids)
         await stream.content.readuntil(b"\r\n\r\n")  # the first token is out
-        assert (await http.delete(f"{a.url}/api/chat", params={"chat_id": chat["id"]})).status == 200
+        deleted = await http.delete(f"{a.url}/api/chat", params={"chat_id": ids["chat_id"]})
+        assert deleted.status == 200
         rest = await asyncio.wait_for(stream.read(), 10)  # ends, well before 200 tokens
         assert all(e["event_type"] == "token" for e in _events(rest))
         assert len(_events(rest)) < 150
