@@ -19,6 +19,10 @@ from .redis_stream import MessageQueues
 
 __all__ = ["RedisBackend"]
 
+#: Connections of one process for requests, and for streams following a running reply.
+_CONNECTIONS = 32
+_READERS = 100_000
+
 #: The key of the secret every process seals and reads bearer tokens with.
 _AUTH_SECRET = "mock:auth_secret"
 
@@ -27,10 +31,21 @@ class RedisBackend:
     """One process's connection to the shared state."""
 
     def __init__(self, url: str) -> None:
-        # bytes in and out: token chunks are bytes, and decoding every reply costs for nothing
-        self.client = aioredis.Redis.from_url(url, decode_responses=False)
+        # Bytes in and out: token chunks are bytes, and decoding every reply costs for nothing.
+        # Requests share a bounded pool and wait for a free connection (Redis runs one command
+        # at a time: more connections add no throughput); a stream that follows a running reply
+        # blocks in XREAD on a connection of its own, from a second pool, bounded only by the
+        # open streams.
+        self.client = aioredis.Redis(
+            connection_pool=aioredis.BlockingConnectionPool.from_url(
+                url, max_connections=_CONNECTIONS, timeout=None
+            )
+        )
+        self.readers = aioredis.Redis(
+            connection_pool=aioredis.ConnectionPool.from_url(url, max_connections=_READERS)
+        )
         self.store = RedisStore(self.client)
-        self.queues = MessageQueues(self.client, self.store)
+        self.queues = MessageQueues(self.client, self.readers, self.store)
 
     async def auth_secret(self) -> bytes:
         """The shared token key: made by the first process (``SET NX``), read by the others.
@@ -54,4 +69,5 @@ class RedisBackend:
     async def close(self) -> None:
         """End followers (they write the end of stopped replies), then disconnect."""
         await self.queues.close()
+        await self.readers.aclose()
         await self.client.aclose()

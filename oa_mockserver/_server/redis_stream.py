@@ -80,8 +80,9 @@ def _apply(mirror: Generation, entries: list[tuple[bytes, dict[bytes, bytes]]]) 
 class MessageQueues:
     """Publishes this process's replies into Redis and streams any process's replies."""
 
-    def __init__(self, client: aioredis.Redis, store: RedisStore) -> None:
+    def __init__(self, client: aioredis.Redis, readers: aioredis.Redis, store: RedisStore) -> None:
         self.client = client
+        self.readers = readers
         self.store = store
         self._feed = client.register_script(_FEED)
         self._delivered = client.register_script(_DELIVERED)
@@ -223,7 +224,7 @@ class MessageQueues:
         queue = queue_key(message_id)
         while True:
             self.store.round_trips += 1
-            reply: Any = await self.client.xread({queue: last}, count=1000, block=_BLOCK_MS)
+            reply: Any = await self.readers.xread({queue: last}, count=1000, block=_BLOCK_MS)
             for _name, entries in reply or ():
                 last = entries[-1][0]
                 if _apply(mirror, entries):
