@@ -34,6 +34,7 @@ async def _shared_state(app: web.Application) -> AsyncIterator[None]:
         yield
         return
     ctx.auth = TokenAuthority(await shared.auth_secret())
+    await shared.start()
     yield
     await shared.close()
 

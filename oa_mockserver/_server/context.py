@@ -52,23 +52,27 @@ class ServerContext:
         if config.store is not None:
             from .redis_backend import RedisBackend  # only then: redis is an extra
 
-            shared = RedisBackend(config.store)
+            shared = RedisBackend(config)
         store = shared.store.local if shared is not None else ChatStore()
         return cls(
             config=config,
             store=store,
             engine=Engine(config, store),
             auth=TokenAuthority(),
-            journal=Journal(config.journal_limit, body_limit=config.journal_body_limit),
+            journal=(
+                Journal(config.journal_limit, body_limit=config.journal_body_limit)
+                if shared is None
+                else shared.journal
+            ),
             faults=_startup_faults(config),
             shared=shared,
         )
 
     async def clear(self) -> None:
-        """:meth:`reset`, and with a Redis store, the shared chats and streams too."""
+        """:meth:`reset`, and with a Redis store, the shared chats, streams, journal and faults."""
         self.reset()
         if self.shared is not None:
-            await self.shared.store.reset()
+            await self.shared.clear()
 
     def reset(self) -> None:
         """Empty the store, the workers, the journal and the error list; restore the faults.
@@ -83,7 +87,12 @@ class ServerContext:
 
 
 def _startup_faults(config: ServerConfig) -> FaultSet:
-    """The rules of ``config.faults`` (validated by ServerConfig), on a fresh seeded RNG."""
+    """The rules of ``config.faults`` (validated by ServerConfig), on a fresh seeded RNG.
+
+    With a Redis store they are shared instead (:mod:`.redis_control`): this process's own set
+    starts empty, for rules added in Python to this process alone."""
+    if config.store is not None:
+        return FaultSet(seed=config.seed)
     return FaultSet(
         (rule for spec in config.faults for rule in parse_fault_header(spec)), seed=config.seed
     )

@@ -13,7 +13,10 @@ from typing import cast
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
+from .._control.faults import parse_fault_header
 from .._exceptions import ConfigError
+from .config import ServerConfig
+from .redis_control import SharedFaults, SharedJournal
 from .redis_store import RedisStore
 from .redis_stream import MessageQueues
 
@@ -30,7 +33,8 @@ _AUTH_SECRET = "mock:auth_secret"
 class RedisBackend:
     """One process's connection to the shared state."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, config: ServerConfig) -> None:
+        url = config.store or ""
         # Bytes in and out: token chunks are bytes, and decoding every reply costs for nothing.
         # Requests share a bounded pool and wait for a free connection (Redis runs one command
         # at a time: more connections add no throughput); a stream that follows a running reply
@@ -46,6 +50,11 @@ class RedisBackend:
         )
         self.store = RedisStore(self.client)
         self.queues = MessageQueues(self.client, self.readers, self.store)
+        self.faults = SharedFaults(self.client, config.seed)
+        self.journal = SharedJournal(
+            self.client, config.journal_limit, body_limit=config.journal_body_limit
+        )
+        self._startup_rules = [rule for spec in config.faults for rule in parse_fault_header(spec)]
 
     async def auth_secret(self) -> bytes:
         """The shared token key: made by the first process (``SET NX``), read by the others.
@@ -66,8 +75,25 @@ class RedisBackend:
             raise ConfigError("store: the Redis database was flushed while the server started")
         return secret
 
+    async def start(self) -> None:
+        """Follow the shared fault rules from now on."""
+        await self.faults.start(self._startup_rules)
+
+    async def clear(self) -> None:
+        """Empty the shared chats, streams and journal; back to the startup fault rules."""
+        await self.store.reset()
+        await self.journal.clear_shared()
+        await self.faults.reset(self._startup_rules)
+
+    @property
+    def round_trips(self) -> int:
+        """Redis round trips made by this process so far (a script or a pipeline counts one)."""
+        return self.store.round_trips + self.faults.round_trips + self.journal.round_trips
+
     async def close(self) -> None:
         """End followers (they write the end of stopped replies), then disconnect."""
         await self.queues.close()
+        await self.journal.stop()
+        await self.faults.stop()
         await self.readers.aclose()
         await self.client.aclose()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import re
 import signal
 import sys
@@ -30,7 +31,15 @@ class Served:
         """Signal the process and wait for its end; its exit status."""
         if self.process.returncode is None:
             self.process.send_signal(sig)
-        rest, _ = await asyncio.wait_for(self.process.communicate(), 30)
+        try:
+            rest, _ = await asyncio.wait_for(self.process.communicate(), 30)
+        except TimeoutError:
+            self.process.send_signal(signal.SIGABRT)  # PYTHONFAULTHANDLER: its stacks
+            rest, _ = await self.process.communicate()
+            self.output += rest
+            raise AssertionError(
+                f"the server did not stop within 30 s:\n{self.output.decode(errors='replace')}"
+            ) from None
         self.output += rest
         assert self.process.returncode is not None
         return self.process.returncode
@@ -42,6 +51,7 @@ async def serving(*args: str) -> AsyncIterator[Served]:
     process = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "oa_mockserver", "serve", "--port", "0", "--log-level", "WARNING",
         *args, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+        env={**os.environ, "PYTHONFAULTHANDLER": "1"},
     )  # fmt: skip
     assert process.stdout is not None
     served = Served(process)
