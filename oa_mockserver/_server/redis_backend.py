@@ -40,13 +40,14 @@ class RedisBackend:
         # at a time: more connections add no throughput); a stream that follows a running reply
         # blocks in XREAD on a connection of its own, from a second pool, bounded only by the
         # open streams.
-        self.client = aioredis.Redis(
-            connection_pool=aioredis.BlockingConnectionPool.from_url(
+        # (from_pool: the client owns its pool, and closing it disconnects every connection)
+        self.client = aioredis.Redis.from_pool(
+            aioredis.BlockingConnectionPool.from_url(
                 url, max_connections=_CONNECTIONS, timeout=None
             )
         )
-        self.readers = aioredis.Redis(
-            connection_pool=aioredis.ConnectionPool.from_url(url, max_connections=_READERS)
+        self.readers = aioredis.Redis.from_pool(
+            aioredis.ConnectionPool.from_url(url, max_connections=_READERS)
         )
         self.store = RedisStore(self.client)
         self.queues = MessageQueues(self.client, self.readers, self.store)

@@ -33,7 +33,7 @@ class Served:
             self.process.send_signal(sig)
         try:
             rest, _ = await asyncio.wait_for(self.process.communicate(), 30)
-        except TimeoutError:
+        except asyncio.TimeoutError:  # not yet the builtin on Python 3.10
             self.process.send_signal(signal.SIGABRT)  # PYTHONFAULTHANDLER: its stacks
             rest, _ = await self.process.communicate()
             self.output += rest
@@ -76,6 +76,12 @@ async def processes(count: int, *args: str) -> AsyncIterator[list[Served]]:
         yield list(started)
 
 
+async def status_of(response: aiohttp.ClientResponse) -> int:
+    """The status, once the body is read (the connection goes back to the pool)."""
+    await response.read()
+    return response.status
+
+
 async def json_of(response: aiohttp.ClientResponse) -> Any:
     assert response.status == 200, (response.status, await response.text())
     return await response.json()
@@ -105,8 +111,10 @@ async def web_conversation(
     assert events.status == 200
     body = await events.read()
     message = await json_of(await http.get(f"{at[4]}/api/chat/message", params=ids))
-    deleted = await http.delete(f"{at[5]}/api/chat", params={"chat_id": chat["id"]})
-    assert deleted.status == 200
+    assert (
+        await status_of(await http.delete(f"{at[5]}/api/chat", params={"chat_id": chat["id"]}))
+        == 200
+    )
     return body, message
 
 

@@ -8,7 +8,15 @@ import json
 
 import aiohttp
 import pytest
-from _processes import COOKIES, MODEL, json_of, processes, start_reply, web_conversation
+from _processes import (
+    COOKIES,
+    MODEL,
+    json_of,
+    processes,
+    start_reply,
+    status_of,
+    web_conversation,
+)
 
 pytestmark = [pytest.mark.redis, pytest.mark.asyncio]
 
@@ -85,9 +93,10 @@ async def test_inference_conversation_over_two_processes(redis_url: str) -> None
         assert [e["event_type"] for e in parsed] == ["token"] * 12 + ["message"]
         read = await json_of(await http.get(f"{b.url}/chats/{chat['id']}", headers=auth))
         assert [m["state"] for m in read["messages"]] == ["manual", "complete"]
-        assert (await http.delete(f"{b.url}/chats/{chat['id']}", headers=auth)).status == 200
+        deleted = await http.delete(f"{b.url}/chats/{chat['id']}", headers=auth)
+        assert await status_of(deleted) == 200
         gone = await http.get(f"{a.url}/chats/{chat['id']}", headers=auth)
-        assert gone.status == 404
+        assert await status_of(gone) == 404
 
 
 async def test_a_paced_reply_streams_from_its_first_token_on_the_other_process(
@@ -119,7 +128,7 @@ async def test_deleting_on_one_process_ends_a_stream_on_the_other(redis_url: str
         stream = await http.get(f"{b.url}/api/chat/events", params=ids)
         await stream.content.readuntil(b"\r\n\r\n")  # the first token is out
         deleted = await http.delete(f"{a.url}/api/chat", params={"chat_id": ids["chat_id"]})
-        assert deleted.status == 200
+        assert await status_of(deleted) == 200
         rest = await asyncio.wait_for(stream.read(), 10)  # ends, well before 200 tokens
         assert all(e["event_type"] == "token" for e in _events(rest))
         assert len(_events(rest)) < 150

@@ -10,7 +10,16 @@ from pathlib import Path
 
 import aiohttp
 import pytest
-from _processes import COOKIES, MODEL, json_of, processes, serving, start_reply, web_conversation
+from _processes import (
+    COOKIES,
+    MODEL,
+    json_of,
+    processes,
+    serving,
+    start_reply,
+    status_of,
+    web_conversation,
+)
 
 from oa_provider import IncompleteStreamError, OpenAssistant
 
@@ -30,10 +39,9 @@ async def test_a_thousand_concurrent_conversations_over_two_processes(redis_url:
                 body, message = await web_conversation(http, urls[index % 2 :] + urls[: index % 2])
                 return message["state"] == "complete" and body.endswith(b"}\r\n\r\n")
 
-            async with asyncio.timeout(120):
-                results = await asyncio.gather(
-                    *(one(i) for i in range(1000)), return_exceptions=True
-                )
+            results = await asyncio.wait_for(
+                asyncio.gather(*(one(i) for i in range(1000)), return_exceptions=True), 120
+            )
             errors = [r for r in results if r is not True]
             assert errors == []
             for url in urls:
@@ -56,11 +64,15 @@ async def test_a_killed_process_loses_only_its_own_streams(redis_url: str) -> No
         started = [asyncio.Event() for _ in range(6)]
         doomed_runs = [asyncio.create_task(_tokens(on_doomed, e)) for e in started[:3]]
         survivor_runs = [asyncio.create_task(_tokens(on_survivor, e)) for e in started[3:]]
-        async with asyncio.timeout(30):
-            await asyncio.gather(*(event.wait() for event in started))
-            await doomed.stop(signal.SIGKILL)
-            doomed_results = await asyncio.gather(*doomed_runs, return_exceptions=True)
-            survivor_results = await asyncio.gather(*survivor_runs, return_exceptions=True)
+        await asyncio.wait_for(asyncio.gather(*(event.wait() for event in started)), 30)
+        await doomed.stop(signal.SIGKILL)
+        doomed_results, survivor_results = await asyncio.wait_for(
+            asyncio.gather(
+                asyncio.gather(*doomed_runs, return_exceptions=True),
+                asyncio.gather(*survivor_runs, return_exceptions=True),
+            ),
+            30,
+        )
         # the killed process's clients see their streams cut; nobody else does
         assert all(isinstance(r, IncompleteStreamError) for r in doomed_results), doomed_results
         assert [len(r) for r in survivor_results if isinstance(r, list)] == [150, 150, 150]
@@ -73,7 +85,7 @@ async def test_a_killed_process_loses_only_its_own_streams(redis_url: str) -> No
                 deleted = await http.delete(
                     f"{survivor.url}/api/chat", params={"chat_id": chat["id"]}
                 )
-                assert deleted.status == 200
+                assert await status_of(deleted) == 200
             # and the survivor keeps serving new conversations
             ids = await start_reply(http, survivor.url)
             body = await (await http.get(f"{survivor.url}/api/chat/events", params=ids)).read()

@@ -7,7 +7,7 @@ import asyncio
 
 import aiohttp
 import pytest
-from _processes import COOKIES, json_of, processes, web_conversation
+from _processes import COOKIES, json_of, processes, status_of, web_conversation
 
 pytestmark = [pytest.mark.redis, pytest.mark.asyncio]
 
@@ -31,7 +31,9 @@ async def test_a_fault_set_on_one_process_fires_n_times_across_all(redis_url: st
         rule = {"header": "status:503;step=create_chat;times=3"}
         await json_of(await http.post(f"{a.url}/__admin/faults", json=rule))
         await _until_rules(http, b.url, 1)
-        statuses = [(await http.post(f"{(a.url, b.url)[i % 2]}/api/chat")).status for i in range(8)]
+        statuses = [
+            await status_of(await http.post(f"{(a.url, b.url)[i % 2]}/api/chat")) for i in range(8)
+        ]
         assert sorted(statuses) == [200] * 5 + [503] * 3
         # spent: gone from both
         await _until_rules(http, a.url, 0)
@@ -44,7 +46,9 @@ async def test_startup_faults_are_seeded_once_for_all_processes(redis_url: str) 
         processes(2, "--store", redis_url, *UNPACED, *fault) as (a, b),
         aiohttp.ClientSession(cookies=COOKIES) as http,
     ):
-        statuses = [(await http.post(f"{(a.url, b.url)[i % 2]}/api/chat")).status for i in range(6)]
+        statuses = [
+            await status_of(await http.post(f"{(a.url, b.url)[i % 2]}/api/chat")) for i in range(6)
+        ]
         assert sorted(statuses) == [200] * 4 + [429] * 2
 
 
