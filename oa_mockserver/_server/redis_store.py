@@ -22,9 +22,8 @@ from typing import Any, TypeVar, cast
 import msgspec
 import redis.asyncio as aioredis
 
-from .._exceptions import MockServerError
 from .replay import prompt_thread
-from .state import Chat, ChatNotFound, ChatPage, ChatStore, Message
+from .state import Chat, ChatNotFound, ChatPage, ChatStore, Message, StateError
 
 __all__ = [
     "RedisStore",
@@ -54,8 +53,11 @@ return 1
 """
 
 
-class StoreConflict(MockServerError):
-    """A change kept losing to concurrent writers of the same chat (a bug or a storm)."""
+class StoreConflict(StateError):
+    """A change kept losing to concurrent writers of the same chat; answered as the store's
+    other refusals are (a StateError), so the client may retry."""
+
+    detail = "The chat was changed by too many other requests meanwhile; retry"
 
 
 def chat_key(chat_id: str) -> str:
@@ -198,7 +200,7 @@ class RedisStore:
             self.round_trips += 1
             if await self._cas(keys=[chat_key(chat_id)], args=[version, *pairs]):
                 return result
-        raise StoreConflict(f"chat {chat_id}: {_ATTEMPTS} concurrent changes won over this one")
+        raise StoreConflict()
 
     # -- the Store interface ------------------------------------------------------------------
 
