@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable, Coroutine
 from typing import TYPE_CHECKING, Any
 
 import msgspec
@@ -34,17 +35,21 @@ from .stream import stream_events
 if TYPE_CHECKING:
     from .context import ServerContext
 
-__all__ = ["MessageQueues"]
+__all__ = ["MessageQueues", "lease_key"]
 
 log = logging.getLogger("oa_mockserver.redis")
 
-# Append entries to a message's queue and set its state and content, if its chat still exists.
-# KEYS: the chat hash, the queue; ARGV: message id, state, content (JSON), then kind/data pairs.
+# Append entries to a message's queue and set its state and content, if its chat still exists;
+# renew the reply's lease (its generating process is alive), or drop it once the reply is over.
+# KEYS: the chat hash, the queue, the lease; ARGV: message id, state, content (JSON), lease in
+# ms (0: the reply is over), then kind/data pairs.
 _FEED = """
 if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
 redis.call('HSET', KEYS[1], 's:' .. ARGV[1], ARGV[2], 'c:' .. ARGV[1], ARGV[3])
 redis.call('HINCRBY', KEYS[1], 'v', 1)
-for i = 4, #ARGV, 2 do redis.call('XADD', KEYS[2], '*', ARGV[i], ARGV[i + 1]) end
+for i = 5, #ARGV, 2 do redis.call('XADD', KEYS[2], '*', ARGV[i], ARGV[i + 1]) end
+if ARGV[4] == '0' then redis.call('DEL', KEYS[3])
+else redis.call('SET', KEYS[3], '1', 'PX', ARGV[4]) end
 return 1
 """
 
@@ -57,8 +62,17 @@ return 1
 #: While a reply has no token yet, how often its state is re-published (pending -> in_progress
 #: changes without waking the generation's waiters).
 _STATE_POLL = 0.05
-#: Longest block of one XREAD (ms): the reader also ends with its stream (cancelled).
-_BLOCK_MS = 5000
+#: Longest block of one XREAD (ms); between two, a reader checks the reply's lease.
+_BLOCK_MS = 1000
+#: A running reply's lease (ms), renewed at least every second by its generating process: a
+#: process that dies (SIGKILL) stops renewing, and streams of its replies on other processes end
+#: (without a final event, as its own streams did) instead of waiting forever.
+_LEASE_MS = 5000
+
+
+def lease_key(message_id: str) -> str:
+    """The key that exists while the process generating a reply is alive."""
+    return f"message_lease:{message_id}"
 
 
 def _apply(mirror: Generation, entries: list[tuple[bytes, dict[bytes, bytes]]]) -> bool:
@@ -75,6 +89,32 @@ def _apply(mirror: Generation, entries: list[tuple[bytes, dict[bytes, bytes]]]) 
                 mirror.generated = data == b"1"
     mirror.wake()
     return mirror.final is not None or mirror.ended
+
+
+_DELIVERED_SLOT: Any = Generation.__dict__["delivered"]
+
+
+class _Mirror(Generation):
+    """Another process's reply, read from its queue: setting :attr:`delivered` (the writer does,
+    right after the final event) starts marking it delivered on Redis at once."""
+
+    __slots__ = ("marking", "on_delivered")
+
+    def __init__(self, message: Message) -> None:
+        self.on_delivered: Callable[[], Coroutine[Any, Any, None]] | None = None
+        self.marking: asyncio.Task[None] | None = None
+        super().__init__(message)
+
+    @property
+    def delivered(self) -> bool:
+        value: bool = _DELIVERED_SLOT.__get__(self, Generation)
+        return value
+
+    @delivered.setter
+    def delivered(self, value: bool) -> None:
+        _DELIVERED_SLOT.__set__(self, value)
+        if value and self.on_delivered is not None and self.marking is None:
+            self.marking = asyncio.get_running_loop().create_task(self.on_delivered())
 
 
 class MessageQueues:
@@ -112,7 +152,8 @@ class MessageQueues:
         checked = loop.time()
         try:
             while True:
-                timeout = _STATE_POLL if not generation.chunks else None
+                # at least once a second: the reply's lease is renewed by the flush below
+                timeout = _STATE_POLL if not generation.chunks else 1.0
                 await asyncio.wait((generation.wait(),), timeout=timeout)
                 unchanged = len(generation.chunks) == sent and message.state == state
                 # a message that waits (a busy pool, an unserved model) is checked now and then:
@@ -147,7 +188,13 @@ class MessageQueues:
         message = generation.message
         chunks = generation.chunks
         count = len(chunks)
-        args: list[Any] = [message.id, message.state, msgspec.json.encode(message.content)]
+        over = generation.final is not None or generation.ended
+        args: list[Any] = [
+            message.id,
+            message.state,
+            msgspec.json.encode(message.content),
+            0 if over else _LEASE_MS,
+        ]
         if first:
             args += (b"s", b"1" if generation.generated else b"0")
         for chunk in chunks[sent:count]:
@@ -157,7 +204,7 @@ class MessageQueues:
         elif generation.ended:
             args += (b"x", b"")
         self.store.round_trips += 1
-        keys = [chat_key(message.chat_id), queue_key(message.id)]
+        keys = [chat_key(message.chat_id), queue_key(message.id), lease_key(message.id)]
         written = await self._feed(keys=keys, args=args)
         if not written:
             engine.cancel([message.id])  # deleted on another process: stop generating it
@@ -201,7 +248,8 @@ class MessageQueues:
         entries = replies[1]
         if not entries:
             return None  # no reply under way for this message (any more)
-        mirror = Generation(message)
+        mirror = _Mirror(message)
+        mirror.on_delivered = lambda: self._mark_delivered(key, delivered_field)
         done = _apply(mirror, entries)
         if mirror.ended:
             return None
@@ -216,7 +264,9 @@ class MessageQueues:
             if feeder is not None:
                 feeder.cancel()
         if mirror.delivered:
-            await self._mark_delivered(key, delivered_field)
+            # marked when the writer set it, before the end of the response went out: a client
+            # that then asks another process must find it (as in memory, where it is set there)
+            await asyncio.shield(mirror.marking or self._mark_delivered(key, delivered_field))
         return response
 
     async def _read(self, mirror: Generation, message_id: str, last: bytes) -> None:
@@ -228,6 +278,16 @@ class MessageQueues:
             for _name, entries in reply or ():
                 last = entries[-1][0]
                 if _apply(mirror, entries):
+                    return
+            if not reply:
+                self.store.round_trips += 1
+                if not await self.readers.exists(lease_key(message_id)):
+                    # its process died: nothing more will come (a last look for the end first)
+                    tail: Any = await self.readers.xread({queue: last}, count=1000)
+                    for _name, entries in tail or ():
+                        if _apply(mirror, entries):
+                            return
+                    mirror.end()
                     return
 
     async def _mark_delivered(self, key: str, field: bytes) -> None:

@@ -65,7 +65,17 @@ async def test_a_killed_process_loses_only_its_own_streams(redis_url: str) -> No
         doomed_runs = [asyncio.create_task(_tokens(on_doomed, e)) for e in started[:3]]
         survivor_runs = [asyncio.create_task(_tokens(on_survivor, e)) for e in started[3:]]
         await asyncio.wait_for(asyncio.gather(*(event.wait() for event in started)), 30)
+        # and a reply the doomed process generates, streamed by the survivor
+        http = aiohttp.ClientSession(cookies=COOKIES)
+        ids = await start_reply(http, doomed.url)
+        remote = await http.get(f"{survivor.url}/api/chat/events", params=ids)
+        await remote.content.readuntil(b"\r\n\r\n")  # its first token is out
         await doomed.stop(signal.SIGKILL)
+        # its process gone, the stream ends within the reply's lease, without a final event
+        rest = await asyncio.wait_for(remote.read(), 30)
+        await http.close()
+        assert b'"event_type": "token"' in rest
+        assert b'"event_type": "message"' not in rest
         doomed_results, survivor_results = await asyncio.wait_for(
             asyncio.gather(
                 asyncio.gather(*doomed_runs, return_exceptions=True),
@@ -79,7 +89,7 @@ async def test_a_killed_process_loses_only_its_own_streams(redis_url: str) -> No
         async with aiohttp.ClientSession(cookies=COOKIES) as http:
             # no state lost: the chats begun on the killed process are on the survivor, whole
             chats = (await json_of(await http.get(f"{survivor.url}/__admin/chats")))["chats"]
-            assert len(chats) == 3  # their DELETEs died with the process
+            assert len(chats) == 4  # their DELETEs died with the process
             for chat in chats:
                 assert [m["role"] for m in chat["messages"]] == ["prompter", "assistant"]
                 deleted = await http.delete(
