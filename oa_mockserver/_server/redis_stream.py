@@ -12,8 +12,10 @@ journal's stream log are the in-memory server's. On the process that generates t
 local generation itself is streamed, as in memory.
 
 The entries, one field each: ``s`` (start; ``1`` for a generated reply, ``0`` for a replayed
-one), ``t`` (one pre-encoded chunk), ``f`` (the final chunk), ``x`` (ended without a final event:
-the chat was deleted, or the generating process stopped).
+one), ``p`` (``position,size`` in the generating process's queue while the message waits: the
+``pending`` events of every process show it), ``t`` (one pre-encoded chunk), ``f`` (the final
+chunk), ``x`` (ended without a final event: the chat was deleted, or the generating process
+stopped).
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable, Coroutine
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import msgspec
 import redis.asyncio as aioredis
@@ -75,7 +77,7 @@ def lease_key(message_id: str) -> str:
     return f"message_lease:{message_id}"
 
 
-def _apply(mirror: Generation, entries: list[tuple[bytes, dict[bytes, bytes]]]) -> bool:
+def _apply(mirror: _Mirror, entries: list[tuple[bytes, dict[bytes, bytes]]]) -> bool:
     """Add stream entries to ``mirror``; True once it has its final event or its end."""
     for _entry_id, fields in entries:
         for kind, data in fields.items():
@@ -85,6 +87,9 @@ def _apply(mirror: Generation, entries: list[tuple[bytes, dict[bytes, bytes]]]) 
                 mirror.final = data
             elif kind == b"x":
                 mirror.ended = True
+            elif kind == b"p":
+                position, _, size = data.partition(b",")
+                mirror.position = (int(position), int(size))
             elif kind == b"s":
                 mirror.generated = data == b"1"
     mirror.wake()
@@ -98,11 +103,13 @@ class _Mirror(Generation):
     """Another process's reply, read from its queue: setting :attr:`delivered` (the writer does,
     right after the final event) starts marking it delivered on Redis at once."""
 
-    __slots__ = ("marking", "on_delivered")
+    __slots__ = ("marking", "on_delivered", "position")
 
     def __init__(self, message: Message) -> None:
         self.on_delivered: Callable[[], Coroutine[Any, Any, None]] | None = None
         self.marking: asyncio.Task[None] | None = None
+        #: ``(position, size)`` in the generating process's queue, as it last published it.
+        self.position = (0, 0)
         super().__init__(message)
 
     @property
@@ -115,6 +122,21 @@ class _Mirror(Generation):
         _DELIVERED_SLOT.__set__(self, value)
         if value and self.on_delivered is not None and self.marking is None:
             self.marking = asyncio.get_running_loop().create_task(self.on_delivered())
+
+
+class _EngineView:
+    """The engine as a stream of another process's reply sees it: the queue position is the
+    one that process published; everything else is this process's engine."""
+
+    def __init__(self, engine: Engine, mirror: _Mirror) -> None:
+        self._engine = engine
+        self._mirror = mirror
+
+    def queue_position(self, generation: Generation) -> tuple[int, int]:
+        return self._mirror.position
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._engine, name)
 
 
 class MessageQueues:
@@ -148,6 +170,7 @@ class MessageQueues:
     async def _follow(self, engine: Engine, generation: Generation, sent: int) -> None:
         message = generation.message
         state = message.state
+        position = engine.queue_position(generation)
         loop = asyncio.get_running_loop()
         checked = loop.time()
         try:
@@ -155,12 +178,15 @@ class MessageQueues:
                 # at least once a second: the reply's lease is renewed by the flush below
                 timeout = _STATE_POLL if not generation.chunks else 1.0
                 await asyncio.wait((generation.wait(),), timeout=timeout)
-                unchanged = len(generation.chunks) == sent and message.state == state
+                now = engine.queue_position(generation) if not generation.chunks else position
+                unchanged = (
+                    len(generation.chunks) == sent and message.state == state and now == position
+                )
                 # a message that waits (a busy pool, an unserved model) is checked now and then:
                 # its chat may have been deleted on another process
                 if unchanged and not self._over(generation) and loop.time() - checked < 1.0:
                     continue
-                state = message.state
+                state, position = message.state, now
                 checked = loop.time()
                 flushed = await self._flush(engine, generation, sent, first=False)
                 if flushed is None or self._over(generation):
@@ -197,6 +223,9 @@ class MessageQueues:
         ]
         if first:
             args += (b"s", b"1" if generation.generated else b"0")
+        if not chunks and not over:
+            # where it waits in this process's queue: streams on other processes show it
+            args += (b"p", "{},{}".format(*engine.queue_position(generation)).encode())
         for chunk in chunks[sent:count]:
             args += (b"t", chunk)
         if generation.final is not None:
@@ -259,7 +288,8 @@ class MessageQueues:
                 self._read(mirror, message.id, entries[-1][0])
             )
         try:
-            response = await stream_events(request, mirror, engine, ctx.config)
+            view = cast(Engine, _EngineView(engine, mirror))
+            response = await stream_events(request, mirror, view, ctx.config)
         finally:
             if feeder is not None:
                 feeder.cancel()
@@ -269,7 +299,7 @@ class MessageQueues:
             await asyncio.shield(mirror.marking or self._mark_delivered(key, delivered_field))
         return response
 
-    async def _read(self, mirror: Generation, message_id: str, last: bytes) -> None:
+    async def _read(self, mirror: _Mirror, message_id: str, last: bytes) -> None:
         """Follow the queue from entry ``last`` to the reply's end (cancelled with its stream)."""
         queue = queue_key(message_id)
         while True:

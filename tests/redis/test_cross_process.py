@@ -132,3 +132,24 @@ async def test_deleting_on_one_process_ends_a_stream_on_the_other(redis_url: str
         rest = await asyncio.wait_for(stream.read(), 10)  # ends, well before 200 tokens
         assert all(e["event_type"] == "token" for e in _events(rest))
         assert len(_events(rest)) < 150
+
+
+async def test_a_queued_message_shows_its_position_on_the_other_process(redis_url: str) -> None:
+    one_worker = (
+        *("--workers", "1", "--token-interval", "0.3", "--first-token-delay", "0.3"),
+        *("--reply-tokens", "3", "--pending-interval", "0.05"),
+    )
+    async with (
+        processes(2, "--store", redis_url, *one_worker) as (a, b),
+        aiohttp.ClientSession(cookies=COOKIES) as http,
+    ):
+        await start_reply(http, a.url)  # takes a's only worker
+        queued = await start_reply(http, a.url)
+        for url in (a.url, b.url):
+            stream = await http.get(f"{url}/api/chat/events", params=queued)
+            first = await stream.content.readuntil(b"\r\n\r\n")
+            stream.close()
+            # the position in the queue of the process that took it, on either process
+            assert _events(first) == [
+                {"event_type": "pending", "queue_position": 1, "queue_size": 1}
+            ]
