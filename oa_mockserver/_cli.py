@@ -29,6 +29,7 @@ from ._report import add_report_parser, report_main
 from ._server.app import create_app
 from ._server.config import REPLY_MODES, ServerConfig
 from ._server.http import PROXY_OPTIONS, SERVER_OPTIONS
+from ._server.processes import serve_processes, shared_problem
 from ._server.runner import with_admin_token
 from .recording._cassette import RECORD_MODES, cassette_file
 from .recording._import_har import add_import_har_parser, import_har_main
@@ -141,6 +142,12 @@ _CONFIG_OPTIONS: dict[str, tuple[str, str | None, str]] = {
         None,
         "an unmatched assistant message gets 409 naming the nearest recording",
     ),
+    "--store": (
+        "store",
+        "URL",
+        "keep the state in Redis (redis://HOST:PORT/DB), shared by every server given the "
+        "same URL; needs the [redis] extra (default: this process's memory)",
+    ),
 }
 
 #: The fields of :data:`_CONFIG_OPTIONS` that take one of a few names.
@@ -216,6 +223,14 @@ def build_parser() -> argparse.ArgumentParser:
     _add_config_options(serve)
     serve.add_argument(
         "--open", action="store_true", help="open the dashboard (/__admin/ui) in a browser"
+    )
+    serve.add_argument(
+        "--processes",
+        type=int,
+        default=1,
+        metavar="N",
+        help="server processes on the one port (gunicorn), sharing the --store "
+        "(default: %(default)s)",
     )
     record = commands.add_parser(
         "record", help="a recording proxy: forward to --upstream, write a cassette"
@@ -363,6 +378,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         app = create_app(config)
     except (ConfigError, CassetteError) as error:
         return _failed("oa-mockserver", error, 2)
+    if args.processes != 1 or config.store is not None:
+        problem = shared_problem(config, args.processes)
+        if problem is not None:
+            return _failed("oa-mockserver serve", problem, 2)
+        if args.processes > 1:
+            return serve_processes(config, args.processes, args.log_level, _announce)
     # What exists now lives as long as the server: the collector need not walk it again (a
     # full collection of the startup objects cost ~14 ms; load tests met one every ~1,000 chats).
     if logging.getLogger("aiohttp.access").isEnabledFor(logging.INFO):

@@ -31,3 +31,25 @@ def _clean_environ(
         monkeypatch.delenv(name.lower(), raising=False)
     # The provider looks for ~/.config/oa-toolkit/cookies.txt: point it at an empty dir.
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path_factory.mktemp("xdg-config")))
+
+
+# -- the redis group (`pytest -m redis`): one real redis-server per session, on a free port ----
+# pytest-redis starts Debian's redis-server (no fake); only tests that ask for `redis_url` start it.
+from pytest_redis import factories  # noqa: E402 - the redis group's fixtures, kept together here
+
+redis_server = factories.redis_proc(executable="/usr/bin/redis-server", port=None)
+
+
+@pytest.fixture
+def redis_url(redis_server: object) -> str:
+    """``redis://127.0.0.1:PORT/0`` of the session's redis-server, emptied for this test."""
+    import redis
+
+    host, port = redis_server.host, redis_server.port  # type: ignore[attr-defined]
+    url = f"redis://{host}:{port}/0"
+    client = redis.Redis.from_url(url)
+    try:
+        client.flushdb()
+    finally:
+        client.close()
+    return url

@@ -7,8 +7,11 @@ error shapes, the journal); a fallback route answers 404 and 405 as FastAPI does
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+
 from aiohttp import web
 
+from .auth import TokenAuthority
 from .config import ServerConfig
 from .context import CONTEXT, ServerContext
 from .guard import add_fallback, announced_routes, guarded_routes
@@ -22,6 +25,19 @@ __all__ = ["context_of", "create_app"]
 
 async def _on_shutdown(app: web.Application) -> None:
     app[CONTEXT].engine.close()
+
+
+async def _shared_state(app: web.Application) -> AsyncIterator[None]:
+    """With a Redis store: agree on the token key at startup; disconnect at cleanup."""
+    ctx = app[CONTEXT]
+    shared = ctx.shared
+    if shared is None:
+        yield
+        return
+    ctx.auth = TokenAuthority(await shared.auth_secret())
+    await shared.start()
+    yield
+    await shared.close()
 
 
 def create_app(config: ServerConfig | None = None) -> web.Application:
@@ -39,6 +55,8 @@ def create_app(config: ServerConfig | None = None) -> web.Application:
     add_ui_routes(app)  # the dashboard, /__admin/ui: access-checked as the admin API
     add_fallback(ctx, app.router)  # last: it takes whatever no other route took
     app.on_shutdown.append(_on_shutdown)
+    if ctx.shared is not None:
+        app.cleanup_ctx.append(_shared_state)
     return app
 
 

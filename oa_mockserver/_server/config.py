@@ -18,6 +18,9 @@ from ..recording._timing import REPLAY_TIMINGS, ReplaySettings, Timing
 
 __all__ = ["REPLY_MODES", "ServerConfig"]
 
+#: URL schemes :attr:`ServerConfig.store` accepts (redis-py's).
+_STORE_SCHEMES = ("redis://", "rediss://", "unix://")
+
 #: Allowed values of :attr:`ServerConfig.reply_mode`.
 REPLY_MODES = ("lorem", "echo")
 
@@ -80,6 +83,10 @@ class ServerConfig:
             ~1,000 conversations.
         journal_body_limit: the most bytes of a request body the journal keeps (the header
             block too); a longer one is kept cut, ending with a marker (0: keep it whole).
+        store: None (the default) keeps the state in this process's memory; a Redis URL
+            (``redis://HOST:PORT/DB``) keeps chats, token streams, faults and the journal in
+            Redis, shared by every server given the same URL (the ``[redis]`` extra; see
+            ``docs/redis.md``).
     """
 
     host: str = "127.0.0.1"
@@ -107,6 +114,7 @@ class ServerConfig:
     match_tolerance: tuple[tuple[str, float], ...] = ()
     journal_limit: int = 5000
     journal_body_limit: int = 4096
+    store: str | None = field(default=None, repr=False)  # a URL may carry a password
 
     def __post_init__(self) -> None:
         if not isinstance(self.host, str) or not self.host:
@@ -158,6 +166,13 @@ class ServerConfig:
             except FaultSpecError as error:
                 raise ConfigError(f"faults: {error}") from None
         self._check_replay()
+        if self.store is not None and (
+            not isinstance(self.store, str) or not self.store.startswith(_STORE_SCHEMES)
+        ):
+            raise ConfigError(
+                "store must be a Redis URL such as redis://127.0.0.1:6379/0 "
+                f"(schemes: {', '.join(_STORE_SCHEMES)}), got {self.store!r}"
+            )
 
     def _check_replay(self) -> None:
         cassettes: object = self.cassettes

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from aiohttp import web
 
@@ -14,6 +15,10 @@ from .auth import TokenAuthority
 from .config import ServerConfig
 from .generation import Engine
 from .state import ChatStore
+from .store import MemoryStore, Store
+
+if TYPE_CHECKING:
+    from .redis_backend import RedisBackend
 
 __all__ = ["CONTEXT", "ServerContext"]
 
@@ -23,6 +28,8 @@ class ServerContext:
     """The state of one running app (one per :func:`create_app`)."""
 
     config: ServerConfig
+    #: This process's chats: all of them in memory; with a Redis store, the chats of the replies
+    #: this process is generating (the engine reads prompt threads here).
     store: ChatStore
     engine: Engine
     auth: TokenAuthority
@@ -39,22 +46,48 @@ class ServerContext:
     live_streams: dict[int, tuple[StreamLog, str]] | None = None
     #: The answers sent while a dashboard page watches (None otherwise).
     answers: AnswerLog | None = None
+    #: The chats as the routes use them: :attr:`store` in memory, or the Redis store.
+    chats: Store = field(init=False)
+    #: The shared state when ``config.store`` names a Redis URL, else None.
+    shared: RedisBackend | None = None
+
+    def __post_init__(self) -> None:
+        self.chats = MemoryStore(self.store) if self.shared is None else self.shared.store
 
     @classmethod
     def new(cls, config: ServerConfig) -> ServerContext:
-        """Fresh, empty state for ``config``."""
-        store = ChatStore()
+        """Fresh, empty state for ``config`` (with a Redis store: connected when the app starts)."""
+        shared: RedisBackend | None = None
+        if config.store is not None:
+            from .redis_backend import RedisBackend  # only then: redis is an extra
+
+            shared = RedisBackend(config)
+        store = shared.store.local if shared is not None else ChatStore()
         return cls(
             config=config,
             store=store,
             engine=Engine(config, store),
             auth=TokenAuthority(),
-            journal=Journal(config.journal_limit, body_limit=config.journal_body_limit),
+            journal=(
+                Journal(config.journal_limit, body_limit=config.journal_body_limit)
+                if shared is None
+                else shared.journal
+            ),
             faults=_startup_faults(config),
+            shared=shared,
         )
 
+    async def clear(self) -> None:
+        """:meth:`reset`, and with a Redis store, the shared chats, streams, journal and faults."""
+        self.reset()
+        if self.shared is not None:
+            await self.shared.clear()
+
     def reset(self) -> None:
-        """Empty the store, the workers, the journal and the error list; restore the faults."""
+        """Empty the store, the workers, the journal and the error list; restore the faults.
+
+        With a Redis store this forgets what this process holds; :meth:`clear` also empties
+        Redis."""
         self.engine.reset()
         self.store.reset()
         self.journal.clear()
@@ -63,7 +96,12 @@ class ServerContext:
 
 
 def _startup_faults(config: ServerConfig) -> FaultSet:
-    """The rules of ``config.faults`` (validated by ServerConfig), on a fresh seeded RNG."""
+    """The rules of ``config.faults`` (validated by ServerConfig), on a fresh seeded RNG.
+
+    With a Redis store they are shared instead (:mod:`.redis_control`): this process's own set
+    starts empty, for rules added in Python to this process alone."""
+    if config.store is not None:
+        return FaultSet(seed=config.seed)
     return FaultSet(
         (rule for spec in config.faults for rule in parse_fault_header(spec)), seed=config.seed
     )

@@ -222,6 +222,8 @@ def guard(ctx: ServerContext, handler: Handler, method: str, route: str | None) 
             header = headers.get(_FAULT_HEADER)
             extra = parse_fault_header(header) if header is not None else ()
             fired = ctx.faults.select(method, path, step, extra)
+            if ctx.shared is not None and ctx.shared.faults.rules:  # every process's rules
+                fired += await ctx.shared.faults.select(method, path, step)
             reply: StatusReply | None = None
             if fired:
                 delay = total_latency(fired)

@@ -127,12 +127,23 @@ class MockServer:
         return self._context.journal
 
     def chats(self) -> list[Chat]:
-        """A snapshot of the live chats of all users, oldest first."""
+        """A snapshot of the live chats of all users, oldest first (with a Redis store: the
+        chats this process is generating a reply for; see :meth:`shared_chats`)."""
         return self._context.store.chats()
 
     def reset(self) -> None:
-        """Empty the store (ending open streams), the journal and the recorded handler errors."""
+        """Empty the store (ending open streams), the journal and the recorded handler errors.
+
+        With a Redis store this empties what this process holds: :meth:`clear` empties Redis."""
         self._context.reset()
+
+    async def shared_chats(self) -> list[Chat]:
+        """:meth:`chats`, and with a Redis store the live chats of every process."""
+        return await self._context.chats.chats()
+
+    async def clear(self) -> None:
+        """:meth:`reset`, and with a Redis store the shared chats, journal and faults too."""
+        await self._context.clear()
 
     # -- faults --------------------------------------------------------------------------------
 

@@ -173,11 +173,18 @@ class ThreadedMockServer:
         self.server.clear_faults()
 
     def chats(self) -> list[Chat]:
-        """A snapshot of the live chats of all users."""
+        """A snapshot of the live chats of all users (with a Redis store: of every process)."""
+        if self.config.store is not None:
+            return self.call(self.server.shared_chats)
         return self._in_loop(self.server.chats)
 
     def reset(self) -> None:
-        """Empty the store (ending open streams), the journal, errors; restore the faults."""
+        """Empty the store (ending open streams), the journal, errors; restore the faults.
+
+        With a Redis store, the shared chats, journal and faults too."""
+        if self.config.store is not None:
+            self.call(self.server.clear)
+            return
         self._in_loop(self.server.reset)
 
     def problems(self, *, include_unmatched: bool = True) -> list[str]:

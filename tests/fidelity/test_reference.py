@@ -11,6 +11,7 @@ types), error texts, and for event streams the SSE framing (one event per HTTP c
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 from pathlib import Path
@@ -199,11 +200,17 @@ async def _replay_one(
 
 
 @pytest.mark.asyncio
-async def test_replay_reference_recordings() -> None:
+@pytest.mark.parametrize("store", ["memory", pytest.param("redis", marks=pytest.mark.redis)])
+async def test_replay_reference_recordings(store: str, request: pytest.FixtureRequest) -> None:
     exchanges = _load()
     assert len(exchanges) == 61
     results: dict[int, list[str]] = {}
-    async with MockServer(CONFIG) as server, aiohttp.ClientSession() as http:
+    config = (
+        CONFIG
+        if store == "memory"
+        else dataclasses.replace(CONFIG, store=request.getfixturevalue("redis_url"))
+    )
+    async with MockServer(config) as server, aiohttp.ClientSession() as http:
         replay = Replayer(server.url)
         for exchange in exchanges:
             results[exchange["seq"]] = await _replay_one(http, replay, exchange)

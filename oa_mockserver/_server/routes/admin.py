@@ -11,7 +11,7 @@ import asyncio
 import json
 import re
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
@@ -19,6 +19,9 @@ from ..._control.faults import FaultRule, parse_fault_header, rule_from_json, ru
 from ..._control.journal import DEFAULT_PAGE_SIZE, JournalPageError, call_of
 from ..._exceptions import FaultSpecError
 from ..context import CONTEXT
+
+if TYPE_CHECKING:
+    from ..redis_control import SharedFaults, SharedJournal
 from ..routing import RouteTable
 
 __all__ = ["ADMIN_PREFIX", "add_admin_routes", "rules_from_payload"]
@@ -72,7 +75,10 @@ def _query_int(request: web.Request, name: str, default: int) -> int:
 
 async def _requests(request: web.Request) -> web.Response:
     """A page of the journal: ``?after=SEQ`` (default 0) and ``?limit=N`` (default 100)."""
-    journal = request.app[CONTEXT].journal
+    ctx = request.app[CONTEXT]
+    journal = ctx.journal
+    if ctx.shared is not None:  # every process's calls, from Redis
+        return await _shared_requests(request, ctx.shared.journal)
     if request.method == "DELETE":
         return _json_response({"cleared": journal.clear()})
     try:
@@ -103,18 +109,36 @@ async def _requests(request: web.Request) -> web.Response:
     return web.Response(body=body, content_type="application/json")
 
 
+async def _shared_requests(request: web.Request, journal: SharedJournal) -> web.Response:
+    from ..redis_control import journal_page  # only with a Redis store: redis is an extra
+
+    if request.method == "DELETE":
+        return _json_response({"cleared": await journal.clear_shared()})
+    try:
+        page = await journal_page(
+            journal,
+            _query_int(request, "after", 0),
+            _query_int(request, "limit", DEFAULT_PAGE_SIZE),
+        )
+    except JournalPageError as error:
+        return _json_response({"detail": str(error)}, status=400)
+    return _json_response(page)
+
+
 async def _chats(request: web.Request) -> web.Response:
-    chats = request.app[CONTEXT].store.chats()
+    chats = await request.app[CONTEXT].chats.chats()
     return _json_response({"chats": [chat.read() for chat in chats]})
 
 
 async def _reset(request: web.Request) -> web.Response:
-    request.app[CONTEXT].reset()
+    await request.app[CONTEXT].clear()
     return _json_response({"reset": True})
 
 
 async def _faults(request: web.Request) -> web.Response:
     ctx = request.app[CONTEXT]
+    if ctx.shared is not None:  # the rules of every process, on Redis
+        return await _shared_faults(request, ctx.shared.faults)
     if request.method == "DELETE":
         count = len(ctx.faults.rules)
         ctx.faults.clear()
@@ -133,17 +157,34 @@ async def _faults(request: web.Request) -> web.Response:
     return _json_response({"faults": [rule_to_json(rule) for rule in ctx.faults.rules]})
 
 
+async def _shared_faults(request: web.Request, faults: SharedFaults) -> web.Response:
+    if request.method == "DELETE":
+        return _json_response({"cleared": await faults.clear()})
+    if request.method == "POST":
+        try:
+            rules = rules_from_payload(json.loads(await request.read()))
+        except (ValueError, RecursionError) as error:
+            return _json_response({"detail": f"invalid faults: {error}"}, status=400)
+        except ConnectionError:
+            return web.Response(status=499)
+        await faults.add(rules)
+    else:
+        await faults.reload()
+    return _json_response({"faults": [rule_to_json(rule) for rule in faults.rules]})
+
+
 async def _health(request: web.Request) -> web.Response:
     ctx = request.app[CONTEXT]
     return _json_response(
         {
             "status": "ok",
             "uptime_s": round(time.monotonic() - request.app[_STARTED], 3),
-            "chats": len(ctx.store.chats()),
+            "chats": len(await ctx.chats.chats()),
             "requests": ctx.journal.call_count,
             "requests_dropped": ctx.journal.dropped,
             "journal_limit": ctx.journal.limit,
-            "faults": len(ctx.faults.rules),
+            "faults": len(ctx.faults.rules)
+            + (len(ctx.shared.faults.rules) if ctx.shared is not None else 0),
             "handler_errors": len(ctx.handler_errors),
         }
     )

@@ -19,7 +19,7 @@ from ..catalog import model_spec
 from ..config import ServerConfig
 from ..context import CONTEXT, ServerContext
 from ..ids import new_seed
-from ..replay import prompt_thread, replay_lookup
+from ..replay import replay_lookup
 from ..responses import empty, internal_error_text, json_bytes, json_detail, request_content_type
 from ..state import (
     ChatNotFound,
@@ -37,6 +37,7 @@ __all__ = [
     "Failure",
     "answers_failures",
     "create_assistant_message",
+    "drop_chat",
     "inference_failure",
     "inference_step",
     "json_body",
@@ -209,6 +210,8 @@ async def open_stream(request: web.Request, message: Message) -> web.StreamRespo
     message whose final event a stream already delivered (each dialect answers that its own way).
     """
     ctx = server_context(request)
+    if ctx.shared is not None:  # the reply may run on another process: its queue on Redis
+        return await ctx.shared.queues.open(request, message, ctx)
     generation = ctx.engine.generation(message.id)
     if generation is None or generation.ended or (message.finished and generation.delivered):
         return None
@@ -226,12 +229,17 @@ async def create_assistant_message(
 ) -> web.Response:
     """Both dialects' assistant message: a recorded answer when a cassette has one, else a new
     message handed to the workers. Raises StateError (each dialect maps it its own way)."""
+    prompts = (
+        await ctx.chats.prompt_thread(owner, chat_id, message_request.parent_id)
+        if ctx.engine.replay is not None
+        else None
+    )
     lookup = replay_lookup(
         ctx.engine.replay,
         request.method,
         request.path_qs,
         await request.read(),
-        lambda: prompt_thread(ctx.store, owner, chat_id, message_request.parent_id),
+        lambda: prompts,
         web_site=web_site,
     )
     if lookup.outcome is not None:
@@ -240,7 +248,7 @@ async def create_assistant_message(
         ctx.replay_log.note(ctx.journal.last_seq + 1, lookup.outcome)
     if lookup.response is not None:
         return lookup.response
-    message = ctx.store.add_assistant_message(
+    message = await ctx.chats.add_assistant_message(
         owner,
         chat_id,
         message_request.parent_id,
@@ -249,5 +257,13 @@ async def create_assistant_message(
     )
     # the state is "pending" in the answer, as recorded
     answer = float_free_json(message.read_prerendered())
-    ctx.engine.submit(message, lookup.reply)
+    generation = ctx.engine.submit(message, lookup.reply)
+    if ctx.shared is not None:  # the queue exists before the answer: any process may stream it
+        await ctx.shared.queues.publish(ctx.engine, generation)
     return json_bytes(answer)
+
+
+async def drop_chat(ctx: ServerContext, owner: str, chat_id: str) -> None:
+    """Both dialects' chat deletion: the chat goes, and its replies stop (their streams end)."""
+    chat = await ctx.chats.delete_chat(owner, chat_id)
+    ctx.engine.cancel(list(chat.messages))

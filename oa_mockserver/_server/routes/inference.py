@@ -28,6 +28,7 @@ from ..validation import (
 from ..wire import error_item
 from .common import (
     create_assistant_message,
+    drop_chat,
     inference_step,
     json_body,
     list_params,
@@ -48,8 +49,10 @@ async def _body_and_owner(request: web.Request) -> tuple[Any, str]:
     return await json_body(request), _owner(request)
 
 
-def _assistant_of(ctx: ServerContext, owner: str, chat_id: str, message_id: str) -> Message:
-    message = ctx.store.message(owner, chat_id, message_id)
+async def _assistant_of(
+    ctx: ServerContext, owner: str, chat_id: str, message_id: str
+) -> Message:
+    message = await ctx.chats.message(owner, chat_id, message_id)
     if message.role != "assistant":
         raise NotStreamable()
     return message
@@ -95,7 +98,7 @@ async def model_configs(request: web.Request) -> web.Response:
 async def list_chats(request: web.Request) -> web.Response:
     owner = _owner(request)
     limit, after, before, hidden = list_params(dict(request.query), default_limit=10)
-    page = server_context(request).store.list_chats(
+    page = await server_context(request).chats.list_chats(
         owner, limit=limit, after=after, before=before, include_hidden=hidden
     )
     return json_float_free(page.read())
@@ -105,12 +108,14 @@ async def list_chats(request: web.Request) -> web.Response:
 async def create_chat(request: web.Request) -> web.Response:
     body, owner = await _body_and_owner(request)
     validate_object(body)
-    return json_float_free(server_context(request).store.create_chat(owner).list_read())
+    return json_float_free((await server_context(request).chats.create_chat(owner)).list_read())
 
 
 @inference_step("get_chat")
 async def get_chat(request: web.Request) -> web.Response:
-    chat = server_context(request).store.chat(_owner(request), request.match_info["chat_id"])
+    chat = await server_context(request).chats.chat(
+        _owner(request), request.match_info["chat_id"]
+    )
     return json_float_free(chat.read_prerendered())
 
 
@@ -118,15 +123,15 @@ async def get_chat(request: web.Request) -> web.Response:
 async def update_chat(request: web.Request) -> web.Response:
     body, owner = await _body_and_owner(request)
     update = validate_chat_update(body)
-    server_context(request).store.update_chat(owner, request.match_info["chat_id"], update.fields)
+    await server_context(request).chats.update_chat(
+        owner, request.match_info["chat_id"], update.fields
+    )
     return json_fastapi(None)
 
 
 @inference_step("delete_chat")
 async def delete_chat(request: web.Request) -> web.Response:
-    ctx = server_context(request)
-    chat = ctx.store.delete_chat(_owner(request), request.match_info["chat_id"])
-    ctx.engine.cancel(list(chat.messages))
+    await drop_chat(server_context(request), _owner(request), request.match_info["chat_id"])
     return empty(200)
 
 
@@ -134,7 +139,7 @@ async def delete_chat(request: web.Request) -> web.Response:
 async def prompter_message(request: web.Request) -> web.Response:
     body, owner = await _body_and_owner(request)
     message_request = validate_prompter(body)
-    message = server_context(request).store.add_prompter_message(
+    message = await server_context(request).chats.add_prompter_message(
         owner, request.match_info["chat_id"], message_request.parent_id, message_request.content
     )
     return json_float_free(message.read_prerendered())
@@ -156,7 +161,7 @@ async def assistant_message(request: web.Request) -> web.Response:
 
 @inference_step("get_message")
 async def get_message(request: web.Request) -> web.Response:
-    message = server_context(request).store.message(
+    message = await server_context(request).chats.message(
         _owner(request), request.match_info["chat_id"], request.match_info["message_id"]
     )
     return json_float_free(message.read_prerendered())
@@ -164,7 +169,7 @@ async def get_message(request: web.Request) -> web.Response:
 
 @inference_step("events")
 async def message_events(request: web.Request) -> web.StreamResponse:
-    message = _assistant_of(
+    message = await _assistant_of(
         server_context(request),
         _owner(request),
         request.match_info["chat_id"],
@@ -178,7 +183,7 @@ async def message_events(request: web.Request) -> web.StreamResponse:
 async def vote(request: web.Request) -> web.Response:
     body, owner = await _body_and_owner(request)
     score = validate_vote(body)
-    server_context(request).store.vote(
+    await server_context(request).chats.vote(
         owner, request.match_info["chat_id"], request.match_info["message_id"], score
     )
     return json_fastapi(None)

@@ -34,6 +34,7 @@ from .common import (
     Failure,
     answers_failures,
     create_assistant_message,
+    drop_chat,
     inference_failure,
     json_body,
     list_params,
@@ -125,21 +126,20 @@ async def chat_collection(request: web.Request) -> web.StreamResponse:
     try:
         owner = _owner(request)
         if method == "POST":
-            return json_float_free(ctx.store.create_chat(owner).list_read())
+            return json_float_free((await ctx.chats.create_chat(owner)).list_read())
         if method == "DELETE":
-            chat = ctx.store.delete_chat(owner, _param(query_of(request), "chat_id"))
-            ctx.engine.cancel(list(chat.messages))
+            await drop_chat(ctx, owner, _param(query_of(request), "chat_id"))
             return empty(200)
         if method == "PUT":
             update = validate_chat_update(await json_body(request), with_chat_id=True)
-            ctx.store.update_chat(owner, update.chat_id or "", update.fields)
+            await ctx.chats.update_chat(owner, update.chat_id or "", update.fields)
             return empty(200)
         if "chat_id" in request.query:
-            chat = ctx.store.chat(owner, request.query["chat_id"])
+            chat = await ctx.chats.chat(owner, request.query["chat_id"])
             return json_float_free(chat.read_prerendered())
         step = "list_chats"
         limit, after, before, hidden = list_params(dict(request.query), default_limit=20)
-        page = ctx.store.list_chats(
+        page = await ctx.chats.list_chats(
             owner, limit=limit, after=after, before=before, include_hidden=hidden
         )
         return json_float_free(page.read())
@@ -151,7 +151,7 @@ async def chat_collection(request: web.Request) -> web.StreamResponse:
 async def prompter_message(request: web.Request) -> web.Response:
     owner = _owner(request)
     body = validate_prompter(await json_body(request), with_chat_id=True)
-    message = server_context(request).store.add_prompter_message(
+    message = await server_context(request).chats.add_prompter_message(
         owner, body.chat_id or "", body.parent_id, body.content
     )
     return json_float_free(message.read_prerendered())
@@ -166,16 +166,16 @@ async def assistant_message(request: web.Request) -> web.Response:
     )
 
 
-def _message(request: web.Request, body: Any = None) -> Message:
+async def _message(request: web.Request, body: Any = None) -> Message:
     query = query_of(request)
-    return server_context(request).store.message(
+    return await server_context(request).chats.message(
         _owner(request), _param(query, "chat_id", body), _param(query, "message_id", body)
     )
 
 
 @web_step("get_message")
 async def get_message(request: web.Request) -> web.Response:
-    return json_float_free(_message(request).read_prerendered())
+    return json_float_free((await _message(request)).read_prerendered())
 
 
 async def events(request: web.Request) -> web.StreamResponse:
@@ -188,7 +188,7 @@ async def events(request: web.Request) -> web.StreamResponse:
                 body = await json_body(request)
             except InvalidBody:
                 body = None  # the web site reads only the query; a stray body is ignored
-        message = _message(request, body)
+        message = await _message(request, body)
         if message.role != "assistant":
             raise NotStreamable()
     except AuthError:
@@ -215,7 +215,7 @@ async def vote(request: web.Request) -> web.Response:
     body = validate_object(await json_body(request))
     score = validate_vote(body)
     query = query_of(request)
-    server_context(request).store.vote(
+    await server_context(request).chats.vote(
         owner, _param(query, "chat_id", body), _param(query, "message_id", body), score
     )
     return empty(200)
