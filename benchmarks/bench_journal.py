@@ -40,7 +40,7 @@ import aiohttp
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _util import print_table
+from _util import cpu_seconds, print_table
 
 from oa_provider import OpenAssistant
 
@@ -192,10 +192,6 @@ def _health(url: str) -> dict[str, Any]:
     return result
 
 
-def _cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
 
 def _measure(name: str, root: Path, args: argparse.Namespace) -> list[str]:
     process, url = _start(root, CONFIGS[name], args.tokens)
@@ -211,10 +207,10 @@ def _measure(name: str, root: Path, args: argparse.Namespace) -> list[str]:
         health = _health(url)
         with Prober(url) as during_first:
             first = asyncio.run(_first_page(url))
-        cpu = _cpu_seconds(process.pid)
+        cpu = cpu_seconds(process.pid)
         with Prober(url) as during_walk:
             walk_s, entries, pages = asyncio.run(_walk(url))
-        cpu = _cpu_seconds(process.pid) - cpu
+        cpu = cpu_seconds(process.pid) - cpu
         rss_after_read = _rss_mb(process.pid)
         with Prober(url) as idle:  # as long as the walk (its worst wait is over as many tries)
             time.sleep(min(max(walk_s, 2.0), 60.0))

@@ -53,7 +53,7 @@ from aiohttp import web
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _util import print_table
+from _util import cpu_seconds, floor_app, print_table
 
 COOKIE = {"next-auth.session-token": "bench"}
 PROMPT = "question"  # one prompt for every conversation: the replay server matches it
@@ -64,84 +64,6 @@ _TOKEN = b'"event_type": "token"'
 # -- the floor -------------------------------------------------------------------------------------
 
 
-def _floor_app(tokens: int, interval: float, first: float) -> web.Application:
-    """Canned answers (the mock server's bytes for this conversation), one sleep per token."""
-    from oa_mockserver._server.catalog import model_spec
-    from oa_mockserver._server.generation import reply_tokens
-    from oa_mockserver._server.ids import uuid7
-    from oa_mockserver._server.state import Message
-    from oa_mockserver._server.stream import SERVER_SOFTWARE, SSE_HEADERS
-    from oa_mockserver._server.wire import fastapi_json, message_event, token_event
-    from oa_provider import DEFAULT_SAMPLING_PARAMETERS
-
-    texts = reply_tokens(
-        model="m", thread=["x"], sampling={}, system_prompt=None, count=tokens, mode="lorem"
-    )
-    chunks = [token_event(t) for t in texts]
-    chat_id = uuid7()
-    chat = {
-        "id": chat_id, "created_at": "2026-01-01T00:00:00.000001",
-        "modified_at": "2026-01-01T00:00:00.000001", "title": None, "hidden": False,
-        "allow_data_use": True, "active_thread_tail_message_id": None,
-    }  # fmt: skip
-    message = Message(
-        id=uuid7(), parent_id=None, content=PROMPT, chat_id=chat_id,
-        created_at="2026-01-01T00:00:00.000001", role="prompter", state="manual",
-    ).read()  # fmt: skip
-    work = {
-        "model_config": model_spec(MODEL),
-        "sampling_parameters": dict(DEFAULT_SAMPLING_PARAMETERS), "do_sample": True,
-        "seed": 13_835_058_055_282_163_712, "system_prompt": None, "user_profile": None,
-        "user_response_instructions": None, "plugins": [], "plugin_max_depth": 4,
-    }  # fmt: skip
-    assistant = {**message, "id": uuid7(), "parent_id": message["id"], "role": "assistant"}
-    chat_body, message_body = fastapi_json(chat), fastapi_json(message)
-    assistant_body = fastapi_json(
-        {**assistant, "content": None, "state": "pending", "work_parameters": work}
-    )
-    final = message_event(
-        {**assistant, "state": "complete", "content": "".join(texts), "work_parameters": work}
-    )
-    json_headers = {"content-type": "application/json", "server": SERVER_SOFTWARE}
-    stream_headers = {**dict(SSE_HEADERS), "server": SERVER_SOFTWARE}
-
-    async def create(request: web.Request) -> web.Response:
-        return web.Response(body=chat_body, headers=json_headers)
-
-    async def prompter_message(request: web.Request) -> web.Response:
-        await request.read()
-        return web.Response(body=message_body, headers=json_headers)
-
-    async def assistant_message(request: web.Request) -> web.Response:
-        await request.read()
-        return web.Response(body=assistant_body, headers=json_headers)
-
-    async def delete(request: web.Request) -> web.Response:
-        return web.Response(body=b"", headers={"server": SERVER_SOFTWARE})
-
-    async def events(request: web.Request) -> web.StreamResponse:
-        response = web.StreamResponse(headers=stream_headers)
-        response.enable_chunked_encoding()
-        await response.prepare(request)
-        try:
-            await asyncio.sleep(first)
-            for index, chunk in enumerate(chunks):
-                if index:
-                    await asyncio.sleep(interval)
-                await response.write(chunk)
-            await response.write(final)
-            await response.write_eof()
-        except ConnectionError:
-            pass  # the client went away
-        return response
-
-    app = web.Application()
-    app.router.add_post("/api/chat", create)
-    app.router.add_delete("/api/chat", delete)
-    app.router.add_post("/api/chat/prompter_message", prompter_message)
-    app.router.add_post("/api/chat/assistant_message", assistant_message)
-    app.router.add_route("*", "/api/chat/events", events)
-    return app
 
 
 # -- processes -------------------------------------------------------------------------------------
@@ -166,14 +88,6 @@ def _stop(process: subprocess.Popen[str]) -> None:
         process.wait()
 
 
-def _cpu_seconds(pid: int) -> float:
-    """User + system CPU of a process so far: nanoseconds from schedstat, else clock ticks."""
-    tasks = Path(f"/proc/{pid}/task")
-    try:
-        return sum(int((t / "schedstat").read_text().split()[0]) for t in tasks.iterdir()) / 1e9
-    except (OSError, ValueError, IndexError):
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def _rss_kib(pid: int) -> int:
@@ -338,9 +252,9 @@ async def _journal_gaps(base: str) -> tuple[list[float], list[float]]:
 
 
 def _round(process: subprocess.Popen[str], url: str, concurrency: int) -> dict[str, Any]:
-    before = _cpu_seconds(process.pid)
+    before = cpu_seconds(process.pid)
     result = _run_json([sys.executable, __file__, "--client", url, str(concurrency)])
-    result["cpu"] = _cpu_seconds(process.pid) - before
+    result["cpu"] = cpu_seconds(process.pid) - before
     return result
 
 
@@ -429,10 +343,10 @@ def _provider_row(pace: tuple[int, float, float], concurrency: int) -> None:
     try:
         _run_json([sys.executable, __file__, "--provider-client", url, "50"])  # warm-up
         asyncio.run(_clear_journal(url))
-        before = _cpu_seconds(process.pid)
+        before = cpu_seconds(process.pid)
         load = os.getloadavg()[0]
         result = _run_json([sys.executable, __file__, "--provider-client", url, str(concurrency)])
-        cpu = _cpu_seconds(process.pid) - before
+        cpu = cpu_seconds(process.pid) - before
     finally:
         _stop(process)
     interval = pace[1]
@@ -628,7 +542,8 @@ def main() -> None:
     }  # fmt: skip
     if args.serve_floor:
         tokens, interval, first = args.serve_floor
-        web.run_app(_floor_app(int(tokens), float(interval), float(first)), **run_app)
+        app = floor_app(int(tokens), prompt=PROMPT, interval=float(interval), first=float(first))
+        web.run_app(app, **run_app)
         return
     if args.serve_idle:
         web.run_app(_idle_app(), backlog=4096, **run_app)

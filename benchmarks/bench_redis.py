@@ -42,7 +42,7 @@ import redis
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _util import print_table
+from _util import cpu_seconds, print_table
 
 from oa_mockserver import MockServer, ServerConfig
 from oa_mockserver._server.app import context_of
@@ -61,14 +61,6 @@ def _free_port() -> int:
         return port
 
 
-def _cpu_seconds(pid: int) -> float:
-    """User + system CPU of a process so far (schedstat nanoseconds, else clock ticks)."""
-    tasks = Path(f"/proc/{pid}/task")
-    try:
-        return sum(int((t / "schedstat").read_text().split()[0]) for t in tasks.iterdir()) / 1e9
-    except (OSError, ValueError, IndexError):
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def _tree(pid: int) -> list[int]:
@@ -78,7 +70,7 @@ def _tree(pid: int) -> list[int]:
 
 
 def _tree_cpu(pids: list[int]) -> float:
-    return sum(_cpu_seconds(pid) for pid in pids)
+    return sum(cpu_seconds(pid) for pid in pids)
 
 
 class Redis:
@@ -157,12 +149,12 @@ def _measure(
         pids = _tree(process.pid)
         redis_pid = store.process.pid if store is not None else None
         server_before = _tree_cpu(pids)
-        redis_before = _cpu_seconds(redis_pid) if redis_pid else 0.0
+        redis_before = cpu_seconds(redis_pid) if redis_pid else 0.0
         client_before = time.process_time()
         wall, tokens = asyncio.run(_drive(url, conversations, concurrency))
         client = time.process_time() - client_before
         server = _tree_cpu(pids) - server_before
-        redis_cpu = (_cpu_seconds(redis_pid) - redis_before) if redis_pid else 0.0
+        redis_cpu = (cpu_seconds(redis_pid) - redis_before) if redis_pid else 0.0
     finally:
         process.terminate()
         process.wait(30)

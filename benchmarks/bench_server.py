@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import re
 import statistics
 import subprocess
@@ -42,105 +41,13 @@ from aiohttp import web
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _util import print_table
+from _util import cpu_seconds, floor_app, print_table
 
-from oa_provider import DEFAULT_SAMPLING_PARAMETERS, OpenAssistant
+from oa_provider import OpenAssistant
 
 USER = "bench"
 
 
-def _floor_app(tokens: int) -> web.Application:
-    """The floor: canned answers, and the stream as pre-encoded chunks (no state, no logic).
-
-    Its bytes are the mock server's for the same conversation: the same JSON shapes and sizes
-    (the assistant message and the final event carry the work parameters the provider's request
-    leads to), the reference's stream headers, and ``Server: uvicorn`` on every answer. So the
-    ratio measures what the mock server does, not what it sends.
-    """
-    from oa_mockserver._server.catalog import model_spec
-    from oa_mockserver._server.generation import reply_tokens
-    from oa_mockserver._server.ids import uuid7
-    from oa_mockserver._server.state import Message
-    from oa_mockserver._server.stream import SERVER_SOFTWARE, SSE_HEADERS
-    from oa_mockserver._server.wire import fastapi_json, message_event, token_event
-
-    texts = reply_tokens(
-        model="m", thread=["x"], sampling={}, system_prompt=None, count=tokens, mode="lorem"
-    )
-    chunks = [token_event(t) for t in texts]
-    chat_id = uuid7()
-    chat = {
-        "id": chat_id,
-        "created_at": "2026-01-01T00:00:00.000001",
-        "modified_at": "2026-01-01T00:00:00.000001",
-        "title": None,
-        "hidden": False,
-        "allow_data_use": True,
-        "active_thread_tail_message_id": None,
-    }
-    # the server's own MessageRead shape, so the floor sends the same keys in the same order
-    message = Message(
-        id=uuid7(),
-        parent_id=None,
-        content="question 1",
-        chat_id=chat_id,
-        created_at="2026-01-01T00:00:00.000001",
-        role="prompter",
-        state="manual",
-    ).read()
-    work = {
-        "model_config": model_spec(OpenAssistant.model),
-        "sampling_parameters": dict(DEFAULT_SAMPLING_PARAMETERS),
-        "do_sample": True,
-        "seed": 13_835_058_055_282_163_712,
-        "system_prompt": None,
-        "user_profile": None,
-        "user_response_instructions": None,
-        "plugins": [],
-        "plugin_max_depth": 4,
-    }
-    assistant = {**message, "id": uuid7(), "parent_id": message["id"], "role": "assistant"}
-    chat_body, message_body = fastapi_json(chat), fastapi_json(message)
-    assistant_body = fastapi_json(
-        {**assistant, "content": None, "state": "pending", "work_parameters": work}
-    )
-    final = message_event(
-        {**assistant, "state": "complete", "content": "".join(texts), "work_parameters": work}
-    )
-    json_headers = {"content-type": "application/json", "server": SERVER_SOFTWARE}
-    stream_headers = {**dict(SSE_HEADERS), "server": SERVER_SOFTWARE}
-
-    async def create(request: web.Request) -> web.Response:
-        return web.Response(body=chat_body, headers=json_headers)
-
-    async def prompter_message(request: web.Request) -> web.Response:
-        await request.read()
-        return web.Response(body=message_body, headers=json_headers)
-
-    async def assistant_message(request: web.Request) -> web.Response:
-        await request.read()
-        return web.Response(body=assistant_body, headers=json_headers)
-
-    async def delete(request: web.Request) -> web.Response:
-        return web.Response(body=b"", headers={"server": SERVER_SOFTWARE})
-
-    async def events(request: web.Request) -> web.StreamResponse:
-        response = web.StreamResponse(headers=stream_headers)
-        response.enable_chunked_encoding()
-        await response.prepare(request)
-        for chunk in chunks:
-            await response.write(chunk)
-        await response.write(final)
-        await response.write_eof()
-        return response
-
-    app = web.Application()
-    app.router.add_post("/api/chat", create)
-    app.router.add_delete("/api/chat", delete)
-    app.router.add_post("/api/chat/prompter_message", prompter_message)
-    app.router.add_post("/api/chat/assistant_message", assistant_message)
-    app.router.add_route("*", "/api/chat/events", events)
-    return app
 
 
 async def _watch(url: str) -> None:
@@ -164,7 +71,7 @@ async def _watch(url: str) -> None:
 
 def _serve_floor(tokens: int) -> None:
     web.run_app(
-        _floor_app(tokens),
+        floor_app(tokens, prompt="question 1"),
         host="127.0.0.1",
         port=0,
         access_log=None,
@@ -184,14 +91,6 @@ def _start(command: list[str]) -> tuple[subprocess.Popen[str], str]:
     )
 
 
-def _cpu_seconds(pid: int) -> float:
-    """User + system CPU of a process so far: nanoseconds from schedstat, else clock ticks."""
-    tasks = Path(f"/proc/{pid}/task")
-    try:
-        return sum(int((t / "schedstat").read_text().split()[0]) for t in tasks.iterdir()) / 1e9
-    except (OSError, ValueError, IndexError):
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 async def _conversation(
@@ -263,9 +162,9 @@ def _round(process: subprocess.Popen[str], url: str, concurrency: int) -> dict[s
     Below C = 100 each worker holds several conversations in turn, so a round holds at least
     100 (one conversation at C = 1 is a millisecond of CPU, too little to measure alone).
     """
-    before = _cpu_seconds(process.pid)
+    before = cpu_seconds(process.pid)
     result = asyncio.run(_drive(url, concurrency, max(1, 100 // concurrency)))
-    result["cpu_per_token"] = (_cpu_seconds(process.pid) - before) / max(1, result["tokens"])
+    result["cpu_per_token"] = (cpu_seconds(process.pid) - before) / max(1, result["tokens"])
     return result
 
 
