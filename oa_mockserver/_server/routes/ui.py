@@ -31,6 +31,7 @@ import contextlib
 import json
 import socket
 import time
+from collections.abc import Coroutine
 from typing import Any
 
 from aiohttp import hdrs, web
@@ -98,12 +99,29 @@ class _Hub:
 
     async def pause(self, seconds: float) -> bool:
         """Wait ``seconds``; False when the app is stopping."""
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self.stopping.wait(), seconds)
+        await _within(self.stopping.wait(), seconds)
         return not self.stopping.is_set()
 
 
 _HUB = web.AppKey("oa_mockserver.ui_hub", _Hub)
+
+
+async def _within(awaitable: Coroutine[Any, Any, Any], seconds: float) -> bool:
+    """Await ``awaitable`` for at most ``seconds``; False (and it cancelled) when it took longer.
+
+    Why not ``asyncio.wait_for``: before Python 3.11 its timeout is ``asyncio.TimeoutError``,
+    not the builtin, and on 3.10 and 3.11 it can swallow a cancel of the caller (the server
+    stopping) that lands as the awaitable finishes.
+    """
+    task = asyncio.ensure_future(awaitable)
+    try:
+        done, _ = await asyncio.wait((task,), timeout=seconds)
+    finally:
+        if not task.done():
+            task.cancel()
+    if done:
+        task.result()  # its exception, if any
+    return bool(done)
 
 
 async def _page(request: web.Request) -> web.StreamResponse:
@@ -169,7 +187,8 @@ class _Feed:
         self.chat_mark: Any = None
 
     async def send(self, event: str, data: Any) -> None:
-        await asyncio.wait_for(self.response.write(_sse(event, data)), WRITE_TIMEOUT_S)
+        if not await _within(self.response.write(_sse(event, data)), WRITE_TIMEOUT_S):
+            raise TimeoutError(f"the page read nothing for {WRITE_TIMEOUT_S} s")
 
     async def requests(self) -> None:
         journal = self.ctx.journal
