@@ -30,6 +30,7 @@ import redis.asyncio as aioredis
 from aiohttp import web
 
 from .generation import Engine, Generation
+from .redis_pool import QUEUE_KEY, SLOTS_KEY, SharedEngine
 from .redis_store import RedisStore, chat_key, queue_key
 from .state import Message
 from .stream import stream_events
@@ -37,20 +38,30 @@ from .stream import stream_events
 if TYPE_CHECKING:
     from .context import ServerContext
 
-__all__ = ["MessageQueues", "lease_key"]
+__all__ = ["LEASE_MS", "MessageQueues", "lease_key"]
 
 log = logging.getLogger("oa_mockserver.redis")
 
 # Append entries to a message's queue and set its state and content, if its chat still exists;
-# renew the reply's lease (its generating process is alive), or drop it once the reply is over.
-# KEYS: the chat hash, the queue, the lease; ARGV: message id, state, content (JSON), lease in
-# ms (0: the reply is over), then kind/data pairs.
+# renew the reply's lease (its generating process is alive), or drop it once the reply is over,
+# and with it the reply's worker slot or place in the shared worker queue (:mod:`.redis_pool`;
+# also when the chat is gone: the reply stops). KEYS: the chat hash, the queue, the lease, the
+# worker slots, the worker queue; ARGV: message id, state, content (JSON), lease in ms (0: the
+# reply is over), then kind/data pairs.
 _FEED = """
-if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+if redis.call('EXISTS', KEYS[1]) == 0 then
+  redis.call('DEL', KEYS[3])
+  redis.call('SREM', KEYS[4], ARGV[1])
+  redis.call('ZREM', KEYS[5], ARGV[1])
+  return 0
+end
 redis.call('HSET', KEYS[1], 's:' .. ARGV[1], ARGV[2], 'c:' .. ARGV[1], ARGV[3])
 redis.call('HINCRBY', KEYS[1], 'v', 1)
 for i = 5, #ARGV, 2 do redis.call('XADD', KEYS[2], '*', ARGV[i], ARGV[i + 1]) end
-if ARGV[4] == '0' then redis.call('DEL', KEYS[3])
+if ARGV[4] == '0' then
+  redis.call('DEL', KEYS[3])
+  redis.call('SREM', KEYS[4], ARGV[1])
+  redis.call('ZREM', KEYS[5], ARGV[1])
 else redis.call('SET', KEYS[3], '1', 'PX', ARGV[4]) end
 return 1
 """
@@ -69,7 +80,7 @@ _BLOCK_MS = 1000
 #: A running reply's lease (ms), renewed at least every second by its generating process: a
 #: process that dies (SIGKILL) stops renewing, and streams of its replies on other processes end
 #: (without a final event, as its own streams did) instead of waiting forever.
-_LEASE_MS = 5000
+LEASE_MS = 5000
 
 
 def lease_key(message_id: str) -> str:
@@ -154,7 +165,12 @@ class MessageQueues:
 
     async def publish(self, engine: Engine, generation: Generation) -> None:
         """Write what ``generation`` has so far (awaited: the queue exists before the answer),
-        then follow it in the background until its final event or its end."""
+        then follow it in the background until its final event or its end.
+
+        With a shared worker pool the message first enters the shared queue (and starts if it
+        gets a slot): one more round trip."""
+        if isinstance(engine, SharedEngine):
+            await engine.admit(generation)
         sent = await self._flush(engine, generation, 0, first=True)
         if sent is None or self._over(generation):
             self._done(engine, generation)
@@ -219,7 +235,7 @@ class MessageQueues:
             message.id,
             message.state,
             msgspec.json.encode(message.content),
-            0 if over else _LEASE_MS,
+            0 if over else LEASE_MS,
         ]
         if first:
             args += (b"s", b"1" if generation.generated else b"0")
@@ -233,7 +249,10 @@ class MessageQueues:
         elif generation.ended:
             args += (b"x", b"")
         self.store.round_trips += 1
-        keys = [chat_key(message.chat_id), queue_key(message.id), lease_key(message.id)]
+        keys = [
+            chat_key(message.chat_id), queue_key(message.id), lease_key(message.id),
+            SLOTS_KEY, QUEUE_KEY,
+        ]  # fmt: skip
         written = await self._feed(keys=keys, args=args)
         if not written:
             engine.cancel([message.id])  # deleted on another process: stop generating it
