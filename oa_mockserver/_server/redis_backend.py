@@ -90,8 +90,10 @@ class RedisBackend:
         return secret
 
     async def start(self) -> None:
-        """Follow the shared fault rules from now on."""
+        """Follow the shared fault rules, and with a worker limit the freed slots, from now on."""
         await self.faults.start(self._startup_rules)
+        if self._config.workers is not None:
+            await self.pool.start()
 
     async def clear(self) -> None:
         """Empty the shared chats, streams and journal; back to the startup fault rules."""
@@ -114,5 +116,6 @@ class RedisBackend:
         await self.queues.close()
         await self.journal.stop()
         await self.faults.stop()
+        await self.pool.stop()
         await self.readers.aclose()
         await self.client.aclose()

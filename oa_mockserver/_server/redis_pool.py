@@ -8,21 +8,25 @@ two processes never hand out the same slot. A process starts generating a messag
 script granted it a slot; :class:`SharedEngine` is the engine with that one rule changed.
 
 A message enters the queue when it is posted (one script call, the only round trip this adds to
-a conversation). While this process has messages waiting, one task polls the script for all of
-them every ``pending_interval`` (at most every :data:`_POLL` s): it grants the slots that came
-free, in arrival order whichever process holds the message, and returns every message's place
-(``ZRANK + 1`` of ``ZCARD``), which the ``pending`` events show here and, through the reply's
-queue (:mod:`.redis_stream`), on every other process.
+a conversation). While this process has messages waiting, one task calls the script for all of
+them whenever a slot is freed on any process (the freeing script publishes on the channel named
+like the slots' key) and at least every ``pending_interval`` (at most every :data:`_POLL` s): it
+grants the slots that came free, in arrival order whichever process holds the message, and
+returns every message's place (``ZRANK + 1`` of ``ZCARD``), which the ``pending`` events show
+here and, through the reply's queue (:mod:`.redis_stream`), on every other process.
 
 A slot is freed by the last write of its reply (the ``_FEED`` script of :mod:`.redis_stream`
 removes the id when the reply's lease is dropped), and a slot or place whose reply lease lapsed
-(its process died: nobody renews the 5 s lease) is freed by the next script call of any process.
+(its process died: nobody renews the 5 s lease) is freed by the next script call of any process
+(the timed look finds it: no message announces a death).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+from collections.abc import Callable
 from typing import Any
 
 import redis.asyncio as aioredis
@@ -90,10 +94,37 @@ class WorkerPool:
     """The shared queue and slots on Redis: one script call enters, polls and grants."""
 
     def __init__(self, client: aioredis.Redis, lease_ms: int) -> None:
+        self._client = client
         self._admit = client.register_script(_ADMIT)
         self._lease_ms = lease_ms
         #: Redis round trips made by the pool (one per script call).
         self.round_trips = 0
+        #: Called whenever a slot is freed on any process (set by :class:`SharedEngine`).
+        self.on_freed: Callable[[], None] | None = None
+        self._listener: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        """Hear of every freed slot from now on (one subscribed connection)."""
+        pubsub = self._client.pubsub()
+        await pubsub.subscribe(SLOTS_KEY)
+        self._listener = asyncio.get_running_loop().create_task(self._listen(pubsub))
+
+    async def _listen(self, pubsub: Any) -> None:
+        try:
+            async for item in pubsub.listen():
+                if item.get("type") == "message" and self.on_freed is not None:
+                    self.on_freed()
+        except (RedisError, OSError) as error:  # the timed looks go on without it
+            log.warning("worker pool: no longer hears of freed slots: %s", error)
+        finally:
+            with contextlib.suppress(RedisError, OSError):
+                await pubsub.aclose()
+
+    async def stop(self) -> None:
+        """Stop listening (within a bound: a stop must not hang on Redis)."""
+        if self._listener is not None:
+            self._listener.cancel()
+            await asyncio.wait({self._listener}, timeout=1.0)
 
     async def admit(
         self, message_ids: list[str], limit: int, *, enter: bool
@@ -121,6 +152,8 @@ class SharedEngine(Engine):
         self._granted: set[str] = set()  # holding a slot, not started yet
         self._places: dict[str, tuple[int, int]] = {}  # place and size, as Redis last said
         self._poller: asyncio.Task[None] | None = None
+        self._freed = asyncio.Event()  # a slot was freed somewhere: look again now
+        pool.on_freed = self._freed.set
 
     def queue_position(self, generation: Generation) -> tuple[int, int]:
         """``(position, size)`` in the shared queue (as last polled); ``(0, 0)`` once it runs."""
@@ -167,7 +200,9 @@ class SharedEngine(Engine):
         interval = min(self.config.pending_interval, _POLL)
         try:
             while self._queue and not self.closing:
-                await asyncio.sleep(interval)
+                with contextlib.suppress(asyncio.TimeoutError):
+                    await asyncio.wait_for(self._freed.wait(), interval)
+                self._freed.clear()
                 if not self._queue or self.closing:
                     break
                 try:

@@ -44,14 +44,15 @@ log = logging.getLogger("oa_mockserver.redis")
 
 # Append entries to a message's queue and set its state and content, if its chat still exists;
 # renew the reply's lease (its generating process is alive), or drop it once the reply is over,
-# and with it the reply's worker slot or place in the shared worker queue (:mod:`.redis_pool`;
-# also when the chat is gone: the reply stops). KEYS: the chat hash, the queue, the lease, the
+# and with it the reply's worker slot (announced on the channel of the slots' key: waiting
+# messages take it at once) or place in the shared worker queue (:mod:`.redis_pool`; also when
+# the chat is gone: the reply stops). KEYS: the chat hash, the queue, the lease, the
 # worker slots, the worker queue; ARGV: message id, state, content (JSON), lease in ms (0: the
 # reply is over), then kind/data pairs.
 _FEED = """
 if redis.call('EXISTS', KEYS[1]) == 0 then
   redis.call('DEL', KEYS[3])
-  redis.call('SREM', KEYS[4], ARGV[1])
+  if redis.call('SREM', KEYS[4], ARGV[1]) == 1 then redis.call('PUBLISH', KEYS[4], '') end
   redis.call('ZREM', KEYS[5], ARGV[1])
   return 0
 end
@@ -60,7 +61,7 @@ redis.call('HINCRBY', KEYS[1], 'v', 1)
 for i = 5, #ARGV, 2 do redis.call('XADD', KEYS[2], '*', ARGV[i], ARGV[i + 1]) end
 if ARGV[4] == '0' then
   redis.call('DEL', KEYS[3])
-  redis.call('SREM', KEYS[4], ARGV[1])
+  if redis.call('SREM', KEYS[4], ARGV[1]) == 1 then redis.call('PUBLISH', KEYS[4], '') end
   redis.call('ZREM', KEYS[5], ARGV[1])
 else redis.call('SET', KEYS[3], '1', 'PX', ARGV[4]) end
 return 1
