@@ -74,6 +74,49 @@ async def test_a_message_on_the_other_process_waits_for_the_only_worker(
         assert again["state"] == "complete"
 
 
+def _pending(position: int, size: int) -> dict[str, object]:
+    return {"event_type": "pending", "queue_position": position, "queue_size": size}
+
+
+def _runs(events: list[dict[str, object]]) -> list[dict[str, object]]:
+    """``events`` with repeats of the same event collapsed (the pending events' sequence)."""
+    return [e for i, e in enumerate(events) if i == 0 or events[i - 1] != e]
+
+
+async def test_one_queue_in_arrival_order_whichever_process_took_the_message(
+    redis_url: str,
+) -> None:
+    paced = ("--token-interval", "0.05", "--first-token-delay", "0.05", "--reply-tokens", "12")
+    async with (
+        processes(2, "--store", redis_url, *ONE_WORKER, *paced) as (a, b),
+        aiohttp.ClientSession(cookies=COOKIES) as http,
+    ):
+        await start_reply(http, a.url)  # runs
+        second = await start_reply(http, b.url)  # waits, first in the queue
+        third = await start_reply(http, a.url)  # waits behind it, on the process that frees
+        streams = [
+            await http.get(f"{a.url}/api/chat/events", params=second),
+            await http.get(f"{b.url}/api/chat/events", params=third),
+        ]
+        second_seen, third_seen = await asyncio.wait_for(
+            asyncio.gather(*map(_until_token, streams)), 30
+        )
+        for stream in streams:
+            stream.close()
+        started = _pending(0, 0)
+        # b learns of the third message at its next look at the queue (within a pending
+        # interval): a first event may still show the queue as it was
+        assert [e for e in _runs(second_seen[:-1]) if e != started] in (
+            [_pending(1, 2)],
+            [_pending(1, 1), _pending(1, 2)],
+        )
+        # the slot a frees goes to b's message first; a's own waits its turn
+        assert [e for e in _runs(third_seen[:-1]) if e != started] == [
+            _pending(2, 2),
+            _pending(1, 1),
+        ]
+
+
 async def test_a_killed_process_frees_its_worker_within_the_lease(redis_url: str) -> None:
     long_reply = ("--token-interval", "0.05", "--first-token-delay", "0", "--reply-tokens", "2000")
     options = ("--store", redis_url, *ONE_WORKER, *long_reply)
