@@ -172,10 +172,11 @@ class MessageQueues:
         gets a slot): one more round trip."""
         if isinstance(engine, SharedEngine):
             await engine.admit(generation)
-        sent = await self._flush(engine, generation, 0, first=True)
-        if sent is None or self._over(generation):
+        flushed = await self._flush(engine, generation, 0, first=True)
+        if flushed is None or flushed[1]:
             self._done(engine, generation)
             return
+        sent = flushed[0]
         task = asyncio.get_running_loop().create_task(self._follow(engine, generation, sent))
         self._followers.add(task)
         task.add_done_callback(self._followers.discard)
@@ -192,23 +193,26 @@ class MessageQueues:
         checked = loop.time()
         try:
             while True:
-                # at least once a second: the reply's lease is renewed by the flush below
-                timeout = _STATE_POLL if not generation.chunks else 1.0
-                await asyncio.wait((generation.wait(),), timeout=timeout)
                 now = engine.queue_position(generation) if not generation.chunks else position
                 unchanged = (
                     len(generation.chunks) == sent and message.state == state and now == position
                 )
                 # a message that waits (a busy pool, an unserved model) is checked now and then:
-                # its chat may have been deleted on another process
+                # its chat may have been deleted on another process; and at least once a
+                # second the reply's lease is renewed by the flush below
                 if unchanged and not self._over(generation) and loop.time() - checked < 1.0:
+                    timeout = _STATE_POLL if not generation.chunks else 1.0
+                    await asyncio.wait((generation.wait(),), timeout=timeout)
                     continue
                 state, position = message.state, now
                 checked = loop.time()
                 flushed = await self._flush(engine, generation, sent, first=False)
-                if flushed is None or self._over(generation):
+                # over only once the end is written: the reply may have ended (its last token
+                # due, or started and finished unpaced by the shared worker pool) while the
+                # flush was on its way, and that end must still go out
+                if flushed is None or flushed[1]:
                     return
-                sent = flushed
+                sent = flushed[0]
         finally:
             self._done(engine, generation)
 
@@ -225,9 +229,10 @@ class MessageQueues:
 
     async def _flush(
         self, engine: Engine, generation: Generation, sent: int, *, first: bool
-    ) -> int | None:
-        """Append the chunks from ``sent`` on (and the end, if reached); the new count, or None
-        when the chat is gone (the reply is then stopped here too)."""
+    ) -> tuple[int, bool] | None:
+        """Append the chunks from ``sent`` on (and the end, if reached); the new count and
+        whether the end was written, or None when the chat is gone (the reply is then stopped
+        here too)."""
         message = generation.message
         chunks = generation.chunks
         count = len(chunks)
@@ -241,7 +246,7 @@ class MessageQueues:
         if first:
             args += (b"s", b"1" if generation.generated else b"0")
         if not chunks and not over:
-            # where it waits in this process's queue: streams on other processes show it
+            # where it waits in the worker queue: streams on other processes show it
             args += (b"p", "{},{}".format(*engine.queue_position(generation)).encode())
         for chunk in chunks[sent:count]:
             args += (b"t", chunk)
@@ -258,7 +263,7 @@ class MessageQueues:
         if not written:
             engine.cancel([message.id])  # deleted on another process: stop generating it
             return None
-        return count
+        return count, over
 
     async def close(self, timeout: float = 1.0) -> None:
         """Let followers write the end of replies stopped by the shutdown, then stop them."""

@@ -8,7 +8,10 @@ import signal
 
 import aiohttp
 import pytest
-from _processes import COOKIES, json_of, processes, serving, start_reply
+import redis
+from _processes import COOKIES, json_of, processes, serving, start_reply, web_conversation
+
+from oa_mockserver._server.redis_pool import QUEUE_KEY, SLOTS_KEY
 
 pytestmark = [pytest.mark.redis, pytest.mark.asyncio]
 
@@ -131,3 +134,26 @@ async def test_a_killed_process_frees_its_worker_within_the_lease(redis_url: str
         events = await asyncio.wait_for(_until_token(stream), 20)
         assert _waited([PENDING_1_OF_1, *events]), events
         stream.close()
+
+
+async def test_many_conversations_share_two_workers_and_leave_no_slot(redis_url: str) -> None:
+    unpaced = ("--token-interval", "0", "--first-token-delay", "0", "--reply-tokens", "8")
+    async with processes(2, "--store", redis_url, "--workers", "2", *unpaced) as servers:
+        urls = [s.url for s in servers]
+        connector = aiohttp.TCPConnector(limit=100)
+        async with aiohttp.ClientSession(cookies=COOKIES, connector=connector) as http:
+
+            async def one(index: int) -> bool:
+                body, message = await web_conversation(http, urls[index % 2 :] + urls[: index % 2])
+                return message["state"] == "complete" and body.endswith(b"}\r\n\r\n")
+
+            results = await asyncio.wait_for(
+                asyncio.gather(*(one(i) for i in range(300)), return_exceptions=True), 120
+            )
+            assert [r for r in results if r is not True] == []
+        client = redis.Redis.from_url(redis_url)
+        try:
+            # every slot was given back and nothing waits
+            assert (client.scard(SLOTS_KEY), client.zcard(QUEUE_KEY)) == (0, 0)
+        finally:
+            client.close()
