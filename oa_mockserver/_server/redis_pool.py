@@ -26,7 +26,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import redis.asyncio as aioredis
@@ -47,17 +47,27 @@ _SEQ_KEY = "worker_seq"
 #: Longest wait between two looks at the shared pool while a message of this process waits.
 _POLL = 0.1
 
-# Free the slots and places of replies whose lease lapsed; enter new ids (ARGV[3] = '1': each
-# with the lease given, so that a process dying at once frees them too); grant the free slots to
-# the first waiting ids, if they are this call's. KEYS: queue, slots, counter; ARGV: limit, lease
-# in ms, enter flag, then message ids. Returns the queue's size, then for each id: 0 (it holds a
-# slot now), its 1-based place in the queue, or -1 (not waiting: gone from the queue).
+# Free the slots and places of replies whose lease lapsed (the places: all of them on a timed
+# look, ARGV[3] = '2', else only at the head of the queue, where they would hold up a grant: a
+# call per freed slot stays small); enter new ids (ARGV[3] = '1': each with the lease given, so
+# that a process dying at once frees them too); grant the free slots to the first waiting ids,
+# if they are this call's. KEYS: queue, slots, counter; ARGV: limit, lease in ms, mode, then
+# message ids. Returns the queue's size, then for each id: 0 (it holds a slot now), its 1-based
+# place in the queue, or -1 (not waiting: gone from the queue).
 _ADMIT = """
 for _, id in ipairs(redis.call('SMEMBERS', KEYS[2])) do
   if redis.call('EXISTS', 'message_lease:' .. id) == 0 then redis.call('SREM', KEYS[2], id) end
 end
-for _, id in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do
-  if redis.call('EXISTS', 'message_lease:' .. id) == 0 then redis.call('ZREM', KEYS[1], id) end
+if ARGV[3] == '2' then
+  for _, id in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do
+    if redis.call('EXISTS', 'message_lease:' .. id) == 0 then redis.call('ZREM', KEYS[1], id) end
+  end
+else
+  while true do
+    local head = redis.call('ZRANGE', KEYS[1], 0, 0)[1]
+    if not head or redis.call('EXISTS', 'message_lease:' .. head) == 1 then break end
+    redis.call('ZREM', KEYS[1], head)
+  end
 end
 local mine = {}
 for i = 4, #ARGV do
@@ -127,14 +137,16 @@ class WorkerPool:
             await asyncio.wait({self._listener}, timeout=1.0)
 
     async def admit(
-        self, message_ids: list[str], limit: int, *, enter: bool
+        self, message_ids: list[str], limit: int, *, enter: bool, look: bool = False
     ) -> tuple[int, list[int]]:
         """``(queue size, [0 granted | place | -1 gone, ...])`` for ``message_ids``, entering
-        them at the end of the queue first when ``enter``."""
+        them at the end of the queue first when ``enter``; ``look``: a timed look, which also
+        frees the places of lapsed leases in the whole queue."""
         self.round_trips += 1
+        mode = "1" if enter else "2" if look else "0"
         reply: Any = await self._admit(
             keys=[QUEUE_KEY, SLOTS_KEY, _SEQ_KEY],
-            args=[limit, self._lease_ms, "1" if enter else "0", *message_ids],
+            args=[limit, self._lease_ms, mode, *message_ids],
         )
         return int(reply[0]), [int(place) for place in reply[1:]]
 
@@ -157,9 +169,9 @@ class SharedEngine(Engine):
 
     def queue_position(self, generation: Generation) -> tuple[int, int]:
         """``(position, size)`` in the shared queue (as last polled); ``(0, 0)`` once it runs."""
-        if generation in self._queue:
-            return self._places.get(generation.message.id, (0, 0))
-        return super().queue_position(generation)
+        # a lookup, not a scan of the queue: every waiting reply's follower asks 20 times a second
+        place = self._places.get(generation.message.id)
+        return place if place is not None else super().queue_position(generation)
 
     def _pump(self) -> None:
         # only messages that hold a shared slot start: the limit is Redis's, not this process's
@@ -179,9 +191,11 @@ class SharedEngine(Engine):
         if self._queue and self._poller is None and not self.closing:
             self._poller = asyncio.get_running_loop().create_task(self._poll())
 
-    async def _settle(self, message_ids: list[str], *, enter: bool) -> None:
+    async def _settle(self, message_ids: list[str], *, enter: bool, look: bool = False) -> None:
         assert self.config.workers is not None  # a SharedEngine only serves a bounded pool
-        size, places = await self.pool.admit(message_ids, self.config.workers, enter=enter)
+        size, places = await self.pool.admit(
+            message_ids, self.config.workers, enter=enter, look=look
+        )
         for message_id, place in zip(message_ids, places, strict=True):
             if place == 0:
                 self._granted.add(message_id)
@@ -200,18 +214,28 @@ class SharedEngine(Engine):
         interval = min(self.config.pending_interval, _POLL)
         try:
             while self._queue and not self.closing:
-                with contextlib.suppress(asyncio.TimeoutError):
+                look = False
+                try:
                     await asyncio.wait_for(self._freed.wait(), interval)
+                except asyncio.TimeoutError:  # not yet the builtin on Python 3.10
+                    look = True
                 self._freed.clear()
                 if not self._queue or self.closing:
                     break
                 try:
-                    await self._settle([g.message.id for g in self._queue], enter=False)
+                    await self._settle([g.message.id for g in self._queue], enter=False, look=look)
                 except (RedisError, OSError) as error:
                     # the messages keep waiting; the next look may reach Redis again
                     log.warning("worker pool: cannot reach Redis (%s)", error)
         finally:
             self._poller = None
+
+    def cancel(self, message_ids: Sequence[str]) -> None:
+        """Stop the messages of a deleted chat (their replies' last writes free their slots)."""
+        for message_id in message_ids:
+            self._places.pop(message_id, None)
+            self._granted.discard(message_id)
+        super().cancel(message_ids)
 
     def close(self) -> None:
         """Stop polling, then stop as the in-memory engine does."""
