@@ -12,8 +12,9 @@ journal's stream log are the in-memory server's. On the process that generates t
 local generation itself is streamed, as in memory.
 
 The entries, one field each: ``s`` (start; ``1`` for a generated reply, ``0`` for a replayed
-one), ``p`` (``position,size`` in the generating process's queue while the message waits: the
-``pending`` events of every process show it), ``t`` (one pre-encoded chunk), ``f`` (the final
+one), ``p`` (``position,size`` in the worker queue, shared by every process with ``workers``
+set (:mod:`.redis_pool`), while the message waits: the ``pending`` events of every process show
+it), ``t`` (one pre-encoded chunk), ``f`` (the final
 chunk), ``x`` (ended without a final event: the chat was deleted, or the generating process
 stopped).
 """
@@ -120,7 +121,7 @@ class _Mirror(Generation):
     def __init__(self, message: Message) -> None:
         self.on_delivered: Callable[[], Coroutine[Any, Any, None]] | None = None
         self.marking: asyncio.Task[None] | None = None
-        #: ``(position, size)`` in the generating process's queue, as it last published it.
+        #: ``(position, size)`` in the worker queue, as the generating process last published it.
         self.position = (0, 0)
         super().__init__(message)
 
