@@ -17,7 +17,8 @@ processes (the arbiter and its workers), ``redis-server`` and this client, each 
 Round trips and bytes are measured on one in-process server (``MockServer`` on a Redis store):
 its own count of round trips (a script, a command or a pipeline counts one) and the Redis
 server's ``INFO stats`` counters (commands, network bytes in and out), over sequential
-conversations.
+conversations; without a worker limit, and with ``workers=4`` (the worker pool shared by every
+process: one script call more per reply, to take a slot).
 
     .venv/bin/python benchmarks/bench_redis.py            # 600 conversations, C = 50
     .venv/bin/python benchmarks/bench_redis.py --quick    # 60 conversations, C = 10
@@ -172,8 +173,19 @@ def _measure(
 
 
 async def _per_conversation(store: Redis, conversations: int) -> list[list[str]]:
+    """Redis traffic per conversation, without a worker limit and with a shared pool."""
+    unbounded = await _traffic(store, conversations, None)
+    pooled = await _traffic(store, conversations, 4)
+    return [[name, a, b] for (name, a), (_, b) in zip(unbounded, pooled, strict=True)]
+
+
+async def _traffic(store: Redis, conversations: int, workers: int | None) -> list[tuple[str, str]]:
     config = ServerConfig(
-        store=store.url, token_interval=0.0, first_token_delay=0.0, reply_tokens=TOKENS
+        store=store.url,
+        token_interval=0.0,
+        first_token_delay=0.0,
+        reply_tokens=TOKENS,
+        workers=workers,
     )
     async with MockServer(config) as server:
         backend = context_of(server.app).shared
@@ -191,10 +203,10 @@ async def _per_conversation(store: Redis, conversations: int) -> list[list[str]]
         trips, after = backend.round_trips - trips, store.stats()
     per = {key: (after[key] - before[key]) / conversations for key in after}
     return [
-        ["round trips (scripts, commands, pipelines)", f"{trips / conversations:.1f}"],
-        ["Redis commands (those a script runs too)", f"{per['total_commands_processed']:.1f}"],
-        ["bytes sent to Redis", f"{per['total_net_input_bytes']:,.0f}"],
-        ["bytes received from Redis", f"{per['total_net_output_bytes']:,.0f}"],
+        ("round trips (scripts, commands, pipelines)", f"{trips / conversations:.1f}"),
+        ("Redis commands (those a script runs too)", f"{per['total_commands_processed']:.1f}"),
+        ("bytes sent to Redis", f"{per['total_net_input_bytes']:,.0f}"),
+        ("bytes received from Redis", f"{per['total_net_output_bytes']:,.0f}"),
     ]  # fmt: skip
 
 
@@ -224,7 +236,7 @@ def main() -> None:
             rows,
         )  # fmt: skip
         print()
-        print_table(["per conversation (Redis store)", "value"], asyncio.run(
+        print_table(["per conversation (Redis store)", "no --workers", "--workers 4"], asyncio.run(
             _per_conversation(store, 20 if options.quick else 100)
         ))  # fmt: skip
     finally:

@@ -66,7 +66,7 @@ class ServerContext:
         return cls(
             config=config,
             store=store,
-            engine=Engine(config, store),
+            engine=Engine(config, store) if shared is None else shared.engine(store),
             auth=TokenAuthority(),
             journal=(
                 Journal(config.journal_limit, body_limit=config.journal_body_limit)

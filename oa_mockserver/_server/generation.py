@@ -383,20 +383,23 @@ class Engine:
     def _pump(self) -> None:
         limit = self.config.workers
         while self._queue and (limit is None or self._busy < limit) and not self.closing:
-            generation = self._queue.popleft()
-            self._busy += 1
-            transition(generation.message, "start")
-            tokens = self._tokens(generation.message)
-            if self.config.token_interval == 0 and self.config.first_token_delay == 0:
-                generation.extend(tokens)
-                generation.finish()
-                self._busy -= 1
-            else:
-                wheel = self.wheel()
-                generation.plan = tokens
-                generation.due = wheel.loop.time() + self.config.first_token_delay
-                self._paced[generation.message.id] = generation
-                wheel.call_at(generation.due, self._on_token, generation)
+            self._start(self._queue.popleft())
+
+    def _start(self, generation: Generation) -> None:
+        """A worker takes ``generation``: all of it at once when unpaced, else on the wheel."""
+        self._busy += 1
+        transition(generation.message, "start")
+        tokens = self._tokens(generation.message)
+        if self.config.token_interval == 0 and self.config.first_token_delay == 0:
+            generation.extend(tokens)
+            generation.finish()
+            self._busy -= 1
+        else:
+            wheel = self.wheel()
+            generation.plan = tokens
+            generation.due = wheel.loop.time() + self.config.first_token_delay
+            self._paced[generation.message.id] = generation
+            wheel.call_at(generation.due, self._on_token, generation)
 
     def _token_due(self, generation: Generation) -> None:
         """The wheel's call for a paced generation's next token (and the final event after it)."""

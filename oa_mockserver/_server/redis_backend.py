@@ -16,9 +16,12 @@ from redis.exceptions import RedisError
 from .._control.faults import parse_fault_header
 from .._exceptions import ConfigError
 from .config import ServerConfig
+from .generation import Engine
 from .redis_control import SharedFaults, SharedJournal
+from .redis_pool import SharedEngine, WorkerPool
 from .redis_store import RedisStore
-from .redis_stream import MessageQueues
+from .redis_stream import LEASE_MS, MessageQueues
+from .state import ChatStore
 
 __all__ = ["RedisBackend"]
 
@@ -55,7 +58,17 @@ class RedisBackend:
         self.journal = SharedJournal(
             self.client, config.journal_limit, body_limit=config.journal_body_limit
         )
+        #: The worker pool shared by every process (``--workers N`` in all of them).
+        self.pool = WorkerPool(self.client, LEASE_MS)
+        self._config = config
         self._startup_rules = [rule for spec in config.faults for rule in parse_fault_header(spec)]
+
+    def engine(self, store: ChatStore) -> Engine:
+        """This process's engine: with ``workers`` set, one whose workers are the shared pool's;
+        without (a worker for every message, nothing ever waits) the in-memory engine."""
+        if self._config.workers is None:
+            return Engine(self._config, store)
+        return SharedEngine(self._config, store, self.pool)
 
     async def auth_secret(self) -> bytes:
         """The shared token key: made by the first process (``SET NX``), read by the others.
@@ -77,8 +90,10 @@ class RedisBackend:
         return secret
 
     async def start(self) -> None:
-        """Follow the shared fault rules from now on."""
+        """Follow the shared fault rules, and with a worker limit the freed slots, from now on."""
         await self.faults.start(self._startup_rules)
+        if self._config.workers is not None:
+            await self.pool.start()
 
     async def clear(self) -> None:
         """Empty the shared chats, streams and journal; back to the startup fault rules."""
@@ -89,12 +104,18 @@ class RedisBackend:
     @property
     def round_trips(self) -> int:
         """Redis round trips made by this process so far (a script or a pipeline counts one)."""
-        return self.store.round_trips + self.faults.round_trips + self.journal.round_trips
+        return (
+            self.store.round_trips
+            + self.faults.round_trips
+            + self.journal.round_trips
+            + self.pool.round_trips
+        )
 
     async def close(self) -> None:
         """End followers (they write the end of stopped replies), then disconnect."""
         await self.queues.close()
         await self.journal.stop()
         await self.faults.stop()
+        await self.pool.stop()
         await self.readers.aclose()
         await self.client.aclose()

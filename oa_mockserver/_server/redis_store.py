@@ -282,7 +282,7 @@ class RedisStore:
 
     async def reset(self) -> None:
         self.local.reset()
-        for pattern in ("chat:*", "chats_of:*", "message_queue:*", "message_lease:*"):
+        for pattern in ("chat:*", "chats_of:*", "message_queue:*", "message_lease:*", "worker_*"):
             keys = [key async for key in self.client.scan_iter(match=pattern, count=1000)]
             if keys:
                 await self.client.delete(*keys)

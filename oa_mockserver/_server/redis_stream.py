@@ -12,8 +12,9 @@ journal's stream log are the in-memory server's. On the process that generates t
 local generation itself is streamed, as in memory.
 
 The entries, one field each: ``s`` (start; ``1`` for a generated reply, ``0`` for a replayed
-one), ``p`` (``position,size`` in the generating process's queue while the message waits: the
-``pending`` events of every process show it), ``t`` (one pre-encoded chunk), ``f`` (the final
+one), ``p`` (``position,size`` in the worker queue, shared by every process with ``workers``
+set (:mod:`.redis_pool`), while the message waits: the ``pending`` events of every process show
+it), ``t`` (one pre-encoded chunk), ``f`` (the final
 chunk), ``x`` (ended without a final event: the chat was deleted, or the generating process
 stopped).
 """
@@ -30,6 +31,7 @@ import redis.asyncio as aioredis
 from aiohttp import web
 
 from .generation import Engine, Generation
+from .redis_pool import QUEUE_KEY, SLOTS_KEY, SharedEngine
 from .redis_store import RedisStore, chat_key, queue_key
 from .state import Message
 from .stream import stream_events
@@ -37,20 +39,31 @@ from .stream import stream_events
 if TYPE_CHECKING:
     from .context import ServerContext
 
-__all__ = ["MessageQueues", "lease_key"]
+__all__ = ["LEASE_MS", "MessageQueues", "lease_key"]
 
 log = logging.getLogger("oa_mockserver.redis")
 
 # Append entries to a message's queue and set its state and content, if its chat still exists;
-# renew the reply's lease (its generating process is alive), or drop it once the reply is over.
-# KEYS: the chat hash, the queue, the lease; ARGV: message id, state, content (JSON), lease in
-# ms (0: the reply is over), then kind/data pairs.
+# renew the reply's lease (its generating process is alive), or drop it once the reply is over,
+# and with it the reply's worker slot (announced on the channel of the slots' key: waiting
+# messages take it at once) or place in the shared worker queue (:mod:`.redis_pool`; also when
+# the chat is gone: the reply stops). KEYS: the chat hash, the queue, the lease, the
+# worker slots, the worker queue; ARGV: message id, state, content (JSON), lease in ms (0: the
+# reply is over), then kind/data pairs.
 _FEED = """
-if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+if redis.call('EXISTS', KEYS[1]) == 0 then
+  redis.call('DEL', KEYS[3])
+  if redis.call('SREM', KEYS[4], ARGV[1]) == 1 then redis.call('PUBLISH', KEYS[4], '') end
+  redis.call('ZREM', KEYS[5], ARGV[1])
+  return 0
+end
 redis.call('HSET', KEYS[1], 's:' .. ARGV[1], ARGV[2], 'c:' .. ARGV[1], ARGV[3])
 redis.call('HINCRBY', KEYS[1], 'v', 1)
 for i = 5, #ARGV, 2 do redis.call('XADD', KEYS[2], '*', ARGV[i], ARGV[i + 1]) end
-if ARGV[4] == '0' then redis.call('DEL', KEYS[3])
+if ARGV[4] == '0' then
+  redis.call('DEL', KEYS[3])
+  if redis.call('SREM', KEYS[4], ARGV[1]) == 1 then redis.call('PUBLISH', KEYS[4], '') end
+  redis.call('ZREM', KEYS[5], ARGV[1])
 else redis.call('SET', KEYS[3], '1', 'PX', ARGV[4]) end
 return 1
 """
@@ -69,7 +82,7 @@ _BLOCK_MS = 1000
 #: A running reply's lease (ms), renewed at least every second by its generating process: a
 #: process that dies (SIGKILL) stops renewing, and streams of its replies on other processes end
 #: (without a final event, as its own streams did) instead of waiting forever.
-_LEASE_MS = 5000
+LEASE_MS = 5000
 
 
 def lease_key(message_id: str) -> str:
@@ -108,7 +121,7 @@ class _Mirror(Generation):
     def __init__(self, message: Message) -> None:
         self.on_delivered: Callable[[], Coroutine[Any, Any, None]] | None = None
         self.marking: asyncio.Task[None] | None = None
-        #: ``(position, size)`` in the generating process's queue, as it last published it.
+        #: ``(position, size)`` in the worker queue, as the generating process last published it.
         self.position = (0, 0)
         super().__init__(message)
 
@@ -154,11 +167,17 @@ class MessageQueues:
 
     async def publish(self, engine: Engine, generation: Generation) -> None:
         """Write what ``generation`` has so far (awaited: the queue exists before the answer),
-        then follow it in the background until its final event or its end."""
-        sent = await self._flush(engine, generation, 0, first=True)
-        if sent is None or self._over(generation):
+        then follow it in the background until its final event or its end.
+
+        With a shared worker pool the message first enters the shared queue (and starts if it
+        gets a slot): one more round trip."""
+        if isinstance(engine, SharedEngine):
+            await engine.admit(generation)
+        flushed = await self._flush(engine, generation, 0, first=True)
+        if flushed is None or flushed[1]:
             self._done(engine, generation)
             return
+        sent = flushed[0]
         task = asyncio.get_running_loop().create_task(self._follow(engine, generation, sent))
         self._followers.add(task)
         task.add_done_callback(self._followers.discard)
@@ -175,23 +194,26 @@ class MessageQueues:
         checked = loop.time()
         try:
             while True:
-                # at least once a second: the reply's lease is renewed by the flush below
-                timeout = _STATE_POLL if not generation.chunks else 1.0
-                await asyncio.wait((generation.wait(),), timeout=timeout)
                 now = engine.queue_position(generation) if not generation.chunks else position
                 unchanged = (
                     len(generation.chunks) == sent and message.state == state and now == position
                 )
                 # a message that waits (a busy pool, an unserved model) is checked now and then:
-                # its chat may have been deleted on another process
+                # its chat may have been deleted on another process; and at least once a
+                # second the reply's lease is renewed by the flush below
                 if unchanged and not self._over(generation) and loop.time() - checked < 1.0:
+                    timeout = _STATE_POLL if not generation.chunks else 1.0
+                    await asyncio.wait((generation.wait(),), timeout=timeout)
                     continue
                 state, position = message.state, now
                 checked = loop.time()
                 flushed = await self._flush(engine, generation, sent, first=False)
-                if flushed is None or self._over(generation):
+                # over only once the end is written: the reply may have ended (its last token
+                # due, or started and finished unpaced by the shared worker pool) while the
+                # flush was on its way, and that end must still go out
+                if flushed is None or flushed[1]:
                     return
-                sent = flushed
+                sent = flushed[0]
         finally:
             self._done(engine, generation)
 
@@ -208,9 +230,10 @@ class MessageQueues:
 
     async def _flush(
         self, engine: Engine, generation: Generation, sent: int, *, first: bool
-    ) -> int | None:
-        """Append the chunks from ``sent`` on (and the end, if reached); the new count, or None
-        when the chat is gone (the reply is then stopped here too)."""
+    ) -> tuple[int, bool] | None:
+        """Append the chunks from ``sent`` on (and the end, if reached); the new count and
+        whether the end was written, or None when the chat is gone (the reply is then stopped
+        here too)."""
         message = generation.message
         chunks = generation.chunks
         count = len(chunks)
@@ -219,12 +242,12 @@ class MessageQueues:
             message.id,
             message.state,
             msgspec.json.encode(message.content),
-            0 if over else _LEASE_MS,
+            0 if over else LEASE_MS,
         ]
         if first:
             args += (b"s", b"1" if generation.generated else b"0")
         if not chunks and not over:
-            # where it waits in this process's queue: streams on other processes show it
+            # where it waits in the worker queue: streams on other processes show it
             args += (b"p", "{},{}".format(*engine.queue_position(generation)).encode())
         for chunk in chunks[sent:count]:
             args += (b"t", chunk)
@@ -233,12 +256,15 @@ class MessageQueues:
         elif generation.ended:
             args += (b"x", b"")
         self.store.round_trips += 1
-        keys = [chat_key(message.chat_id), queue_key(message.id), lease_key(message.id)]
+        keys = [
+            chat_key(message.chat_id), queue_key(message.id), lease_key(message.id),
+            SLOTS_KEY, QUEUE_KEY,
+        ]  # fmt: skip
         written = await self._feed(keys=keys, args=args)
         if not written:
             engine.cancel([message.id])  # deleted on another process: stop generating it
             return None
-        return count
+        return count, over
 
     async def close(self, timeout: float = 1.0) -> None:
         """Let followers write the end of replies stopped by the shutdown, then stop them."""

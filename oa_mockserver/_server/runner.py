@@ -12,7 +12,7 @@ from aiohttp import web
 from .._control.admin_access import is_loopback_host, new_admin_token
 from .._control.faults import Fault, FaultRule, FaultSet, parse_fault_header
 from .._control.journal import Journal, StreamLog
-from .._exceptions import MockServerError
+from .._exceptions import ConfigError, MockServerError
 from .app import context_of, create_app
 from .config import ServerConfig
 from .http import SERVER_OPTIONS
@@ -218,12 +218,28 @@ class MockServer:
             )
 
     def assert_no_chats_left(self) -> None:
-        """Assert no user has a chat left on the server (a client leaked none)."""
+        """Assert no user has a chat left on the server (a client leaked none).
+
+        Raises:
+            AssertionError: chats are left; it lists them.
+            ConfigError: the server has a Redis store: this process alone cannot see every
+                process's chats without awaiting Redis; ``await``
+                :meth:`assert_no_shared_chats_left` instead (``ThreadedMockServer``'s
+                ``assert_no_chats_left`` does).
+        """
         __tracebackhide__ = True  # pytest shows the caller's line, not ours
-        chats = self.chats()
-        if chats:
-            listed = "\n".join(f"  {chat.id} title={chat.title!r}" for chat in chats)
-            raise AssertionError(f"{len(chats)} chat(s) left on the server:\n{listed}")
+        if self.config.store is not None:
+            raise ConfigError(
+                "assert_no_chats_left: this server keeps its chats in Redis (config.store), "
+                "shared with other processes; use 'await server.assert_no_shared_chats_left()'"
+            )
+        _no_chats_left(self.chats())
+
+    async def assert_no_shared_chats_left(self) -> None:
+        """:meth:`assert_no_chats_left` over :meth:`shared_chats`: with a Redis store, no chat
+        is left on any process sharing it (without one, the same as the synchronous check)."""
+        __tracebackhide__ = True  # pytest shows the caller's line, not ours
+        _no_chats_left(await self.shared_chats())
 
     async def wait_for_streams(self, timeout: float = 5.0) -> None:
         """Wait until no event stream is being written (each is journaled when it ends).
@@ -303,3 +319,11 @@ class MockServer:
     def __repr__(self) -> str:
         where = self._url if self._runner is not None else "not running"
         return f"<MockServer {where}>"
+
+
+def _no_chats_left(chats: list[Chat]) -> None:
+    """Raise AssertionError listing ``chats``, if there are any."""
+    __tracebackhide__ = True  # pytest shows the caller's line, not ours
+    if chats:
+        listed = "\n".join(f"  {chat.id} title={chat.title!r}" for chat in chats)
+        raise AssertionError(f"{len(chats)} chat(s) left on the server:\n{listed}")

@@ -202,8 +202,12 @@ class ThreadedMockServer:
         self._in_loop(self.server.assert_chat_deleted, chat_id)
 
     def assert_no_chats_left(self) -> None:
-        """See :meth:`MockServer.assert_no_chats_left`."""
+        """See :meth:`MockServer.assert_no_chats_left`; with a Redis store, over the chats of
+        every process sharing it (:meth:`MockServer.assert_no_shared_chats_left`)."""
         __tracebackhide__ = True  # pytest shows the caller's line, not ours
+        if self.config.store is not None:
+            self.call(self.server.assert_no_shared_chats_left)
+            return
         self._in_loop(self.server.assert_no_chats_left)
 
     def assert_first_token_before_last_written(self, received_at: float) -> None:
