@@ -48,7 +48,7 @@ from oa_mockserver.recording import (
     Redactor,
     dump_cassette,
 )
-from oa_mockserver.recording._cassette import write_text_atomically
+from oa_mockserver.recording._cassette import UNRECORDED_HEADERS, write_text_atomically
 from oa_mockserver.recording._redact import redact_request, redact_response
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -64,21 +64,6 @@ CONVERSATIONS: dict[str, range] = {
     "reference/pending_no_worker": range(57, 62),
 }
 
-# What the recording proxy drops from both directions (oa_mockserver/recording/_proxy.py).
-_DROPPED_HEADERS = frozenset(
-    {
-        "connection",
-        "keep-alive",
-        "proxy-authenticate",
-        "proxy-connection",
-        "te",
-        "trailer",
-        "transfer-encoding",
-        "upgrade",
-        "host",
-        "content-length",
-    }
-)
 
 
 def load_exchanges(path: Path = RECORDINGS) -> list[dict[str, Any]]:
@@ -87,7 +72,7 @@ def load_exchanges(path: Path = RECORDINGS) -> list[dict[str, Any]]:
 
 
 def _headers(pairs: Iterable[Sequence[str]]) -> tuple[tuple[str, str], ...]:
-    return tuple((name, value) for name, value in pairs if name.lower() not in _DROPPED_HEADERS)
+    return tuple((name, value) for name, value in pairs if name.lower() not in UNRECORDED_HEADERS)
 
 
 def _body(raw: str | None, encoding: str | None) -> bytes | None:

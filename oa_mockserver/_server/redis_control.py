@@ -18,7 +18,6 @@ process's calls with the same ``after`` cursors.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import logging
 import random
@@ -30,6 +29,7 @@ from redis.exceptions import RedisError
 
 from .._control.faults import Fault, FaultRule, rule_from_json, rule_to_json
 from .._control.journal import Call, Journal, JournalPageError
+from .redis_channel import Channel
 
 __all__ = ["SharedFaults", "SharedJournal", "journal_page"]
 
@@ -79,7 +79,9 @@ class SharedFaults:
         self._take = client.register_script(_TAKE)
         self._rules: list[tuple[str, FaultRule]] = []
         self._rng = random.Random(seed)
-        self._listener: asyncio.Task[None] | None = None
+        self._changes = Channel(
+            self.client, _CHANGED, self.reload, "fault rules no longer follow Redis: %s"
+        )
         self.round_trips = 0
 
     @property
@@ -89,30 +91,15 @@ class SharedFaults:
 
     async def start(self, startup: Sequence[FaultRule]) -> None:
         """Seed the startup rules (once for all processes), load, and follow changes."""
-        pubsub = self.client.pubsub()
-        await pubsub.subscribe(_CHANGED)  # before loading: no change can fall in between
+        await self._changes.subscribe()  # before loading: no change can fall in between
         if startup and await self.client.set(_SEEDED, b"1", nx=True):
             await self.add(startup)
         await self.reload()
-        self._listener = asyncio.get_running_loop().create_task(self._listen(pubsub))
-
-    async def _listen(self, pubsub: Any) -> None:
-        try:
-            async for item in pubsub.listen():
-                if item.get("type") == "message":
-                    await self.reload()
-        except (RedisError, OSError) as error:  # Redis went away: keep the rules we have
-            log.warning("fault rules no longer follow Redis: %s", error)
-        finally:
-            with contextlib.suppress(RedisError, OSError):
-                await pubsub.aclose()
+        self._changes.follow()
 
     async def stop(self) -> None:
         """Stop following changes."""
-        if self._listener is not None:
-            self._listener.cancel()
-            # waited for within a bound, never awaited bare: a stop must not hang on it
-            await asyncio.wait({self._listener}, timeout=1.0)
+        await self._changes.stop()
 
     async def reload(self) -> None:
         """Load the rules as they are in Redis now."""

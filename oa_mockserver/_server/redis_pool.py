@@ -24,7 +24,6 @@ removes the id when the reply's lease is dropped), and a slot or place whose rep
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -34,6 +33,7 @@ from redis.exceptions import RedisError
 
 from .config import ServerConfig
 from .generation import Engine, Generation
+from .redis_channel import Channel
 from .state import ChatStore
 
 __all__ = ["QUEUE_KEY", "SLOTS_KEY", "SharedEngine", "WorkerPool"]
@@ -111,30 +111,22 @@ class WorkerPool:
         self.round_trips = 0
         #: Called whenever a slot is freed on any process (set by :class:`SharedEngine`).
         self.on_freed: Callable[[], None] | None = None
-        self._listener: asyncio.Task[None] | None = None
+        self._freed = Channel(
+            client, SLOTS_KEY, self._slot_freed, "worker pool: no longer hears of freed slots: %s"
+        )
 
     async def start(self) -> None:
         """Hear of every freed slot from now on (one subscribed connection)."""
-        pubsub = self._client.pubsub()
-        await pubsub.subscribe(SLOTS_KEY)
-        self._listener = asyncio.get_running_loop().create_task(self._listen(pubsub))
+        await self._freed.subscribe()
+        self._freed.follow()
 
-    async def _listen(self, pubsub: Any) -> None:
-        try:
-            async for item in pubsub.listen():
-                if item.get("type") == "message" and self.on_freed is not None:
-                    self.on_freed()
-        except (RedisError, OSError) as error:  # the timed looks go on without it
-            log.warning("worker pool: no longer hears of freed slots: %s", error)
-        finally:
-            with contextlib.suppress(RedisError, OSError):
-                await pubsub.aclose()
+    async def _slot_freed(self) -> None:
+        if self.on_freed is not None:
+            self.on_freed()
 
     async def stop(self) -> None:
         """Stop listening (within a bound: a stop must not hang on Redis)."""
-        if self._listener is not None:
-            self._listener.cancel()
-            await asyncio.wait({self._listener}, timeout=1.0)
+        await self._freed.stop()
 
     async def admit(
         self, message_ids: list[str], limit: int, *, enter: bool, look: bool = False

@@ -4,6 +4,7 @@ counted once across them), and the journal on any process lists every process's 
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 import aiohttp
 import pytest
@@ -52,6 +53,17 @@ async def test_startup_faults_are_seeded_once_for_all_processes(redis_url: str) 
         assert sorted(statuses) == [200] * 4 + [429] * 2
 
 
+async def _all_calls(http: aiohttp.ClientSession, url: str, count: int) -> dict[str, Any]:
+    """The journal's first page once it holds ``count`` calls: a process writes each call to
+    Redis right after its answer, so another process's read may come a few ms before it."""
+    for _ in range(100):  # 5 s at most
+        page: dict[str, Any] = await json_of(await http.get(f"{url}/__admin/requests"))
+        if len(page["requests"]) >= count:
+            return page
+        await asyncio.sleep(0.05)
+    return page
+
+
 async def test_the_journal_of_any_process_lists_every_process_calls(redis_url: str) -> None:
     async with (
         processes(2, "--store", redis_url, *UNPACED) as (a, b),
@@ -59,7 +71,7 @@ async def test_the_journal_of_any_process_lists_every_process_calls(redis_url: s
     ):
         await web_conversation(http, [a.url, b.url])
         for url in (a.url, b.url):
-            page = await json_of(await http.get(f"{url}/__admin/requests"))
+            page = await _all_calls(http, url, 6)
             # in the order they reached Redis: a stream is journaled when it ends, and a
             # process writes its calls a moment later (batched), so order by start here
             calls = sorted(page["requests"], key=lambda call: call["started_at"])
