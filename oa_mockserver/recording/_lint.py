@@ -36,7 +36,7 @@ __all__ = ["Finding", "lint_main", "lint_text", "run_lint"]
 _SUFFIXES = (".yaml", ".yml")
 _AUTH_KEY = re.compile(
     r"""["']?(?P<key>[\w.-]*(?:token|secret|session|passw(?:or)?d|auth|cookie|api[_-]?key)[\w.-]*)"""
-    r"""["']?\s*[:=]\s*["']?(?P<value>[^\s"',;&}]+)""",
+    r"""["']?\s*[:=]\s*["']?(?P<value>[^\s"',;&}\]]+)""",
     re.IGNORECASE,
 )
 _AUTH_NAME = re.compile(r"token|secret|session|passw(?:or)?d|auth|cookie|api[_-]?key", re.I)
@@ -90,9 +90,12 @@ def _stored_value(line: str, match: re.Match[str]) -> str:
     value = match.group("value")
     if "=" not in value:
         return value
-    _, _, rest = value.rpartition("=")
-    if rest:
+    # the first "=" ends a cookie's name; "="s that end the value are its own (base64 padding)
+    _, _, rest = value.partition("=")
+    if rest.strip("="):
         return rest
+    if rest:
+        return value
     quoted = _QUOTED_VALUE.match(line, match.end("value"))
     return quoted.group("value") if quoted else ""
 

@@ -258,3 +258,21 @@ def test_a_flow_style_cookie_with_a_live_value_is_still_flagged() -> None:
     codes = {f.code for f in lint_text(text)}
     assert "high-entropy" in codes or "secret-header" in codes
     assert all(live.strip('"') not in str(f) for f in lint_text(text))
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "api_key=dGhpcyBpcyBhIHNlY3JldCB0b2tlbiB2YWx1ZQ==",  # base64 padding ends the value
+        "api_key=dGhpcyBpcyBhIHNlY3JldCB0b2tlbiB2YWx1ZQ",
+        "sid=dGhpcyBpcyBhIHNlY3JldCB0b2tlbiB2YWx1ZQ==",  # a cookie's name, then padded base64
+    ],
+)
+def test_a_padded_base64_secret_in_a_flow_style_header_is_flagged(value: str) -> None:
+    header = "X-Note" if value.startswith("api_key") else "Cookie"
+    text = _readme_example().replace(
+        '    headers: {Cookie: [next-auth.session-token="REDACTED"]}',
+        f"    headers: {{{header}: [{value}]}}",
+    )
+    assert text != _readme_example()
+    assert {f.code for f in lint_text(text)} & {"high-entropy", "secret-header"}
