@@ -135,7 +135,9 @@ async def _target(args: argparse.Namespace, err: TextIO) -> AsyncIterator[dict[s
     if args.cookie_file:
         _check_cookie_file(args.cookie_file)
         env["OA_COOKIE_FILE"] = args.cookie_file
-        env.pop("OA_COOKIES", None)  # the flag given on this command line wins
+        # the flag given on this command line wins over every variable read before it
+        env.pop("OA_COOKIES", None)
+        env.pop("OA_HAR_FILE", None)
     base_url = args.base_url or env.get("OA_BASE_URL")
     if base_url:
         base_url = _resolve_base_url(base_url)  # a malformed URL is a usage error (exit 2)

@@ -60,10 +60,26 @@ def test_a_missing_cookie_file_error_names_the_flag_given(
 
 
 @pytest.mark.asyncio
-async def test_the_cookie_file_flag_wins_over_oa_cookies(
-    site: FakeSite, cookie_file: Path, monkeypatch: pytest.MonkeyPatch
+@pytest.mark.parametrize("variable", ["OA_COOKIES", "OA_HAR_FILE"])
+async def test_the_cookie_file_flag_wins_over_the_cookie_variables(
+    site: FakeSite,
+    cookie_file: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    variable: str,
 ) -> None:
-    monkeypatch.setenv("OA_COOKIES", "next-auth.session-token=someone-else")
+    if variable == "OA_COOKIES":
+        monkeypatch.setenv(variable, "next-auth.session-token=someone-else")
+    else:
+        har = tmp_path / "other.har"
+        entry = {
+            "request": {
+                "url": f"{site.url}/api/chat",
+                "cookies": [{"name": "next-auth.session-token", "value": "someone-else"}],
+            }
+        }
+        har.write_text(json.dumps({"log": {"version": "1.2", "entries": [entry]}}))
+        monkeypatch.setenv(variable, str(har))
     code = await run_cli("hi", "--base-url", site.url, "--cookie-file", str(cookie_file))
     assert code == 0
     assert site.calls[0].headers["Cookie"] == "; ".join(f"{k}={v}" for k, v in SESSION.items())
