@@ -28,6 +28,7 @@ from typing import Any
 
 from oa_mockserver import MockServer, ServerConfig
 from oa_mockserver.recording import Redactor
+from oa_mockserver.recording._cassette import write_text_atomically
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -175,7 +176,7 @@ def redact_har(document: dict[str, Any], rules: Redactor | None = None) -> dict[
 def redact_file(path: Path) -> None:
     """Rewrite a HAR file redacted (:func:`redact_har`)."""
     document = json.loads(path.read_text(encoding="utf-8"))
-    path.write_text(json.dumps(redact_har(document), indent=2) + "\n", encoding="utf-8")
+    write_text_atomically(path, json.dumps(redact_har(document), indent=2) + "\n")
 
 
 async def _main(out: Path, redact: bool) -> None:

@@ -71,6 +71,7 @@ SKIP_REASONS = ("another host", "another route", "no response")
 _DROPPED_RESPONSE = UNRECORDED_HEADERS | {"content-encoding"}
 _LINE_END = re.compile(rb"\r\n|\r|\n")
 _FRACTION = re.compile(r"\.(\d+)")
+_COLONLESS_OFFSET = re.compile(r"(T[^+-]*[+-]\d\d)(\d\d)$")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -221,11 +222,13 @@ class _Entry:
         if value is None:
             return None
         text = self.text(value, "startedDateTime")
-        # Python 3.10's fromisoformat reads neither "Z" (every browser writes it) nor fractions
-        # of other than 3 or 6 digits (.NET tools write 7): normalise both first.
+        # Python 3.10's fromisoformat reads neither "Z" (every browser writes it), nor fractions
+        # of other than 3 or 6 digits (.NET tools write 7), nor an offset without its colon
+        # ("+0100"): normalise all three first.
         text = _FRACTION.sub(
             lambda m: "." + (m.group(1) + "000000")[:6], text.replace("Z", "+00:00")
         )
+        text = _COLONLESS_OFFSET.sub(r"\1:\2", text)
         try:
             return datetime.fromisoformat(text)
         except ValueError:

@@ -68,7 +68,14 @@ def import_har(
             "written: add a redaction rule (Redactor.default().extended(...)) and import again",
             path=shown,
         )
-    write_text_atomically(target, text)
+    try:
+        write_text_atomically(target, text)
+    except OSError as exc:
+        raise HarError(
+            f"cannot write {target} ({exc.strerror or type(exc).__name__}); choose a --cassettes "
+            "directory you can write to",
+            path=shown,
+        ) from None
     return dataclasses.replace(result, path=str(target))
 
 

@@ -195,6 +195,18 @@ def test_a_missing_file_an_existing_cassette_and_a_bad_name_are_refused(
     assert capsys.readouterr().err.startswith(f"{FIXTURE}: ")
 
 
+def test_a_cassettes_directory_that_cannot_be_written_is_file_reason_exit_2(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a directory")
+    target = blocker / "sub"
+    assert main(["import-har", str(FIXTURE), "--cassettes", str(target)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"{FIXTURE}: cannot write {target}"), err
+    assert "Traceback" not in err
+
+
 def test_the_command_line_exits_2_with_file_reason(tmp_path: Path) -> None:
     har = tmp_path / "broken.har"
     har.write_text(_edit(lambda d: d["log"]["entries"][1].pop("response")), encoding="utf-8")

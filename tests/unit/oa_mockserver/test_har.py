@@ -500,6 +500,7 @@ def test_a_password_in_a_url_never_reaches_the_host_or_the_cassette() -> None:
     [
         ["2026-11-24T12:00:01.5Z", "2026-11-24T12:00:00.1234567Z"],  # 1 and 7 digits (.NET)
         ["2026-11-24T13:00:01+01:00", "2026-11-24T12:00:00.000+00:00"],  # offsets (Firefox)
+        ["2026-11-24T13:00:01.000+0100", "2026-11-24T12:00:00-0000"],  # offsets without a colon
     ],
 )
 def test_start_times_of_every_writer_are_read(moments: list[str]) -> None:
