@@ -20,6 +20,7 @@ from urllib.parse import urlsplit
 from oa_provider import ChatOptions, MissingCredentialsError
 from oa_provider._cookies import (
     SESSION_COOKIE_NAMES,
+    _har_path,
     cookies_for_url,
     parse_cookie_header,
     parse_netscape_cookies,
@@ -119,12 +120,13 @@ def _read_cookie_file(path: Path, base_url: str) -> http.cookiejar.CookieJar:
 
 def cookie_input(
     cookies: object, base_url: str
-) -> Mapping[str, str] | http.cookiejar.CookieJar | None:
+) -> Mapping[str, str] | http.cookiejar.CookieJar | Path | None:
     """gpt4free's ``cookies=`` as ``oa_provider`` takes it (None: look elsewhere).
 
-    A dict or a CookieJar is passed on; a path (``os.PathLike``, or a str naming an existing
-    file) is read as a Netscape cookies.txt; another str is a ``Cookie`` header
-    (``name=value; ...``).
+    A dict or a CookieJar is passed on; a path of a ``.har`` file is passed on as a path
+    (``oa_provider`` reads a HAR's cookies as gpt4free does); another path (``os.PathLike``, or a
+    str naming an existing file) is read as a Netscape cookies.txt; another str is a ``Cookie``
+    header (``name=value; ...``).
 
     Raises:
         MissingCredentialsError: the file cannot be read or holds no cookie for the host.
@@ -136,6 +138,8 @@ def cookie_input(
         return None
     if isinstance(cookies, (Mapping, http.cookiejar.CookieJar)):
         return cookies or None  # an empty dict: look elsewhere, as oa_provider does
+    if isinstance(cookies, (str, os.PathLike)) and (har := _har_path(cookies)) is not None:
+        return har
     if isinstance(cookies, os.PathLike):
         return _read_cookie_file(Path(cookies), base_url)
     if isinstance(cookies, str):

@@ -112,7 +112,9 @@ class OpenAssistant(AsyncGeneratorProvider, ProviderModelMixin):  # type: ignore
             if found is None:
                 found = _g4f_cookies(url)
             replies = oa.OpenAssistant.create_async_generator(
-                model=cls.get_model(model or ""),
+                # any name is the server's to judge; gpt4free's get_model would rewrite one by
+                # suffix ("Llama_30B" -> "OA_SFT_Llama_30B")
+                model=model if model and model != "auto" else cls.default_model,
                 messages=oa_messages(messages),
                 proxy=proxy,
                 cookies=found,

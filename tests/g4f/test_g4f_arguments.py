@@ -5,6 +5,7 @@ request."""
 from __future__ import annotations
 
 import http.cookiejar
+import json
 from pathlib import Path
 from typing import Any
 
@@ -70,6 +71,24 @@ def test_cookies_as_a_cookies_txt_path(
     oa_mockserver: ThreadedMockServer, tmp_path: Path, as_str: bool
 ) -> None:
     path = _cookies_txt(tmp_path, "127.0.0.1")
+
+    _create(oa_mockserver, cookies=str(path) if as_str else path, keep_chat=True)
+
+    _as_user(oa_mockserver, TOKEN)
+
+
+@pytest.mark.parametrize("as_str", [True, False], ids=["str-path", "pathlike"])
+def test_cookies_as_a_har_path(
+    oa_mockserver: ThreadedMockServer, tmp_path: Path, as_str: bool
+) -> None:
+    path = tmp_path / "session.har"
+    entry = {
+        "request": {
+            "url": f"{oa_mockserver.url}/api/chat",
+            "cookies": [{"name": "next-auth.session-token", "value": TOKEN}],
+        }
+    }
+    path.write_text(json.dumps({"log": {"version": "1.2", "entries": [entry]}}))
 
     _create(oa_mockserver, cookies=str(path) if as_str else path, keep_chat=True)
 

@@ -124,6 +124,18 @@ def test_a_named_model_is_asked_for(oa_mockserver: ThreadedMockServer) -> None:
     assert _assistant_request(oa_mockserver)["model_config_name"] == "OA_SFT_Llama2_70B_10"
 
 
+def test_a_model_name_is_sent_as_given_not_completed_by_suffix(
+    oa_mockserver: ThreadedMockServer,
+) -> None:
+    # gpt4free's get_model would take "Llama_30B" for the listed "OA_SFT_Llama_30B"
+    with pytest.raises(g4f.errors.BadRequestError):  # the mock serves no such model config
+        g4f.ChatCompletion.create(
+            model="Llama_30B", messages=[{"role": "user", "content": "hi"}],
+            provider=OpenAssistant, base_url=oa_mockserver.url, cookies=ME,
+        )  # fmt: skip
+    assert _assistant_request(oa_mockserver)["model_config_name"] == "Llama_30B"
+
+
 def test_gpt4free_lists_its_parameters() -> None:
     """What g4f's GUI and API show for a provider (get_parameters reads the signature)."""
     parameters = OpenAssistant.get_parameters(as_json=True)
