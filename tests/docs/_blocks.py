@@ -164,23 +164,43 @@ def _check_fragment(block: Block) -> None:
 
 
 def _command(block: Block, script: Path) -> list[str]:
-    return [sys.executable, str(script)] if block.lang == "python" else ["bash", "-e", str(script)]
+    if block.lang == "python":
+        return [sys.executable, str(script)]
+    # -e, but not pipefail: a reader's shell has no pipefail, and the guide shows pipes whose
+    # writer is stopped early on purpose (`oa-chat "hi" | head -c 20`: exit 141 upstream)
+    return ["bash", "-e", str(script)]
 
 
 def _stop(process: subprocess.Popen[bytes]) -> None:
-    """End a background block's whole process group: SIGTERM, then SIGKILL after 5 s."""
-    if process.poll() is not None:
-        return
-    for sig, grace in ((signal.SIGTERM, 5.0), (signal.SIGKILL, 5.0)):
+    """End a block's whole process group (children it left behind too, even once the block's
+    own shell has ended): SIGTERM, then SIGKILL after 5 s."""
+    for sig in (signal.SIGTERM, signal.SIGKILL):
         try:
             os.killpg(process.pid, sig)
         except ProcessLookupError:
-            return
-        try:
-            process.wait(timeout=grace)
-            return
-        except subprocess.TimeoutExpired:
-            continue
+            break
+        deadline = time.monotonic() + 5.0
+        while time.monotonic() < deadline:
+            process.poll()  # reap the leader: a zombie still counts as a member
+            try:
+                os.killpg(process.pid, 0)
+            except ProcessLookupError:
+                return
+            time.sleep(0.05)
+    process.poll()
+
+
+def _check_background(
+    background: Sequence[tuple[Block, subprocess.Popen[bytes], Path]],
+) -> None:
+    """Fail when a background block has already ended with an error (a server that could not
+    start): the blocks after it would test nothing."""
+    for block, process, _ in background:
+        if process.poll() not in (None, 0):
+            raise BlockFailed(
+                f"{block.where()}: the background block exited {process.returncode}"
+                + _background_logs(background)
+            )
 
 
 @contextmanager
@@ -239,26 +259,40 @@ def run_blocks(
                 ran.append(block)
                 continue
             started = time.monotonic()
-            try:
-                done = subprocess.run(
-                    _command(block, script), cwd=cwd, env=env, capture_output=True,
-                    stdin=subprocess.DEVNULL, timeout=BLOCK_TIMEOUT, check=False,
+            # Output to files, not pipes: a child the block left running would hold a pipe
+            # open, and reading it to its end would wait for that child.
+            out_path, err_path = scripts / f"{script.stem}.out", scripts / f"{script.stem}.err"
+            with out_path.open("wb") as out, err_path.open("wb") as err:
+                process = subprocess.Popen(
+                    _command(block, script), cwd=cwd, env=env, stdout=out, stderr=err,
+                    stdin=subprocess.DEVNULL, start_new_session=True,
                 )  # fmt: skip
-            except subprocess.TimeoutExpired as exc:
+                try:
+                    process.wait(timeout=BLOCK_TIMEOUT)
+                except subprocess.TimeoutExpired:
+                    timed_out = True
+                else:
+                    timed_out = False
+                finally:
+                    _stop(process)  # what the block left running ends with it
+            stdout, stderr = out_path.read_bytes(), err_path.read_bytes()
+            if timed_out:
                 raise BlockFailed(
                     f"{block.where()}: still running after {BLOCK_TIMEOUT:g} s: a block must "
                     "end by itself (a server goes in ```sh background)\n"
-                    + _output(exc.stdout, exc.stderr)
-                    + _background_logs(background)
-                ) from None
-            if done.returncode:
-                raise BlockFailed(
-                    f"{block.where()}: exit {done.returncode} after "
-                    f"{time.monotonic() - started:.1f} s\n--- block ---\n{block.code}"
-                    + _output(done.stdout, done.stderr)
+                    + _output(stdout, stderr)
                     + _background_logs(background)
                 )
+            if process.returncode:
+                raise BlockFailed(
+                    f"{block.where()}: exit {process.returncode} after "
+                    f"{time.monotonic() - started:.1f} s\n--- block ---\n{block.code}"
+                    + _output(stdout, stderr)
+                    + _background_logs(background)
+                )
+            _check_background(background)
             ran.append(block)
+        _check_background(background)
     return ran
 
 

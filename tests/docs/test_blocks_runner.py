@@ -77,6 +77,28 @@ def test_background_blocks_are_stopped_when_the_page_ends(tmp_path: Path) -> Non
         os.kill(pid, 0)
 
 
+def test_a_background_block_that_failed_fails_the_page(tmp_path: Path) -> None:
+    text = page(
+        ("sh background", "echo cannot listen >&2\nexit 3"),
+        ("sh", "sleep 0.5"),
+    )
+    with pytest.raises(BlockFailed, match="background block exited 3"):
+        run_blocks(parse_blocks(text, "bgfail.md"), tmp_path)
+
+
+@pytest.mark.parametrize("info", ["sh background", "sh"])
+def test_what_a_block_leaves_running_is_stopped_with_it(tmp_path: Path, info: str) -> None:
+    # a child of the block's shell, not the shell itself: it must end too
+    text = page(
+        (info, "sleep 300 &\necho $! > child.pid\nsleep 0.2"),
+        ("sh", "for _ in $(seq 50); do test -s child.pid && exit 0; sleep 0.1; done; exit 1"),
+    )
+    run_blocks(parse_blocks(text, "child.md"), tmp_path)
+    pid = int((tmp_path / "page" / "child.pid").read_text())
+    with pytest.raises(ProcessLookupError):
+        os.kill(pid, 0)
+
+
 def test_data_blocks_are_not_run_and_bare_fences_are_refused() -> None:
     blocks = parse_blocks(page(("text", "exit 1"), ("json", "{}"), ("python needs=g4f", "1")))
     assert [(b.runnable, b.group) for b in blocks] == [(False, None), (False, None), (True, "g4f")]
