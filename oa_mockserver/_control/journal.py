@@ -51,6 +51,7 @@ __all__ = [
     "StreamLog",
     "call_of",
     "call_summary",
+    "redacted_target",
     "chunk_kind",
     "raw_headers",
     "redact_headers",
@@ -88,6 +89,14 @@ def _redact_query_value(name: str, value: str) -> str:
     if _REDACTOR.secret_param(name):
         return REDACTED
     return _REDACTOR.text(value)
+
+
+def redacted_target(path_qs: str) -> str:
+    """A request's path and query with the query redacted as the journal redacts it."""
+    url = URL(path_qs, encoded=True)
+    if not url.raw_query_string:
+        return path_qs
+    return str(url.with_query([(k, _redact_query_value(k, v)) for k, v in url.query.items()]))
 
 
 def _parse_json(body: bytes) -> Any:

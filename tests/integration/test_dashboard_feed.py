@@ -128,6 +128,32 @@ async def test_a_conversation_shows_live_then_as_rows_whose_points_are_the_journ
 
 
 @pytest.mark.asyncio
+async def test_a_live_stream_s_query_is_redacted_as_in_the_journal() -> None:
+    config = ServerConfig(token_interval=0.03, first_token_delay=0.0, reply_tokens=12)
+    secret = "live-query-secret-4471"
+    async with (
+        MockServer(config) as server,
+        subscribed(server.url) as feed,
+        aiohttp.ClientSession(cookies=ALICE) as http,
+    ):
+        async with http.post(f"{server.url}/api/chat") as r:
+            chat_id = (await r.json())["id"]
+        body = {"chat_id": chat_id, "content": "hi", "parent_id": None}
+        async with http.post(f"{server.url}/api/chat/prompter_message", json=body) as r:
+            prompter_id = (await r.json())["id"]
+        body = {"chat_id": chat_id, "parent_id": prompter_id, "model_config_name":
+                "OA_SFT_Llama_30B_6", "sampling_parameters": {}}  # fmt: skip
+        async with http.post(f"{server.url}/api/chat/assistant_message", json=body) as r:
+            message_id = (await r.json())["id"]
+        query = {"chat_id": chat_id, "message_id": message_id, "access_token": secret}
+        async with http.get(f"{server.url}/api/chat/events", params=query) as stream:
+            live = await feed.until(lambda: feed.of("stream"))
+            await stream.read()
+    assert "access_token=REDACTED" in live[0]["path"]
+    assert secret not in json.dumps(feed.events)
+
+
+@pytest.mark.asyncio
 async def test_faults_chats_and_health_follow_the_server() -> None:
     config = ServerConfig(token_interval=0.0, first_token_delay=0.0)
     async with (

@@ -47,7 +47,7 @@ from ..._control.dashboard import (
 )
 from ..._control.dashboard_page import content_security_policy, page_html
 from ..._control.faults import rule_to_json
-from ..._control.journal import JournalPageError, call_summary, raw_headers
+from ..._control.journal import JournalPageError, call_summary, raw_headers, redacted_target
 from ..auth import AuthError, bearer_user, web_user
 from ..context import CONTEXT, ServerContext
 from ..guard import admin_checked, admin_refusal, announce
@@ -230,7 +230,7 @@ class _Feed:
                 continue  # nothing written yet, or nothing new
             self.streams[key] = count
             shown = timeline_of_log(log, clock_offset=offset, live=True)
-            await self.send("stream", {"path": path_qs, "timeline": shown})
+            await self.send("stream", {"path": redacted_target(path_qs), "timeline": shown})
         for key in set(self.streams) - seen:
             del self.streams[key]  # ended: its journal entry carries the whole timeline
 
