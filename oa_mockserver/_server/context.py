@@ -92,6 +92,7 @@ class ServerContext:
         self.store.reset()
         self.journal.clear()
         self.handler_errors.clear()
+        self.replay_log = ReplayLog()
         self.faults = _startup_faults(self.config)
 
 

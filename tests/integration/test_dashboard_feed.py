@@ -205,6 +205,9 @@ async def test_replay_hits_and_strict_misses_reach_the_rows_with_their_differenc
                 and [r for r in feed.rows() if r["step"] == "assistant_message"]
             )
         )
+        async with aiohttp.ClientSession() as http, http.post(f"{server.url}/__admin/reset") as r:
+            assert r.status == 200
+        forgotten = context_of(server.app).replay_log.misses()
     hit, missed = rows
     assert hit["replay"]["outcome"] == "hit"
     assert missed["status"] == 409
@@ -216,6 +219,17 @@ async def test_replay_hits_and_strict_misses_reach_the_rows_with_their_differenc
     fields = {d["field"] for d in missed["replay"]["differences"]}
     assert "content" in fields or "thread" in fields
     assert misses[-1] == [{"seq": missed["seq"], **missed["replay"]}]
+    assert forgotten == []  # a reset forgets them with the rest of the server's state
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("number", ["%C2%B2", "%D9%A3"])  # "²" and an Arabic-Indic 3: digits to
+async def test_a_non_ascii_digit_is_no_number(number: str) -> None:  # str.isdigit, not to int
+    async with MockServer(ServerConfig()) as server, aiohttp.ClientSession() as http:
+        async with http.get(f"{server.url}/__admin/ui/answers/{number}") as r:
+            assert r.status == 404
+        async with http.get(f"{server.url}/__admin/ui/events?after={number}") as r:
+            assert r.status == 200  # read as "from the start"
 
 
 @pytest.mark.asyncio
@@ -269,6 +283,18 @@ async def test_a_page_that_reads_nothing_neither_slows_the_chats_nor_stays(
                     break
                 await asyncio.sleep(0.02)
             assert ctx.live_streams is None
+            # and its connection is closed, not left open on a full send buffer: reading what
+            # was sent ends in a reset or the end of the stream
+            ended = False
+            for _ in range(500):
+                try:
+                    if not await asyncio.wait_for(loop.sock_recv(stuck, 1 << 16), 5):
+                        ended = True
+                except ConnectionResetError:
+                    ended = True
+                if ended:
+                    break
+            assert ended
         finally:
             stuck.close()
 

@@ -236,9 +236,11 @@ class _Feed:
 
     async def state(self) -> None:
         ctx = self.ctx
+        # with a Redis store: the chats this process holds; the rules of every process
         chats = ctx.store.chats()
+        rules = ctx.faults.rules + (ctx.shared.faults.rules if ctx.shared is not None else [])
         parts = {
-            "faults": [rule_to_json(rule) for rule in ctx.faults.rules],
+            "faults": [rule_to_json(rule) for rule in rules],
             "misses": [
                 {"seq": seq, **outcome.to_json()} for seq, outcome in ctx.replay_log.misses()
             ],
@@ -249,7 +251,7 @@ class _Feed:
                 handler_errors=len(ctx.handler_errors),
                 open_streams=ctx.open_streams,
                 chats=len(chats),
-                faults=len(ctx.faults.rules),
+                faults=len(rules),
             ),
         }
         shown = chats[-_CHATS_SHOWN:]
@@ -276,7 +278,7 @@ class _Feed:
 async def _events(request: web.Request) -> web.StreamResponse:
     """The live feed (SSE): ``?after=SEQ`` resumes after a journal sequence id."""
     after_text = request.query.get("after", "0")
-    after = int(after_text) if after_text.isdigit() and len(after_text) < 19 else 0
+    after = int(after_text) if _is_number(after_text) and len(after_text) < 19 else 0
     hub = request.app[_HUB]
     ctx = request.app[CONTEXT]
     response = web.StreamResponse(
@@ -302,18 +304,28 @@ async def _events(request: web.Request) -> web.StreamResponse:
             await feed.state()
             if not await hub.pause(POLL_S):
                 break
-    except (ConnectionError, TimeoutError):
-        pass  # the page went away (or stopped reading): nothing to send it any more
+    except TimeoutError:
+        # the page stopped reading: end its connection now (a graceful end would wait on the
+        # full send buffer for as long as the page does not read)
+        if request.transport is not None:
+            request.transport.abort()
+    except ConnectionError:
+        pass  # the page went away: nothing to send it any more
     finally:
         hub.leave(ctx)
     return response
+
+
+def _is_number(text: str) -> bool:
+    """ASCII digits only (``str.isdigit`` also takes "²", which ``int`` refuses)."""
+    return text.isascii() and text.isdigit()
 
 
 async def _answer(request: web.Request) -> web.Response:
     """``GET /__admin/ui/answers/{seq}``: the answer to a request made while a page watched."""
     answers = request.app[CONTEXT].answers
     seq_text = request.match_info["seq"]
-    kept = answers.read(int(seq_text)) if answers is not None and seq_text.isdigit() else None
+    kept = answers.read(int(seq_text)) if answers is not None and _is_number(seq_text) else None
     if kept is None:
         return json_detail(
             404,
