@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any, cast
 import msgspec
 import redis.asyncio as aioredis
 from aiohttp import web
+from redis.exceptions import RedisError
 
 from .generation import Engine, Generation
 from .redis_pool import QUEUE_KEY, SLOTS_KEY, SharedEngine
@@ -214,6 +215,10 @@ class MessageQueues:
                 if flushed is None or flushed[1]:
                     return
                 sent = flushed[0]
+        except (RedisError, OSError) as error:
+            # Redis gone: the reply goes on here for this process's streams; the others' end
+            # when its lease, no longer renewed, runs out
+            log.warning("a reply is no longer written to Redis: %s", error)
         finally:
             self._done(engine, generation)
 
@@ -326,7 +331,18 @@ class MessageQueues:
         return response
 
     async def _read(self, mirror: _Mirror, message_id: str, last: bytes) -> None:
-        """Follow the queue from entry ``last`` to the reply's end (cancelled with its stream)."""
+        """Follow the queue from entry ``last`` to the reply's end (cancelled with its stream).
+
+        Redis gone (an error, not a cancel): the stream ends as its generating process's would
+        have, without a final event, instead of waiting for entries that cannot come.
+        """
+        try:
+            await self._follow_queue(mirror, message_id, last)
+        except (RedisError, OSError) as error:
+            log.warning("a reply's stream from Redis broke off: %s", error)
+            mirror.end()
+
+    async def _follow_queue(self, mirror: _Mirror, message_id: str, last: bytes) -> None:
         queue = queue_key(message_id)
         while True:
             self.store.round_trips += 1
