@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import socket
-import subprocess
 
 import aiohttp
 import pytest
@@ -21,11 +20,11 @@ def _free_port() -> int:
         return port
 
 
-async def _started(port: int) -> subprocess.Popen[bytes]:
-    server = subprocess.Popen(
-        ["/usr/bin/redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "",
-         "--appendonly", "no"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+async def _started(port: int) -> asyncio.subprocess.Process:
+    server = await asyncio.create_subprocess_exec(
+        "/usr/bin/redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "",
+        "--appendonly", "no",
+        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL,
     )  # fmt: skip
     for _ in range(100):
         try:
@@ -36,6 +35,7 @@ async def _started(port: int) -> subprocess.Popen[bytes]:
         writer.close()
         return server
     server.kill()
+    await server.wait()
     raise AssertionError("redis-server did not start")
 
 
@@ -52,11 +52,11 @@ async def test_a_stream_followed_from_redis_ends_when_redis_goes_away() -> None:
             remote = await http.get(f"{b.url}/api/chat/events", params=ids)
             await remote.content.readuntil(b"\r\n\r\n")  # b streams it from Redis
             redis_server.kill()
-            redis_server.wait()
+            await redis_server.wait()
             rest = await asyncio.wait_for(remote.read(), 15)  # before: never ended
             assert b'"event_type": "message"' not in rest
             remote.release()
     finally:
-        if redis_server.poll() is None:
+        if redis_server.returncode is None:
             redis_server.kill()
-            redis_server.wait()
+            await redis_server.wait()
