@@ -42,6 +42,7 @@ from .._control.faults import (
 from .._control.journal import StreamLog
 from .._exceptions import FaultSpecError
 from .context import CONTEXT, ServerContext
+from .replay import REPLAY_OUTCOME
 from .responses import dialect_error, json_detail
 from .routes.admin import ADMIN_PREFIX
 from .routing import WrappedRoutes
@@ -275,6 +276,9 @@ def guard(ctx: ServerContext, handler: Handler, method: str, route: str | None) 
         answers = ctx.answers  # a dashboard watches: keep the answer for it to show
         if answers is not None:
             _keep_answer(answers, ctx.journal.last_seq + 1, response)
+        outcome = request.get(REPLAY_OUTCOME)  # servers with cassettes only
+        if outcome is not None:
+            ctx.replay_log.note(ctx.journal.last_seq + 1, outcome)
         ctx.journal.record_request(
             method=method,
             path=path,

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
@@ -23,6 +23,7 @@ from ..recording._replay import RecordedReply, ReplayLibrary
 from .state import ChatStore, StateError
 
 __all__ = [
+    "REPLAY_OUTCOME",
     "STRICT_MISS_STATUS",
     "Lookup",
     "miss_response",
@@ -30,6 +31,13 @@ __all__ = [
     "recorded_response",
     "replay_lookup",
 ]
+
+# What the cassettes decided for this request, set by the route, journaled by the guard with the
+# request's own entry (so no other request's entry can take its sequence id meanwhile).
+if TYPE_CHECKING or hasattr(web, "RequestKey"):
+    REPLAY_OUTCOME = web.RequestKey("replay_outcome", ReplayOutcome)
+else:  # aiohttp before 3.13 has no RequestKey, and takes string keys without a warning
+    REPLAY_OUTCOME = "oa_mockserver.replay_outcome"
 
 _RULES = Redactor.default()  # what the recording proxy redacts with
 

@@ -19,7 +19,7 @@ from ..catalog import model_spec
 from ..config import ServerConfig
 from ..context import CONTEXT, ServerContext
 from ..ids import new_seed
-from ..replay import replay_lookup
+from ..replay import REPLAY_OUTCOME, replay_lookup
 from ..responses import empty, internal_error_text, json_bytes, json_detail, request_content_type
 from ..state import (
     ChatNotFound,
@@ -242,10 +242,8 @@ async def create_assistant_message(
         lambda: prompts,
         web_site=web_site,
     )
-    if lookup.outcome is not None:
-        # Nothing awaits between here and the guard's journal entry for this request (one
-        # loop), so the entry's sequence id is the next one. Only servers with cassettes come.
-        ctx.replay_log.note(ctx.journal.last_seq + 1, lookup.outcome)
+    if lookup.outcome is not None:  # noted by the guard, with this request's journal entry
+        request[REPLAY_OUTCOME] = lookup.outcome
     if lookup.response is not None:
         return lookup.response
     message = await ctx.chats.add_assistant_message(
