@@ -137,7 +137,12 @@ async def _stream_through(
         if request.transport is not None:
             request.transport.abort()  # the client sees the disconnect the upstream made
     else:
-        await response.write_eof()
+        try:
+            await response.write_eof()
+        except ConnectionError:
+            # the client left after the last chunk (a client stops reading at the final event):
+            # the upstream's exchange is whole, and is recorded as such
+            pass
     return response, chunks, broken
 
 

@@ -128,6 +128,42 @@ async def test_proxy_streams_chunk_by_chunk_and_keeps_a_disconnect(tmp_path) -> 
     assert [c.data for c in cassette.interactions[0].response.chunks] == [first]
 
 
+@pytest.mark.asyncio
+async def test_a_client_gone_after_the_last_chunk_leaves_the_exchange_whole(tmp_path) -> None:
+    # A client stops reading at the final event; the stream's terminating chunk comes after.
+    final = b'data: {"event_type": "message", "message": {}}\r\n\r\n'
+    client_gone = asyncio.Event()
+
+    async def events(request: web.Request) -> web.StreamResponse:
+        response = web.StreamResponse(headers={"Content-Type": "text/event-stream"})
+        response.enable_chunked_encoding()
+        await response.prepare(request)
+        await response.write(b'data: {"event_type": "token", "text": "a"}\r\n\r\n')
+        await response.write(final)
+        await client_gone.wait()
+        await asyncio.sleep(0.1)  # the proxy's end of stream comes after the client left
+        await response.write_eof()
+        return response
+
+    path = tmp_path / "gone.yaml"
+    async with _recording(path, "/api/chat/events", events) as (proxy, _):
+        host, port = proxy.url.removeprefix("http://").split(":")
+        reader, writer = await asyncio.open_connection(host, int(port))
+        writer.write(f"GET /api/chat/events HTTP/1.1\r\nHost: {host}\r\n\r\n".encode())
+        seen = b""
+        while b'"event_type": "message"' not in seen:
+            seen += await asyncio.wait_for(reader.read(4096), 5)
+        writer.transport.abort()  # gone, before the terminating chunk
+        client_gone.set()
+        for _ in range(100):
+            await asyncio.sleep(0.05)
+            if path.exists() and load_cassette(path).interactions:
+                break
+    cassette = load_cassette(path)
+    assert "disconnected" not in cassette.metadata
+    assert cassette.interactions[0].response.body.endswith(final)
+
+
 def test_cli_lint_and_bad_cassettes(tmp_path, capsys) -> None:
     good = tmp_path / "ok"
     good.mkdir()
