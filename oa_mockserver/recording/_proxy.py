@@ -17,6 +17,7 @@ whole file. Episodes are numbered by chat creation, as everywhere.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections.abc import AsyncIterator, Iterable
 from pathlib import Path
@@ -137,12 +138,10 @@ async def _stream_through(
         if request.transport is not None:
             request.transport.abort()  # the client sees the disconnect the upstream made
     else:
-        try:
+        # the client may have left after the last chunk (a client stops reading at the final
+        # event): the upstream's exchange is whole, and is recorded as such
+        with contextlib.suppress(ConnectionError):
             await response.write_eof()
-        except ConnectionError:
-            # the client left after the last chunk (a client stops reading at the final event):
-            # the upstream's exchange is whole, and is recorded as such
-            pass
     return response, chunks, broken
 
 
