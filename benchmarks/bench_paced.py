@@ -123,22 +123,29 @@ def _run_json(command: list[str]) -> dict[str, Any]:
 # -- the lean client (its own process) -------------------------------------------------------------
 
 
+async def _ask_for_reply(session: aiohttp.ClientSession, base: str) -> tuple[str, str]:
+    """The first three web-dialect calls (chat, prompt, reply asked for): the chat's and the
+    reply's ids, as the events route takes them."""
+    async with session.post(f"{base}/api/chat", json={}) as response:
+        chat_id: str = (await response.json())["id"]
+    body = {"chat_id": chat_id, "content": PROMPT, "parent_id": None}
+    async with session.post(f"{base}/api/chat/prompter_message", json=body) as response:
+        parent_id = (await response.json())["id"]
+    ask: dict[str, Any] = {
+        "chat_id": chat_id, "parent_id": parent_id, "model_config_name": MODEL,
+        "sampling_parameters": _SAMPLING, "plugins": [],
+    }  # fmt: skip
+    async with session.post(f"{base}/api/chat/assistant_message", json=ask) as response:
+        message_id: str = (await response.json())["id"]
+    return chat_id, message_id
+
+
 async def _lean_conversation(
     session: aiohttp.ClientSession, base: str, gaps: list[float]
 ) -> tuple[int, bool]:
     """The five calls, the stream read as it comes; the gaps between token arrivals kept."""
     try:
-        async with session.post(f"{base}/api/chat", json={}) as response:
-            chat_id = (await response.json())["id"]
-        body = {"chat_id": chat_id, "content": PROMPT, "parent_id": None}
-        async with session.post(f"{base}/api/chat/prompter_message", json=body) as response:
-            parent_id = (await response.json())["id"]
-        body = {
-            "chat_id": chat_id, "parent_id": parent_id, "model_config_name": MODEL,
-            "sampling_parameters": _SAMPLING, "plugins": [],
-        }  # fmt: skip
-        async with session.post(f"{base}/api/chat/assistant_message", json=body) as response:
-            message_id = (await response.json())["id"]
+        chat_id, message_id = await _ask_for_reply(session, base)
         tokens = 0
         last = 0.0
         final = False
@@ -414,17 +421,7 @@ async def _open_streams(base: str, count: int, hold: float, conversations: bool)
 
             async def setup() -> str:
                 async with gate:
-                    async with session.post(f"{base}/api/chat", json={}) as r:
-                        chat_id = (await r.json())["id"]
-                    body = {"chat_id": chat_id, "content": PROMPT, "parent_id": None}
-                    async with session.post(f"{base}/api/chat/prompter_message", json=body) as r:
-                        parent = (await r.json())["id"]
-                    body = {
-                        "chat_id": chat_id, "parent_id": parent, "model_config_name": MODEL,
-                        "sampling_parameters": _SAMPLING, "plugins": [],
-                    }  # fmt: skip
-                    async with session.post(f"{base}/api/chat/assistant_message", json=body) as r:
-                        message_id = (await r.json())["id"]
+                    chat_id, message_id = await _ask_for_reply(session, base)
                     return f"/api/chat/events?chat_id={chat_id}&message_id={message_id}"
 
             targets = list(await asyncio.gather(*(setup() for _ in range(count))))
