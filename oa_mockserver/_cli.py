@@ -10,7 +10,6 @@ SIGINT and SIGTERM stop the server cleanly: open streams end, no traceback, exit
 from __future__ import annotations
 
 import argparse
-import gc
 import logging
 import os
 import sys
@@ -27,6 +26,7 @@ from ._dashboard_link import dashboard_announcer
 from ._exceptions import CassetteError, ConfigError
 from ._report import add_report_parser, report_main
 from ._server.app import create_app
+from ._server.collector import settle_collector
 from ._server.config import REPLY_MODES, ServerConfig
 from ._server.http import PROXY_OPTIONS, SERVER_OPTIONS
 from ._server.processes import serve_processes, shared_problem
@@ -384,12 +384,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _failed("oa-mockserver serve", problem, 2)
         if args.processes > 1:
             return serve_processes(config, args.processes, args.log_level, _announce)
-    # What exists now lives as long as the server: the collector need not walk it again (a
-    # full collection of the startup objects cost ~14 ms; load tests met one every ~1,000 chats).
     if logging.getLogger("aiohttp.access").isEnabledFor(logging.INFO):
         RedactingAccessLogger.prepare()
-    gc.collect()
-    gc.freeze()
+    settle_collector()  # after everything the server keeps is built
     _warn_if_exposed(config.host, "the mock server is reachable from other machines")
     if config.admin_token is not None and given.admin_token is None:
         # made for this run: shown once, here only (never logged), for whoever started it

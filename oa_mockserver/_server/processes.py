@@ -17,6 +17,7 @@ from typing import Any
 from aiohttp import web
 
 from .app import create_app
+from .collector import settle_collector
 from .config import ServerConfig
 from .http import SERVER_OPTIONS
 
@@ -66,12 +67,14 @@ def shared_problem(config: ServerConfig, processes: int) -> str | None:
 def _runner_factory(config: ServerConfig) -> Callable[[], Awaitable[web.AppRunner]]:
     async def make_runner() -> web.AppRunner:
         # in the worker, after the fork: a fresh app, its loop and its own Redis connections
-        return web.AppRunner(
+        runner = web.AppRunner(
             create_app(config),
             shutdown_timeout=config.shutdown_timeout,
             access_log=None,
             **SERVER_OPTIONS,
         )
+        settle_collector()
+        return runner
 
     return make_runner
 

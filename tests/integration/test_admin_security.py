@@ -310,13 +310,16 @@ async def test_cli_takes_the_token_from_the_environment() -> None:
 def no_run(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[dict[str, Any]]]:
     """``web.run_app`` replaced: the CLI builds everything, binds nothing; the calls are kept."""
     calls: list[dict[str, Any]] = []
+    thresholds = gc.get_threshold()
 
     def run_app(app: web.Application, **options: Any) -> None:
         calls.append({"app": app, **options})
 
     monkeypatch.setattr(cli.web, "run_app", run_app)
     yield calls
-    gc.unfreeze()  # serve freezes the collector for a long-lived server; not this process
+    # serve settles the collector for a long-lived server; not this process's
+    gc.unfreeze()
+    gc.set_threshold(*thresholds)
 
 
 def test_cli_makes_prints_and_requires_a_token_for_a_wide_bind(
