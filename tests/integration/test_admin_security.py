@@ -18,7 +18,7 @@ from typing import Any
 import aiohttp
 import pytest
 import pytest_asyncio
-from _cli_process import serving
+from _helpers.served import serving
 from _served_app import served as served_app
 from aiohttp import web
 from yarl import URL

@@ -13,19 +13,20 @@ import pytest
 from _processes import (
     COOKIES,
     MODEL,
+    crossing_conversations,
     json_of,
+    pace,
     processes,
     serving,
     start_reply,
     status_of,
-    web_conversation,
 )
 
 from oa_provider import IncompleteStreamError, OpenAssistant
 
 pytestmark = [pytest.mark.redis, pytest.mark.asyncio]
 
-UNPACED = ("--token-interval", "0", "--first-token-delay", "0", "--reply-tokens", "8")
+UNPACED = pace(8)
 
 
 async def test_a_thousand_concurrent_conversations_over_two_processes(redis_url: str) -> None:
@@ -33,17 +34,7 @@ async def test_a_thousand_concurrent_conversations_over_two_processes(redis_url:
         urls = [s.url for s in servers]
         connector = aiohttp.TCPConnector(limit=200)
         async with aiohttp.ClientSession(cookies=COOKIES, connector=connector) as http:
-
-            async def one(index: int) -> bool:
-                # each conversation starts on one process and alternates: all of them cross
-                body, message = await web_conversation(http, urls[index % 2 :] + urls[: index % 2])
-                return message["state"] == "complete" and body.endswith(b"}\r\n\r\n")
-
-            results = await asyncio.wait_for(
-                asyncio.gather(*(one(i) for i in range(1000)), return_exceptions=True), 120
-            )
-            errors = [r for r in results if r is not True]
-            assert errors == []
+            assert await crossing_conversations(http, urls, 1000) == []
             for url in urls:
                 assert await json_of(await http.get(f"{url}/__admin/chats")) == {"chats": []}
 
@@ -57,7 +48,7 @@ async def _tokens(provider: OpenAssistant, got: asyncio.Event) -> list[str]:
 
 
 async def test_a_killed_process_loses_only_its_own_streams(redis_url: str) -> None:
-    paced = ("--token-interval", "0.02", "--first-token-delay", "0", "--reply-tokens", "150")
+    paced = pace(150, interval=0.02)
     async with processes(2, "--store", redis_url, *paced) as (doomed, survivor):
         on_doomed = OpenAssistant(base_url=doomed.url, cookies=COOKIES)
         on_survivor = OpenAssistant(base_url=survivor.url, cookies=COOKIES)
