@@ -12,16 +12,16 @@ Three ways to set a fault, all shown below:
 from __future__ import annotations
 
 import logging
-from contextlib import aclosing
-from typing import Any
 
 import aiohttp
 import pytest
+from _howto import ALICE, HELLO, ask
 
 from oa_mockserver import (
     FAULT_HEADER,
     DropAfter,
     ErrorAfter,
+    Fault,
     Latency,
     MalformedAfter,
     PluginStep,
@@ -44,17 +44,6 @@ from oa_provider import (
     ServerBusyError,
     StreamTimeoutError,
 )
-
-HELLO = [{"role": "user", "content": "hello"}]
-ALICE = {"next-auth.session-token": "alice"}
-
-
-async def ask(base_url: str, **options: Any) -> list[str]:
-    stream = OpenAssistant.create_async_generator(
-        messages=HELLO, base_url=base_url, cookies=ALICE, **options
-    )
-    async with aclosing(stream) as tokens:
-        return [token async for token in tokens]
 
 
 async def first_event(base_url: str) -> ChatEvent:
@@ -160,24 +149,30 @@ async def test_stream_cut_short_without_the_final_message(
         await ask(oa_mockserver.url)
 
 
+# (the fault, the event it sends before the tokens, a field of that event and its value)
+EVENT_FAULTS = [
+    pytest.param(
+        SafePrompt(safe_prompt="Hello, politely."), SafePromptEvent,
+        "safe_prompt", "Hello, politely.", id="safe-prompt-event",
+    ),
+    pytest.param(
+        PluginStep(action="web_search"), PluginIntermediateEvent,
+        "current_plugin_action_taken", "web_search", id="plugin-intermediate-event",
+    ),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("fault", "cls", "field", "value"), EVENT_FAULTS)
 @pytest.mark.asyncio
-async def test_safe_prompt_event(oa_mockserver: ThreadedMockServer) -> None:
-    oa_mockserver.add_fault(SafePrompt(safe_prompt="Hello, politely."), step="events")
+async def test_an_event_before_the_tokens(
+    oa_mockserver: ThreadedMockServer, fault: Fault, cls: type[ChatEvent], field: str, value: str
+) -> None:
+    oa_mockserver.add_fault(fault, step="events")
 
     event = await first_event(oa_mockserver.url)
 
-    assert isinstance(event, SafePromptEvent)
-    assert event.safe_prompt == "Hello, politely."
-
-
-@pytest.mark.asyncio
-async def test_plugin_intermediate_event(oa_mockserver: ThreadedMockServer) -> None:
-    oa_mockserver.add_fault(PluginStep(action="web_search"), step="events")
-
-    event = await first_event(oa_mockserver.url)
-
-    assert isinstance(event, PluginIntermediateEvent)
-    assert event.current_plugin_action_taken == "web_search"
+    assert isinstance(event, cls)
+    assert getattr(event, field) == value
 
 
 @pytest.mark.asyncio
