@@ -80,11 +80,27 @@ async def test_status_429_with_retry_after(oa_mockserver: ThreadedMockServer) ->
     oa_mockserver.assert_no_chats_left()  # the client deleted the chat after the 429
 
 
-@pytest.mark.asyncio
-async def test_status_500(oa_mockserver: ThreadedMockServer) -> None:
-    oa_mockserver.add_fault(Status(status=500), step="prompter_message")
+# (the fault, the step it answers, the provider's error, what its message says)
+ERROR_FAULTS = [
+    pytest.param(Status(status=500), "prompter_message", ResponseError, "500", id="status-500"),
+    pytest.param(
+        MalformedAfter(after=1), "events", ProtocolError, "not valid JSON", id="malformed-event"
+    ),
+    pytest.param(
+        TruncateAfter(after=3), "events", IncompleteStreamError,
+        "without its final 'message' event", id="stream-cut-short-without-the-final-message",
+    ),
+]  # fmt: skip
 
-    with pytest.raises(ResponseError, match="500"):
+
+@pytest.mark.parametrize(("fault", "step", "cls", "text"), ERROR_FAULTS)
+@pytest.mark.asyncio
+async def test_a_fault_raises_the_typed_error(
+    oa_mockserver: ThreadedMockServer, fault: Fault, step: str, cls: type[Exception], text: str
+) -> None:
+    oa_mockserver.add_fault(fault, step=step)
+
+    with pytest.raises(cls, match=text):
         await ask(oa_mockserver.url)
 
 
@@ -122,14 +138,6 @@ async def test_connection_dropped_after_n_tokens(oa_mockserver: ThreadedMockServ
 
 
 @pytest.mark.asyncio
-async def test_malformed_event(oa_mockserver: ThreadedMockServer) -> None:
-    oa_mockserver.add_fault(MalformedAfter(after=1), step="events")
-
-    with pytest.raises(ProtocolError, match="not valid JSON"):
-        await ask(oa_mockserver.url)
-
-
-@pytest.mark.asyncio
 async def test_stall(oa_mockserver: ThreadedMockServer) -> None:
     oa_mockserver.add_fault(Stall(seconds=0.6, after=1), step="events")
 
@@ -137,16 +145,6 @@ async def test_stall(oa_mockserver: ThreadedMockServer) -> None:
         await ask(oa_mockserver.url, stream_idle_timeout=0.2)
 
     assert len(error.value.partial_text.split()) == 1
-
-
-@pytest.mark.asyncio
-async def test_stream_cut_short_without_the_final_message(
-    oa_mockserver: ThreadedMockServer,
-) -> None:
-    oa_mockserver.add_fault(TruncateAfter(after=3), step="events")
-
-    with pytest.raises(IncompleteStreamError, match="without its final 'message' event"):
-        await ask(oa_mockserver.url)
 
 
 # (the fault, the event it sends before the tokens, a field of that event and its value)
