@@ -1,5 +1,6 @@
 """The shared store under load and under failure: 1,000 concurrent conversations over two
-processes; a process killed mid-stream; ``serve --processes 2`` on one port."""
+processes (and 300 sharing two workers), nothing left behind; a process killed mid-stream;
+``serve --processes 2`` on one port."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from pathlib import Path
 
 import aiohttp
 import pytest
+import redis
 from _processes import (
     COOKIES,
     MODEL,
@@ -22,6 +24,7 @@ from _processes import (
     status_of,
 )
 
+from oa_mockserver._server.redis_pool import QUEUE_KEY, SLOTS_KEY
 from oa_provider import IncompleteStreamError, OpenAssistant
 
 pytestmark = [pytest.mark.redis, pytest.mark.asyncio]
@@ -29,14 +32,30 @@ pytestmark = [pytest.mark.redis, pytest.mark.asyncio]
 UNPACED = pace(8)
 
 
-async def test_a_thousand_concurrent_conversations_over_two_processes(redis_url: str) -> None:
-    async with processes(2, "--store", redis_url, *UNPACED) as servers:
+# (conversations at once, the options of the worker pool, the client's connection limit)
+CROWDS = [
+    pytest.param(1000, (), 200, id="a-thousand-conversations"),
+    pytest.param(300, ("--workers", "2"), 100, id="two-workers-shared-by-many-conversations"),
+]
+
+
+@pytest.mark.parametrize(("count", "pool", "limit"), CROWDS)
+async def test_concurrent_conversations_over_two_processes_leave_nothing_behind(
+    redis_url: str, count: int, pool: tuple[str, ...], limit: int
+) -> None:
+    async with processes(2, "--store", redis_url, *pool, *UNPACED) as servers:
         urls = [s.url for s in servers]
-        connector = aiohttp.TCPConnector(limit=200)
+        connector = aiohttp.TCPConnector(limit=limit)
         async with aiohttp.ClientSession(cookies=COOKIES, connector=connector) as http:
-            assert await crossing_conversations(http, urls, 1000) == []
+            assert await crossing_conversations(http, urls, count) == []
             for url in urls:
                 assert await json_of(await http.get(f"{url}/__admin/chats")) == {"chats": []}
+        client = redis.Redis.from_url(redis_url)
+        try:
+            # every worker slot was given back and nothing waits
+            assert (client.scard(SLOTS_KEY), client.zcard(QUEUE_KEY)) == (0, 0)
+        finally:
+            client.close()
 
 
 async def _tokens(provider: OpenAssistant, got: asyncio.Event) -> list[str]:

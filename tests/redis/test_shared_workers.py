@@ -10,19 +10,8 @@ from contextlib import asynccontextmanager
 
 import aiohttp
 import pytest
-import redis
 from _helpers.served import Served
-from _processes import (
-    COOKIES,
-    crossing_conversations,
-    json_of,
-    pace,
-    processes,
-    serving,
-    start_reply,
-)
-
-from oa_mockserver._server.redis_pool import QUEUE_KEY, SLOTS_KEY
+from _processes import COOKIES, json_of, pace, processes, serving, start_reply
 
 pytestmark = [pytest.mark.redis, pytest.mark.asyncio]
 
@@ -150,17 +139,3 @@ async def test_a_killed_process_frees_its_worker_within_the_lease(redis_url: str
         events = await asyncio.wait_for(_until_token(stream), 20)
         assert _waited([PENDING_1_OF_1, *events]), events
         stream.close()
-
-
-async def test_many_conversations_share_two_workers_and_leave_no_slot(redis_url: str) -> None:
-    async with processes(2, "--store", redis_url, "--workers", "2", *pace(8)) as servers:
-        urls = [s.url for s in servers]
-        connector = aiohttp.TCPConnector(limit=100)
-        async with aiohttp.ClientSession(cookies=COOKIES, connector=connector) as http:
-            assert await crossing_conversations(http, urls, 300) == []
-        client = redis.Redis.from_url(redis_url)
-        try:
-            # every slot was given back and nothing waits
-            assert (client.scard(SLOTS_KEY), client.zcard(QUEUE_KEY)) == (0, 0)
-        finally:
-            client.close()
