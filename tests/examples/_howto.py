@@ -5,10 +5,11 @@ from __future__ import annotations
 from contextlib import aclosing
 from typing import Any
 
+from _helpers.conversation import ALICE, HELLO
+
 from oa_provider import OpenAssistant
 
-HELLO = [{"role": "user", "content": "hello"}]
-ALICE = {"next-auth.session-token": "alice"}
+__all__ = ["ALICE", "HELLO", "ask"]
 
 
 async def ask(base_url: str, **options: Any) -> list[str]:
