@@ -1,15 +1,19 @@
-"""Shared helpers for the benchmarks: median timing, a plain-text table, a process's CPU time and
-the floor server (canned answers) the server benchmarks measure against."""
+"""Shared helpers for the benchmarks: median timing, a plain-text table, a process's CPU time,
+starting and stopping a server process, and the floor server (canned answers) the server
+benchmarks measure against."""
 
 from __future__ import annotations
 
 import asyncio
 import gc
 import os
+import re
 import statistics
+import subprocess
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 from aiohttp import web
 
@@ -47,6 +51,35 @@ def cpu_seconds(pid: int) -> float:
     except (OSError, ValueError, IndexError):
         fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
         return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+_RUNNING_ON = re.compile(r"Running on (http://127\.0\.0\.1:\d+)")
+
+
+def start_server(command: list[str], **popen: Any) -> tuple[subprocess.Popen[str], str]:
+    """Start a server process (``popen``: more ``subprocess.Popen`` options, e.g. ``cwd``,
+    ``env``) and return it with the URL it prints once it listens."""
+    process = subprocess.Popen(
+        command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, **popen
+    )
+    assert process.stdout is not None
+    output = []
+    for line in process.stdout:
+        match = _RUNNING_ON.search(line)
+        if match:
+            return process, match.group(1)
+        output.append(line)
+    raise RuntimeError(f"the server did not start: {' '.join(command)}\n{''.join(output)}")
+
+
+def stop_server(process: subprocess.Popen[str]) -> None:
+    """Terminate a server process, killing it if it has not ended within 15 s."""
+    process.terminate()
+    try:
+        process.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
 
 
 def floor_app(

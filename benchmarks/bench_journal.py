@@ -26,7 +26,6 @@ import argparse
 import asyncio
 import multiprocessing
 import os
-import re
 import statistics
 import subprocess
 import sys
@@ -40,7 +39,7 @@ import aiohttp
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _util import cpu_seconds, print_table
+from _util import cpu_seconds, print_table, start_server
 
 from oa_provider import OpenAssistant
 
@@ -60,15 +59,7 @@ def _start(root: Path, extra: list[str], tokens: int) -> tuple[subprocess.Popen[
         "--log-level", "WARNING", *extra,
     ]  # fmt: skip
     env = {**os.environ, "PYTHONPATH": str(root)}
-    process = subprocess.Popen(
-        command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=root, env=env
-    )
-    assert process.stdout is not None
-    for line in process.stdout:
-        match = re.search(r"Running on (http://127\.0\.0\.1:\d+)", line)
-        if match:
-            return process, match.group(1)
-    raise RuntimeError("the server did not start (see its output above)")
+    return start_server(command, cwd=root, env=env)
 
 
 def _rss_mb(pid: int) -> float:

@@ -37,7 +37,6 @@ import asyncio
 import itertools
 import json
 import os
-import re
 import resource
 import statistics
 import subprocess
@@ -53,7 +52,7 @@ from aiohttp import web
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _util import cpu_seconds, floor_app, print_table
+from _util import cpu_seconds, floor_app, print_table, start_server, stop_server
 
 COOKIE = {"next-auth.session-token": "bench"}
 PROMPT = "question"  # one prompt for every conversation: the replay server matches it
@@ -67,27 +66,6 @@ _TOKEN = b'"event_type": "token"'
 
 
 # -- processes -------------------------------------------------------------------------------------
-
-
-def _start(command: list[str]) -> tuple[subprocess.Popen[str], str]:
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    assert process.stdout is not None
-    for line in process.stdout:
-        match = re.search(r"Running on (http://127\.0\.0\.1:\d+)", line)
-        if match:
-            return process, match.group(1)
-    raise RuntimeError("the server did not start: " + " ".join(command))
-
-
-def _stop(process: subprocess.Popen[str]) -> None:
-    process.terminate()
-    try:
-        process.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
-
-
 
 
 def _rss_kib(pid: int) -> int:
@@ -267,9 +245,9 @@ def _round(process: subprocess.Popen[str], url: str, concurrency: int) -> dict[s
 
 def _record_cassette(pace: tuple[int, float, float], directory: Path) -> Path:
     """One conversation recorded through ``oa-mockserver record`` from a paced mock server."""
-    upstream, upstream_url = _start(_mock_command(pace))
+    upstream, upstream_url = start_server(_mock_command(pace))
     try:
-        proxy, proxy_url = _start([
+        proxy, proxy_url = start_server([
             sys.executable, "-m", "oa_mockserver", "record", "--upstream", upstream_url,
             "--cassettes", str(directory), "--name", "paced", "--port", "0",
             "--log-level", "WARNING",
@@ -279,9 +257,9 @@ def _record_cassette(pace: tuple[int, float, float], directory: Path) -> Path:
             if result["errors"]:
                 raise RuntimeError(f"recording the replay cassette failed: {result}")
         finally:
-            _stop(proxy)
+            stop_server(proxy)
     finally:
-        _stop(upstream)
+        stop_server(upstream)
     return directory / "paced.yaml"
 
 
@@ -295,7 +273,7 @@ def _table(args: argparse.Namespace, pace: tuple[int, float, float], levels: lis
             "mock": _mock_command(pace),
             "replay": _mock_command(pace, "--cassettes", str(cassette), "--timing", "exact"),
         }  # fmt: skip
-        servers = {name: _start(command) for name, command in commands.items()}
+        servers = {name: start_server(command) for name, command in commands.items()}
         measured: dict[tuple[str, int], list[dict[str, Any]]] = {}
         loads = []
         try:
@@ -310,7 +288,7 @@ def _table(args: argparse.Namespace, pace: tuple[int, float, float], levels: lis
                         )
         finally:
             for process, _ in servers.values():
-                _stop(process)
+                stop_server(process)
     rows = []
     for concurrency in levels:
         per = {
@@ -346,7 +324,7 @@ def _table(args: argparse.Namespace, pace: tuple[int, float, float], levels: lis
 
 
 def _provider_row(pace: tuple[int, float, float], concurrency: int) -> None:
-    process, url = _start(_mock_command(pace, "--journal-limit", "0"))
+    process, url = start_server(_mock_command(pace, "--journal-limit", "0"))
     try:
         _run_json([sys.executable, __file__, "--provider-client", url, "50"])  # warm-up
         asyncio.run(_clear_journal(url))
@@ -355,7 +333,7 @@ def _provider_row(pace: tuple[int, float, float], concurrency: int) -> None:
         result = _run_json([sys.executable, __file__, "--provider-client", url, str(concurrency)])
         cpu = cpu_seconds(process.pid) - before
     finally:
-        _stop(process)
+        stop_server(process)
     interval = pace[1]
     print(
         f"\nprovider as the client, C = {concurrency:,}, server-side token gaps from the journal "
@@ -478,7 +456,7 @@ def _memory(count: int) -> None:
         ),
     }
     for name, (command, conversations) in commands.items():
-        process, url = _start(command)
+        process, url = start_server(command)
         try:
             client = subprocess.Popen(
                 [sys.executable, __file__, "--hold-streams", url, str(count), "10",
@@ -499,7 +477,7 @@ def _memory(count: int) -> None:
             opened = _rss_kib(process.pid)
             client.wait(timeout=120)
         finally:
-            _stop(process)
+            stop_server(process)
         per = (opened - ready) * 1024 / count
         figures[name] = per
         rows.append([name, f"{count:,}", f"{ready / 1024:.1f} MB", f"{opened / 1024:.1f} MB",

@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import re
 import statistics
 import subprocess
 import sys
@@ -41,7 +40,7 @@ from aiohttp import web
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _util import cpu_seconds, floor_app, print_table
+from _util import cpu_seconds, floor_app, print_table, start_server, stop_server
 
 from oa_provider import OpenAssistant
 
@@ -77,20 +76,6 @@ def _serve_floor(tokens: int) -> None:
         access_log=None,
         print=lambda text: print(text, flush=True),
     )
-
-
-def _start(command: list[str]) -> tuple[subprocess.Popen[str], str]:
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    assert process.stdout is not None
-    for line in process.stdout:
-        match = re.search(r"Running on (http://127\.0\.0\.1:\d+)", line)
-        if match:
-            return process, match.group(1)
-    raise RuntimeError(
-        "the server did not start: " + (process.stdout.read() if process.stdout else "")
-    )
-
-
 
 
 async def _conversation(
@@ -199,7 +184,7 @@ def main() -> None:
     }  # fmt: skip
     if args.page:
         commands["oa_mockserver, page open"] = commands["oa_mockserver"]
-    servers = {name: _start(command) for name, command in commands.items()}
+    servers = {name: start_server(command) for name, command in commands.items()}
     watcher = None
     if args.page:
         page_url = servers["oa_mockserver, page open"][1]
@@ -238,8 +223,7 @@ def main() -> None:
             time.sleep(2)  # the page may lag under load: let it catch up before it is stopped
     finally:
         for process in [*(p for p, _ in servers.values()), *([watcher] if watcher else [])]:
-            process.terminate()
-            process.wait(timeout=10)
+            stop_server(process)
     if watcher is not None:
         assert watcher.stdout is not None
         counts = [line for line in watcher.stdout.read().splitlines() if line != "watching"]

@@ -62,16 +62,17 @@ class Block:
     @property
     def group(self) -> str | None:
         """The ``needs=GROUP`` of the block, or None."""
-        for word in self.words:
-            if word.startswith("needs="):
-                return word.partition("=")[2]
-        return None
+        return self._option("needs")
 
     @property
     def file(self) -> str | None:
         """The ``file=NAME`` of the block, or None."""
+        return self._option("file")
+
+    def _option(self, name: str) -> str | None:
+        """The value of the first ``NAME=VALUE`` word of the info string, or None."""
         for word in self.words:
-            if word.startswith("file="):
+            if word.startswith(f"{name}="):
                 return word.partition("=")[2]
         return None
 

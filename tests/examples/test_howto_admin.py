@@ -8,25 +8,12 @@ journaled nor faulted.
 
 from __future__ import annotations
 
-from contextlib import aclosing
-from typing import Any
-
 import aiohttp
 import pytest
+from _howto import ask
 
 from oa_mockserver import ThreadedMockServer
-from oa_provider import GenerationError, OpenAssistant
-
-HELLO = [{"role": "user", "content": "hello"}]
-ALICE = {"next-auth.session-token": "alice"}
-
-
-async def ask(base_url: str, **options: Any) -> list[str]:
-    gen = OpenAssistant.create_async_generator(
-        messages=HELLO, base_url=base_url, cookies=ALICE, **options
-    )
-    async with aclosing(gen) as tokens:
-        return [token async for token in tokens]
+from oa_provider import GenerationError
 
 
 @pytest.mark.asyncio

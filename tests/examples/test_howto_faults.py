@@ -12,16 +12,16 @@ Three ways to set a fault, all shown below:
 from __future__ import annotations
 
 import logging
-from contextlib import aclosing
-from typing import Any
 
 import aiohttp
 import pytest
+from _howto import ALICE, HELLO, ask
 
 from oa_mockserver import (
     FAULT_HEADER,
     DropAfter,
     ErrorAfter,
+    Fault,
     Latency,
     MalformedAfter,
     PluginStep,
@@ -44,17 +44,6 @@ from oa_provider import (
     ServerBusyError,
     StreamTimeoutError,
 )
-
-HELLO = [{"role": "user", "content": "hello"}]
-ALICE = {"next-auth.session-token": "alice"}
-
-
-async def ask(base_url: str, **options: Any) -> list[str]:
-    stream = OpenAssistant.create_async_generator(
-        messages=HELLO, base_url=base_url, cookies=ALICE, **options
-    )
-    async with aclosing(stream) as tokens:
-        return [token async for token in tokens]
 
 
 async def first_event(base_url: str) -> ChatEvent:
@@ -91,11 +80,27 @@ async def test_status_429_with_retry_after(oa_mockserver: ThreadedMockServer) ->
     oa_mockserver.assert_no_chats_left()  # the client deleted the chat after the 429
 
 
-@pytest.mark.asyncio
-async def test_status_500(oa_mockserver: ThreadedMockServer) -> None:
-    oa_mockserver.add_fault(Status(status=500), step="prompter_message")
+# (the fault, the step it answers, the provider's error, what its message says)
+ERROR_FAULTS = [
+    pytest.param(Status(status=500), "prompter_message", ResponseError, "500", id="status-500"),
+    pytest.param(
+        MalformedAfter(after=1), "events", ProtocolError, "not valid JSON", id="malformed-event"
+    ),
+    pytest.param(
+        TruncateAfter(after=3), "events", IncompleteStreamError,
+        "without its final 'message' event", id="stream-cut-short-without-the-final-message",
+    ),
+]  # fmt: skip
 
-    with pytest.raises(ResponseError, match="500"):
+
+@pytest.mark.parametrize(("fault", "step", "cls", "text"), ERROR_FAULTS)
+@pytest.mark.asyncio
+async def test_a_fault_raises_the_typed_error(
+    oa_mockserver: ThreadedMockServer, fault: Fault, step: str, cls: type[Exception], text: str
+) -> None:
+    oa_mockserver.add_fault(fault, step=step)
+
+    with pytest.raises(cls, match=text):
         await ask(oa_mockserver.url)
 
 
@@ -133,14 +138,6 @@ async def test_connection_dropped_after_n_tokens(oa_mockserver: ThreadedMockServ
 
 
 @pytest.mark.asyncio
-async def test_malformed_event(oa_mockserver: ThreadedMockServer) -> None:
-    oa_mockserver.add_fault(MalformedAfter(after=1), step="events")
-
-    with pytest.raises(ProtocolError, match="not valid JSON"):
-        await ask(oa_mockserver.url)
-
-
-@pytest.mark.asyncio
 async def test_stall(oa_mockserver: ThreadedMockServer) -> None:
     oa_mockserver.add_fault(Stall(seconds=0.6, after=1), step="events")
 
@@ -150,34 +147,30 @@ async def test_stall(oa_mockserver: ThreadedMockServer) -> None:
     assert len(error.value.partial_text.split()) == 1
 
 
+# (the fault, the event it sends before the tokens, a field of that event and its value)
+EVENT_FAULTS = [
+    pytest.param(
+        SafePrompt(safe_prompt="Hello, politely."), SafePromptEvent,
+        "safe_prompt", "Hello, politely.", id="safe-prompt-event",
+    ),
+    pytest.param(
+        PluginStep(action="web_search"), PluginIntermediateEvent,
+        "current_plugin_action_taken", "web_search", id="plugin-intermediate-event",
+    ),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("fault", "cls", "field", "value"), EVENT_FAULTS)
 @pytest.mark.asyncio
-async def test_stream_cut_short_without_the_final_message(
-    oa_mockserver: ThreadedMockServer,
+async def test_an_event_before_the_tokens(
+    oa_mockserver: ThreadedMockServer, fault: Fault, cls: type[ChatEvent], field: str, value: str
 ) -> None:
-    oa_mockserver.add_fault(TruncateAfter(after=3), step="events")
-
-    with pytest.raises(IncompleteStreamError, match="without its final 'message' event"):
-        await ask(oa_mockserver.url)
-
-
-@pytest.mark.asyncio
-async def test_safe_prompt_event(oa_mockserver: ThreadedMockServer) -> None:
-    oa_mockserver.add_fault(SafePrompt(safe_prompt="Hello, politely."), step="events")
+    oa_mockserver.add_fault(fault, step="events")
 
     event = await first_event(oa_mockserver.url)
 
-    assert isinstance(event, SafePromptEvent)
-    assert event.safe_prompt == "Hello, politely."
-
-
-@pytest.mark.asyncio
-async def test_plugin_intermediate_event(oa_mockserver: ThreadedMockServer) -> None:
-    oa_mockserver.add_fault(PluginStep(action="web_search"), step="events")
-
-    event = await first_event(oa_mockserver.url)
-
-    assert isinstance(event, PluginIntermediateEvent)
-    assert event.current_plugin_action_taken == "web_search"
+    assert isinstance(event, cls)
+    assert getattr(event, field) == value
 
 
 @pytest.mark.asyncio

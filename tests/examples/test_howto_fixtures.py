@@ -6,22 +6,12 @@ The fixtures are sync: use them from sync tests, pytest-asyncio tests or anyio t
 
 from __future__ import annotations
 
-from contextlib import aclosing
-
 import pytest
+from _howto import HELLO, ask
 
 from oa_mockserver import ServerConfig, ThreadedMockServer
 from oa_mockserver.pytest_plugin import MockServerFactory
 from oa_provider import OpenAssistant
-
-HELLO = [{"role": "user", "content": "hello"}]
-ALICE = {"next-auth.session-token": "alice"}
-
-
-async def ask(base_url: str) -> list[str]:
-    stream = OpenAssistant.create_async_generator(messages=HELLO, base_url=base_url, cookies=ALICE)
-    async with aclosing(stream) as tokens:
-        return [token async for token in tokens]
 
 
 @pytest.mark.asyncio

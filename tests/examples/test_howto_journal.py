@@ -13,12 +13,10 @@ from contextlib import aclosing
 from unittest.mock import ANY
 
 import pytest
+from _howto import ALICE, HELLO
 
 from oa_mockserver import ThreadedMockServer
 from oa_provider import OpenAssistant
-
-HELLO = [{"role": "user", "content": "hello"}]
-ALICE = {"next-auth.session-token": "alice"}
 
 
 def stream(base_url: str) -> AsyncGenerator[str, None]:

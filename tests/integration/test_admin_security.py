@@ -18,7 +18,8 @@ from typing import Any
 import aiohttp
 import pytest
 import pytest_asyncio
-from _cli_process import serving
+from _helpers.conversation import ALICE
+from _helpers.served import serving
 from _served_app import served as served_app
 from aiohttp import web
 from yarl import URL
@@ -30,7 +31,6 @@ from oa_mockserver._server.app import context_of
 from oa_mockserver.recording import RecordingProxy
 
 FAST = {"token_interval": 0.0, "first_token_delay": 0.0}
-ALICE = {"next-auth.session-token": "alice"}
 TOKEN = "t0ken-for-the-admin-api_9Xq"
 EVIL = "http://attacker.example"
 

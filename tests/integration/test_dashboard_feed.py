@@ -16,7 +16,7 @@ from typing import Any
 
 import aiohttp
 import pytest
-from _cli_process import serving
+from _helpers.served import serving
 from _served_app import served
 
 from oa_mockserver import MockServer, ServerConfig

@@ -8,12 +8,11 @@ Run with ``pytest -m browser`` (needs ``/usr/bin/chromium`` and the ``[e2e]`` ex
 from __future__ import annotations
 
 import asyncio
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 from _har_chat import converse
+from _helpers.served import run_command
 from _scripts import load_script
 
 from oa_mockserver import MockServer, ServerConfig
@@ -36,19 +35,7 @@ async def test_a_chromium_har_imports_and_replays_through_both_engines(tmp_path:
     assert secret in har.read_text(encoding="utf-8")  # the browser sent the session cookie
 
     done = await asyncio.to_thread(
-        subprocess.run,
-        [
-            sys.executable,
-            "-m",
-            "oa_mockserver",
-            "import-har",
-            str(har),
-            "--cassettes",
-            str(tmp_path / "cassettes"),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=60,
+        run_command, "import-har", str(har), "--cassettes", str(tmp_path / "cassettes")
     )
     assert done.returncode == 0, done.stderr
     assert "imported 8 entries" in done.stdout

@@ -9,14 +9,13 @@ mock server and Playwright recorded the HAR (``record_har_path``); the cookies w
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 from _har_chat import converse, tokens_of
+from _helpers.served import run_command
 from _scripts import load_script
 
 from oa_mockserver import MockServer, ServerConfig
@@ -210,20 +209,7 @@ def test_a_cassettes_directory_that_cannot_be_written_is_file_reason_exit_2(
 def test_the_command_line_exits_2_with_file_reason(tmp_path: Path) -> None:
     har = tmp_path / "broken.har"
     har.write_text(_edit(lambda d: d["log"]["entries"][1].pop("response")), encoding="utf-8")
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "oa_mockserver",
-            "import-har",
-            str(har),
-            "--cassettes",
-            str(tmp_path / "out"),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    done = run_command("import-har", str(har), "--cassettes", str(tmp_path / "out"))
     assert done.returncode == 2
     assert done.stderr == (
         f"{har}: entry 1: response is missing, not an object; a HAR entry needs a request "

@@ -10,12 +10,12 @@ from typing import Any
 import aiohttp
 import pytest
 import pytest_asyncio
+from _helpers.conversation import ALICE
 from aiohttp import web
 
 from oa_mockserver import TRUNCATED_MARKER, MockServer, ServerConfig
 from oa_mockserver._cli import build_parser, config_from_args, main
 
-SESSION = {"next-auth.session-token": "alice"}
 FAST = ServerConfig(token_interval=0.0, first_token_delay=0.0, reply_tokens=4)
 
 
@@ -32,7 +32,7 @@ async def _get(http: aiohttp.ClientSession, url: str) -> tuple[int, Any]:
 
 async def _send(server: MockServer, count: int) -> None:
     """``count`` requests: a chat list, then (every third) a path no route matches."""
-    async with aiohttp.ClientSession(cookies=SESSION) as http:
+    async with aiohttp.ClientSession(cookies=ALICE) as http:
         for index in range(count):
             path = f"/nope/{index}" if index % 3 == 2 else "/api/chat"
             async with http.get(f"{server.url}{path}") as response:

@@ -22,7 +22,7 @@ from typing import Any
 import aiohttp
 import pytest
 import pytest_asyncio
-from _cli_process import serving
+from _helpers.served import serving
 
 from oa_mockserver import MockServer, ServerConfig
 

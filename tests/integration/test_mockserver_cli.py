@@ -10,7 +10,7 @@ import sys
 import aiohttp
 import pytest
 from _chat import ask_for_reply
-from _cli_process import serving
+from _helpers.served import serving
 
 
 def test_help_documents_every_option() -> None:

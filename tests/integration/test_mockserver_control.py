@@ -14,6 +14,7 @@ from unittest.mock import ANY
 import aiohttp
 import pytest
 import pytest_asyncio
+from _helpers.conversation import ALICE, HELLO
 
 import oa_provider._client
 from oa_mockserver import (
@@ -38,8 +39,6 @@ from oa_provider import (
     TokenEvent,
 )
 
-SESSION = {"next-auth.session-token": "alice"}
-HELLO = [{"role": "user", "content": "hello"}]
 FAST = ServerConfig(token_interval=0.0, first_token_delay=0.0, reply_tokens=8)
 
 
@@ -50,7 +49,7 @@ async def server() -> AsyncIterator[MockServer]:
 
 
 def provider(server: MockServer) -> OpenAssistant:
-    return OpenAssistant(base_url=server.url, cookies=SESSION)
+    return OpenAssistant(base_url=server.url, cookies=ALICE)
 
 
 async def chat(server: MockServer, **kwargs: Any) -> str:
@@ -87,7 +86,7 @@ async def test_429_carries_retry_after(server: MockServer) -> None:
 
 @pytest.mark.asyncio
 async def test_fault_header_applies_to_that_request_only(server: MockServer) -> None:
-    async with aiohttp.ClientSession(cookies=SESSION) as http:
+    async with aiohttp.ClientSession(cookies=ALICE) as http:
         async with http.post(
             f"{server.url}/chats", json={}, headers={FAULT_HEADER: "status:500"}
         ) as response:
@@ -106,7 +105,7 @@ async def test_fault_header_applies_to_that_request_only(server: MockServer) -> 
 
 @pytest.mark.asyncio
 async def test_invalid_fault_header_is_a_400_saying_why(server: MockServer) -> None:
-    async with aiohttp.ClientSession(cookies=SESSION) as http, http.post(
+    async with aiohttp.ClientSession(cookies=ALICE) as http, http.post(
         f"{server.url}/api/chat", headers={FAULT_HEADER: "explode"}
     ) as response:
         assert response.status == 400
@@ -242,7 +241,7 @@ async def test_bad_spec_on_the_handle_raises() -> None:
 async def test_seeded_probability_repeats_across_servers() -> None:
     async def pattern() -> list[int]:
         config = ServerConfig(token_interval=0.0, seed=42, faults=("status:500;probability=0.5",))
-        async with MockServer(config) as running, aiohttp.ClientSession(cookies=SESSION) as http:
+        async with MockServer(config) as running, aiohttp.ClientSession(cookies=ALICE) as http:
             statuses = []
             for _ in range(16):
                 async with http.post(f"{running.url}/api/chat") as response:
@@ -380,7 +379,7 @@ def test_threaded_server_serves_sync_code_and_other_loops() -> None:
         assert [c.id for c in server.chats()] == [chat_id]
 
         async def converse() -> str:
-            texts = OpenAssistant(base_url=server.url, cookies=SESSION).create_async_generator(
+            texts = OpenAssistant(base_url=server.url, cookies=ALICE).create_async_generator(
                 messages=HELLO
             )
             return "".join([text async for text in texts])
@@ -404,7 +403,7 @@ def test_threaded_server_serves_sync_code_and_other_loops() -> None:
 async def test_drop_breaks_the_chunked_framing_truncate_does_not(
     server: MockServer, fault: str, clean_end: bool
 ) -> None:
-    async with aiohttp.ClientSession(cookies=SESSION) as http:
+    async with aiohttp.ClientSession(cookies=ALICE) as http:
         async with http.post(f"{server.url}/api/chat") as response:
             chat_id = (await response.json())["id"]
         body = {"chat_id": chat_id, "content": "hi", "parent_id": None}

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Any
+from typing import Any, TypeVar
 
 import aiohttp
 import pytest
@@ -22,6 +22,7 @@ from _fakes import (
     serve,
     sse,
 )
+from _helpers.wire import PLUGIN_INTERMEDIATE
 
 from oa_provider import (
     AuthenticationError,
@@ -45,10 +46,23 @@ from oa_provider import (
 )
 from oa_provider import _client as client_module
 
+E = TypeVar("E", bound=BaseException)
+
 
 def assert_deleted(site: FakeSite) -> None:
     assert site.paths()[-1] == "DELETE /api/chat"
     assert not site.live_chats
+
+
+async def failed_chat(
+    site: FakeSite, cls: type[E], match: str | None = None, **options: Any
+) -> E:
+    """A conversation that must raise ``cls`` (its text matching ``match``) and still delete the
+    chat; the error, for what it must carry."""
+    with pytest.raises(cls, match=match) as info:
+        await chat(site, **options)
+    assert_deleted(site)
+    return info.value
 
 
 @pytest.mark.asyncio
@@ -99,10 +113,8 @@ async def test_error_statuses_map_and_the_chat_is_deleted(
     site: FakeSite, route: str, status: int, body: str, cls: type[Exception], text: str
 ) -> None:
     site.replies[("POST", f"/api/chat/{route}")] = Reply(status, body)
-    with pytest.raises(cls, match=text) as info:
-        await chat(site)
-    assert type(info.value) is cls
-    assert_deleted(site)
+    error = await failed_chat(site, cls, text)
+    assert type(error) is cls
     assert "GET /api/chat/events" not in site.paths()
 
 
@@ -111,10 +123,8 @@ async def test_rate_limit_carries_retry_after(site: FakeSite) -> None:
     site.replies[("POST", "/api/chat/assistant_message")] = Reply(
         429, '{"message":"Too many requests"}', {"Retry-After": "7"}
     )
-    with pytest.raises(RateLimitError) as info:
-        await chat(site)
-    assert info.value.retry_after == 7.0
-    assert_deleted(site)
+    error = await failed_chat(site, RateLimitError)
+    assert error.retry_after == 7.0
 
 
 @pytest.mark.asyncio
@@ -130,9 +140,7 @@ async def test_200_with_message_instead_of_id_is_the_error_text(site: FakeSite) 
     site.replies[("POST", "/api/chat/assistant_message")] = Reply(
         200, '{"message":"Model is overloaded"}', {"Content-Type": "application/json"}
     )
-    with pytest.raises(ResponseError, match="Model is overloaded"):
-        await chat(site)
-    assert_deleted(site)
+    await failed_chat(site, ResponseError, "Model is overloaded")
 
 
 @pytest.mark.asyncio
@@ -142,10 +150,8 @@ async def test_error_event_raises_generation_error_with_partial_text(site: FakeS
         sse({"event_type": "token", "text": "lo"}),
         sse({"event_type": "error", "error": "worker crashed", "message": None}),
     ]
-    with pytest.raises(GenerationError, match="worker crashed") as info:
-        await chat(site)
-    assert info.value.partial_text == "Hello"
-    assert_deleted(site)
+    error = await failed_chat(site, GenerationError, "worker crashed")
+    assert error.partial_text == "Hello"
 
 
 @pytest.mark.parametrize("ending", [[], [0.1, DROP]], ids=["clean-eof", "dropped-connection"])
@@ -155,20 +161,16 @@ async def test_stream_without_final_message_is_incomplete(
 ) -> None:
     # aiohttp drops bytes still buffered when the payload fails: the pause lets them be read.
     site.script = [sse({"event_type": "token", "text": t}) for t in ("a", "b", "c")] + ending
-    with pytest.raises(IncompleteStreamError) as info:
-        await chat(site)
-    assert info.value.partial_text == "abc"
-    assert_deleted(site)
+    error = await failed_chat(site, IncompleteStreamError)
+    assert error.partial_text == "abc"
 
 
 @pytest.mark.asyncio
 async def test_stall_raises_stream_timeout(site: FakeSite) -> None:
     site.script = [sse({"event_type": "token", "text": "a"}), 30.0]
-    with pytest.raises(StreamTimeoutError) as info:
-        await chat(site, stream_idle_timeout=0.3)
-    assert info.value.partial_text == "a"
-    assert isinstance(info.value, TimeoutError)
-    assert_deleted(site)
+    error = await failed_chat(site, StreamTimeoutError, stream_idle_timeout=0.3)
+    assert error.partial_text == "a"
+    assert isinstance(error, TimeoutError)
 
 
 @pytest.mark.asyncio
@@ -181,17 +183,13 @@ async def test_pings_alone_do_not_keep_a_stalled_stream_alive(site: FakeSite) ->
         b": ping\r\n\r\n",
         30.0,
     ]
-    with pytest.raises(StreamTimeoutError):
-        await chat(site, stream_idle_timeout=0.25)
-    assert_deleted(site)
+    await failed_chat(site, StreamTimeoutError, stream_idle_timeout=0.25)
 
 
 @pytest.mark.asyncio
 async def test_slow_call_raises_request_timeout(site: FakeSite) -> None:
     site.replies[("POST", "/api/chat/prompter_message")] = Reply(0, delay=5.0)
-    with pytest.raises(RequestTimeoutError, match="prompter_message"):
-        await chat(site, timeout=0.3)
-    assert_deleted(site)
+    await failed_chat(site, RequestTimeoutError, "prompter_message", timeout=0.3)
 
 
 @pytest.mark.parametrize("how", ["204", "empty-200"])
@@ -216,18 +214,14 @@ async def test_empty_stream_of_an_unfinished_message(
 ) -> None:
     site.script = []
     site.final = message("c", None, state)
-    with pytest.raises(cls, match=state):
-        await chat(site)
-    assert_deleted(site)
+    await failed_chat(site, cls, state)
 
 
 @pytest.mark.asyncio
 async def test_events_route_error_status(site: FakeSite) -> None:
     site.events_status = 500
-    with pytest.raises(ResponseError) as info:
-        await chat(site)
-    assert info.value.status == 500
-    assert_deleted(site)
+    error = await failed_chat(site, ResponseError)
+    assert error.status == 500
 
 
 @pytest.mark.asyncio
@@ -274,16 +268,7 @@ async def test_typed_events(site: FakeSite) -> None:
     site.script = [
         sse({"event_type": "pending", "queue_position": 2, "queue_size": 3}),
         sse({"event_type": "safe_prompt", "safe_prompt": "hi", "message": None}),
-        sse(
-            {
-                "event_type": "plugin_intermediate",
-                "current_plugin_thought": "t",
-                "current_plugin_action_taken": "a",
-                "current_plugin_action_input": "i",
-                "current_plugin_action_response": "r",
-                "message": None,
-            }
-        ),
+        sse(PLUGIN_INTERMEDIATE),
         b": ping - 2026-11-23 19:40:43.367684\r\n\r\n",
         sse({"event_type": "token", "text": "ok"}),
         sse({"event_type": "message", "message": message("c", "ok")}),

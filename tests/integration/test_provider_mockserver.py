@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 from _fakes import cancelled_after_first_token
+from _helpers.conversation import ALICE
 
 from oa_mockserver import MockServer, ServerConfig
 from oa_provider import (
@@ -21,7 +22,6 @@ from oa_provider import (
     TokenEvent,
 )
 
-SESSION = {"next-auth.session-token": "alice"}
 SEED = [{"role": "user", "content": "Привет, как дела?"}]
 
 
@@ -40,7 +40,7 @@ async def test_the_seeds_example_end_to_end(server: MockServer) -> None:
         [
             t
             async for t in provider.create_async_generator(
-                messages=SEED, base_url=server.url, cookies=SESSION
+                messages=SEED, base_url=server.url, cookies=ALICE
             )
         ]
     )
@@ -76,7 +76,7 @@ async def test_typed_events_end_with_the_whole_message(server: MockServer) -> No
     events = [
         e
         async for e in OpenAssistant.create_event_stream(
-            messages=SEED, base_url=server.url, cookies=SESSION
+            messages=SEED, base_url=server.url, cookies=ALICE
         )
     ]
     final = events[-1]
@@ -96,7 +96,7 @@ async def test_multi_turn_and_system_prompt(server: MockServer) -> None:
             {"role": "user", "content": "How are you?"},
         ],
         base_url=server.url,
-        cookies=SESSION,
+        cookies=ALICE,
         preset="k50-Precise",
         max_new_tokens=64,
     )
@@ -142,10 +142,10 @@ async def test_no_credentials_means_no_request(server: MockServer) -> None:
 @pytest.mark.asyncio
 async def test_bad_arguments_fail_before_any_request(server: MockServer) -> None:
     with pytest.raises(TypeError, match="temperature"):
-        await collect(messages=SEED, base_url=server.url, cookies=SESSION, temprature=0.5)
+        await collect(messages=SEED, base_url=server.url, cookies=ALICE, temprature=0.5)
     with pytest.raises(ValueError, match=r"messages\[0\]"):
         await collect(
-            messages=[{"role": "bot", "content": "x"}], base_url=server.url, cookies=SESSION
+            messages=[{"role": "bot", "content": "x"}], base_url=server.url, cookies=ALICE
         )
     assert server.journal.calls == []
 
@@ -153,7 +153,7 @@ async def test_bad_arguments_fail_before_any_request(server: MockServer) -> None
 @pytest.mark.asyncio
 async def test_unknown_model_is_invalid_request_with_the_servers_text(server: MockServer) -> None:
     with pytest.raises(InvalidRequestError, match="no_such_model"):
-        await collect(messages=SEED, base_url=server.url, cookies=SESSION, model="no_such_model")
+        await collect(messages=SEED, base_url=server.url, cookies=ALICE, model="no_such_model")
     assert requests(server)[-1] == ("DELETE", "/api/chat")
     assert not server.chats()
 
@@ -162,14 +162,14 @@ async def test_unknown_model_is_invalid_request_with_the_servers_text(server: Mo
 async def test_aclose_and_cancellation_delete_the_chat() -> None:
     async with MockServer(ServerConfig(token_interval=0.05, reply_tokens=200)) as server:
         gen = OpenAssistant.create_async_generator(
-            messages=SEED, base_url=server.url, cookies=SESSION
+            messages=SEED, base_url=server.url, cookies=ALICE
         )
         await gen.__anext__()
         assert len(server.chats()) == 1
         await gen.aclose()
         assert not server.chats()
 
-        task = await cancelled_after_first_token(server.url, SEED, SESSION)
+        task = await cancelled_after_first_token(server.url, SEED, ALICE)
         with pytest.raises(asyncio.CancelledError):
             await task
         assert not server.chats()
@@ -177,7 +177,7 @@ async def test_aclose_and_cancellation_delete_the_chat() -> None:
 
 @pytest.mark.asyncio
 async def test_an_instance_carries_connection_defaults(server: MockServer) -> None:
-    provider = OpenAssistant(base_url=server.url, cookies=SESSION)
+    provider = OpenAssistant(base_url=server.url, cookies=ALICE)
     assert "alice" not in repr(provider)
     assert "".join([t async for t in provider.create_async_generator(messages=SEED)])
     # The class itself has no defaults: the same call made on it finds no credentials.
@@ -185,7 +185,7 @@ async def test_an_instance_carries_connection_defaults(server: MockServer) -> No
         OpenAssistant.create_async_generator(messages=SEED, base_url=server.url)
     # Arguments of the call win over the instance's.
     other = OpenAssistant(base_url="http://127.0.0.1:9", cookies={"x": "y"})
-    assert await collect_from(other, messages=SEED, base_url=server.url, cookies=SESSION)
+    assert await collect_from(other, messages=SEED, base_url=server.url, cookies=ALICE)
     assert not server.chats()
 
 

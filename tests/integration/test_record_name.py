@@ -10,14 +10,13 @@ from __future__ import annotations
 
 import asyncio
 import subprocess
-import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import aiohttp
 import pytest
 import pytest_asyncio
-from _cli_process import Served, serving
+from _helpers.served import Served, run_command, serving
 
 from oa_mockserver import MockServer, ServerConfig
 from oa_mockserver.recording import RecordingProxy, load_cassette
@@ -30,13 +29,7 @@ def _files(root: Path) -> list[Path]:
 
 
 def _record(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "oa_mockserver", "record", "--port", "0", *args],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    return run_command("record", "--port", "0", *args)
 
 
 async def _cassette_of(upstream: str, path: Path, calls: int, **options: str) -> None:

@@ -29,6 +29,15 @@ async def _chat(url: str, prompt: str = "hello") -> list[str]:
     return [t async for t in gen]
 
 
+async def _stream_token_a(request: web.Request) -> web.StreamResponse:
+    """An upstream's events answer, prepared, with one token ("a") written."""
+    response = web.StreamResponse(headers={"Content-Type": "text/event-stream"})
+    response.enable_chunked_encoding()
+    await response.prepare(request)
+    await response.write(b'data: {"event_type": "token", "text": "a"}\r\n\r\n')
+    return response
+
+
 @asynccontextmanager
 async def _recording(
     path: Path, route: str, handler: Handler
@@ -106,10 +115,7 @@ async def test_proxy_streams_chunk_by_chunk_and_keeps_a_disconnect(tmp_path) -> 
     release = asyncio.Event()
 
     async def events(request: web.Request) -> web.StreamResponse:
-        response = web.StreamResponse(headers={"Content-Type": "text/event-stream"})
-        response.enable_chunked_encoding()
-        await response.prepare(request)
-        await response.write(b'data: {"event_type": "token", "text": "a"}\r\n\r\n')
+        response = await _stream_token_a(request)
         await release.wait()
         request.transport.abort()  # the upstream breaks mid-stream
         return response
@@ -135,10 +141,7 @@ async def test_a_client_gone_after_the_last_chunk_leaves_the_exchange_whole(tmp_
     client_gone = asyncio.Event()
 
     async def events(request: web.Request) -> web.StreamResponse:
-        response = web.StreamResponse(headers={"Content-Type": "text/event-stream"})
-        response.enable_chunked_encoding()
-        await response.prepare(request)
-        await response.write(b'data: {"event_type": "token", "text": "a"}\r\n\r\n')
+        response = await _stream_token_a(request)
         await response.write(final)
         await client_gone.wait()
         await asyncio.sleep(0.1)  # the proxy's end of stream comes after the client left

@@ -4,66 +4,35 @@ from __future__ import annotations
 
 import asyncio
 import os
-import re
-import signal
-import sys
 from collections.abc import AsyncIterator, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
-from dataclasses import dataclass
 from typing import Any
 
 import aiohttp
+from _helpers.served import Served
+from _helpers.served import serving as served_command
 
-_LISTENING = re.compile(rb"Running on http://[\d.]+:(\d+)")
 MODEL = "OA_SFT_Llama_30B_6"
 COOKIES = {"next-auth.session-token": "redis-test"}
 
 
-@dataclass
-class Served:
-    """One ``oa-mockserver serve`` command: its base URL and what it printed."""
-
-    process: asyncio.subprocess.Process
-    url: str = ""
-    output: bytes = b""
-
-    async def stop(self, sig: int = signal.SIGTERM) -> int:
-        """Signal the process and wait for its end; its exit status."""
-        if self.process.returncode is None:
-            self.process.send_signal(sig)
-        try:
-            rest, _ = await asyncio.wait_for(self.process.communicate(), 30)
-        except asyncio.TimeoutError:  # not yet the builtin on Python 3.10
-            self.process.send_signal(signal.SIGABRT)  # PYTHONFAULTHANDLER: its stacks
-            rest, _ = await self.process.communicate()
-            self.output += rest
-            raise AssertionError(
-                f"the server did not stop within 30 s:\n{self.output.decode(errors='replace')}"
-            ) from None
-        self.output += rest
-        assert self.process.returncode is not None
-        return self.process.returncode
+def pace(tokens: int, *, interval: float = 0.0, first: float = 0.0) -> tuple[str, ...]:
+    """The ``serve`` options of a reply of ``tokens`` tokens, ``interval`` seconds apart and the
+    first after ``first`` seconds (unpaced by default)."""
+    return (
+        "--token-interval", f"{interval:g}", "--first-token-delay", f"{first:g}",
+        "--reply-tokens", str(tokens),
+    )  # fmt: skip
 
 
 @asynccontextmanager
 async def serving(*args: str) -> AsyncIterator[Served]:
     """``python -m oa_mockserver serve ARGS --port 0``, until it listens; SIGTERM at the end."""
-    process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "oa_mockserver", "serve", "--port", "0", "--log-level", "WARNING",
-        *args, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
-        env={**os.environ, "PYTHONFAULTHANDLER": "1"},
-    )  # fmt: skip
-    assert process.stdout is not None
-    served = Served(process)
-    try:
-        while (match := _LISTENING.search(served.output)) is None:
-            line = await asyncio.wait_for(process.stdout.readline(), 30)
-            assert line, served.output.decode(errors="replace")
-            served.output += line
-        served.url = f"http://127.0.0.1:{match.group(1).decode()}"
+    env = {**os.environ, "PYTHONFAULTHANDLER": "1"}  # stacks if it does not stop (Served.end)
+    async with served_command(
+        "serve", "--port", "0", "--log-level", "WARNING", *args, env=env
+    ) as served:
         yield served
-    finally:
-        await served.stop()
 
 
 @asynccontextmanager
@@ -116,6 +85,23 @@ async def web_conversation(
         == 200
     )
     return body, message
+
+
+async def crossing_conversations(
+    http: aiohttp.ClientSession, urls: Sequence[str], count: int
+) -> list[object]:
+    """``count`` web conversations at once (within 120 s), each starting on one of the two
+    ``urls`` and alternating, so that all of them cross; what went wrong: the exceptions, and a
+    False for a conversation that did not end complete with its final event."""
+
+    async def one(index: int) -> bool:
+        body, message = await web_conversation(http, [*urls[index % 2 :], *urls[: index % 2]])
+        return message["state"] == "complete" and body.endswith(b"}\r\n\r\n")
+
+    results = await asyncio.wait_for(
+        asyncio.gather(*(one(i) for i in range(count)), return_exceptions=True), 120
+    )
+    return [r for r in results if r is not True]
 
 
 async def start_reply(http: aiohttp.ClientSession, url: str) -> dict[str, str]:

@@ -12,6 +12,7 @@ from _processes import (
     COOKIES,
     MODEL,
     json_of,
+    pace,
     processes,
     start_reply,
     status_of,
@@ -20,7 +21,7 @@ from _processes import (
 
 pytestmark = [pytest.mark.redis, pytest.mark.asyncio]
 
-UNPACED = ("--token-interval", "0", "--first-token-delay", "0", "--reply-tokens", "12")
+UNPACED = pace(12)
 
 
 def _events(body: bytes) -> list[dict[str, object]]:
@@ -102,7 +103,7 @@ async def test_inference_conversation_over_two_processes(redis_url: str) -> None
 async def test_a_paced_reply_streams_from_its_first_token_on_the_other_process(
     redis_url: str,
 ) -> None:
-    paced = ("--token-interval", "0.02", "--first-token-delay", "0.02", "--reply-tokens", "30")
+    paced = pace(30, interval=0.02, first=0.02)
     async with (
         processes(2, "--store", redis_url, *paced) as (a, b),
         aiohttp.ClientSession(cookies=COOKIES) as http,
@@ -119,7 +120,7 @@ async def test_a_paced_reply_streams_from_its_first_token_on_the_other_process(
 
 
 async def test_deleting_on_one_process_ends_a_stream_on_the_other(redis_url: str) -> None:
-    paced = ("--token-interval", "0.05", "--first-token-delay", "0", "--reply-tokens", "200")
+    paced = pace(200, interval=0.05)
     async with (
         processes(2, "--store", redis_url, *paced) as (a, b),
         aiohttp.ClientSession(cookies=COOKIES) as http,
@@ -135,10 +136,7 @@ async def test_deleting_on_one_process_ends_a_stream_on_the_other(redis_url: str
 
 
 async def test_a_queued_message_shows_its_position_on_the_other_process(redis_url: str) -> None:
-    one_worker = (
-        *("--workers", "1", "--token-interval", "0.3", "--first-token-delay", "0.3"),
-        *("--reply-tokens", "3", "--pending-interval", "0.05"),
-    )
+    one_worker = ("--workers", "1", *pace(3, interval=0.3, first=0.3), "--pending-interval", "0.05")
     async with (
         processes(2, "--store", redis_url, *one_worker) as (a, b),
         aiohttp.ClientSession(cookies=COOKIES) as http,

@@ -8,7 +8,7 @@ import socket
 
 import aiohttp
 import pytest
-from _processes import COOKIES, processes, start_reply
+from _processes import COOKIES, pace, processes, start_reply
 
 pytestmark = [pytest.mark.redis, pytest.mark.asyncio]
 
@@ -42,7 +42,7 @@ async def _started(port: int) -> asyncio.subprocess.Process:
 async def test_a_stream_followed_from_redis_ends_when_redis_goes_away() -> None:
     port = _free_port()
     redis_server = await _started(port)
-    paced = ("--token-interval", "0.05", "--first-token-delay", "0", "--reply-tokens", "400")
+    paced = pace(400, interval=0.05)
     try:
         async with (
             processes(2, "--store", f"redis://127.0.0.1:{port}/0", *paced) as (a, b),

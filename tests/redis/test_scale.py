@@ -1,5 +1,6 @@
 """The shared store under load and under failure: 1,000 concurrent conversations over two
-processes; a process killed mid-stream; ``serve --processes 2`` on one port."""
+processes (and 300 sharing two workers), nothing left behind; a process killed mid-stream;
+``serve --processes 2`` on one port."""
 
 from __future__ import annotations
 
@@ -10,42 +11,51 @@ from pathlib import Path
 
 import aiohttp
 import pytest
+import redis
 from _processes import (
     COOKIES,
     MODEL,
+    crossing_conversations,
     json_of,
+    pace,
     processes,
     serving,
     start_reply,
     status_of,
-    web_conversation,
 )
 
+from oa_mockserver._server.redis_pool import QUEUE_KEY, SLOTS_KEY
 from oa_provider import IncompleteStreamError, OpenAssistant
 
 pytestmark = [pytest.mark.redis, pytest.mark.asyncio]
 
-UNPACED = ("--token-interval", "0", "--first-token-delay", "0", "--reply-tokens", "8")
+UNPACED = pace(8)
 
 
-async def test_a_thousand_concurrent_conversations_over_two_processes(redis_url: str) -> None:
-    async with processes(2, "--store", redis_url, *UNPACED) as servers:
+# (conversations at once, the options of the worker pool, the client's connection limit)
+CROWDS = [
+    pytest.param(1000, (), 200, id="a-thousand-conversations"),
+    pytest.param(300, ("--workers", "2"), 100, id="two-workers-shared-by-many-conversations"),
+]
+
+
+@pytest.mark.parametrize(("count", "pool", "limit"), CROWDS)
+async def test_concurrent_conversations_over_two_processes_leave_nothing_behind(
+    redis_url: str, count: int, pool: tuple[str, ...], limit: int
+) -> None:
+    async with processes(2, "--store", redis_url, *pool, *UNPACED) as servers:
         urls = [s.url for s in servers]
-        connector = aiohttp.TCPConnector(limit=200)
+        connector = aiohttp.TCPConnector(limit=limit)
         async with aiohttp.ClientSession(cookies=COOKIES, connector=connector) as http:
-
-            async def one(index: int) -> bool:
-                # each conversation starts on one process and alternates: all of them cross
-                body, message = await web_conversation(http, urls[index % 2 :] + urls[: index % 2])
-                return message["state"] == "complete" and body.endswith(b"}\r\n\r\n")
-
-            results = await asyncio.wait_for(
-                asyncio.gather(*(one(i) for i in range(1000)), return_exceptions=True), 120
-            )
-            errors = [r for r in results if r is not True]
-            assert errors == []
+            assert await crossing_conversations(http, urls, count) == []
             for url in urls:
                 assert await json_of(await http.get(f"{url}/__admin/chats")) == {"chats": []}
+        client = redis.Redis.from_url(redis_url)
+        try:
+            # every worker slot was given back and nothing waits
+            assert (client.scard(SLOTS_KEY), client.zcard(QUEUE_KEY)) == (0, 0)
+        finally:
+            client.close()
 
 
 async def _tokens(provider: OpenAssistant, got: asyncio.Event) -> list[str]:
@@ -57,7 +67,7 @@ async def _tokens(provider: OpenAssistant, got: asyncio.Event) -> list[str]:
 
 
 async def test_a_killed_process_loses_only_its_own_streams(redis_url: str) -> None:
-    paced = ("--token-interval", "0.02", "--first-token-delay", "0", "--reply-tokens", "150")
+    paced = pace(150, interval=0.02)
     async with processes(2, "--store", redis_url, *paced) as (doomed, survivor):
         on_doomed = OpenAssistant(base_url=doomed.url, cookies=COOKIES)
         on_survivor = OpenAssistant(base_url=survivor.url, cookies=COOKIES)

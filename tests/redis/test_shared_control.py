@@ -8,11 +8,11 @@ from typing import Any
 
 import aiohttp
 import pytest
-from _processes import COOKIES, json_of, processes, status_of, web_conversation
+from _processes import COOKIES, json_of, pace, processes, status_of, web_conversation
 
 pytestmark = [pytest.mark.redis, pytest.mark.asyncio]
 
-UNPACED = ("--token-interval", "0", "--first-token-delay", "0", "--reply-tokens", "4")
+UNPACED = pace(4)
 
 
 async def _until_rules(http: aiohttp.ClientSession, url: str, count: int) -> None:

@@ -5,18 +5,31 @@ from __future__ import annotations
 import asyncio
 import json
 import signal
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 import aiohttp
 import pytest
-import redis
-from _processes import COOKIES, json_of, processes, serving, start_reply, web_conversation
-
-from oa_mockserver._server.redis_pool import QUEUE_KEY, SLOTS_KEY
+from _helpers.served import Served
+from _processes import COOKIES, json_of, pace, processes, serving, start_reply
 
 pytestmark = [pytest.mark.redis, pytest.mark.asyncio]
 
 ONE_WORKER = ("--workers", "1", "--pending-interval", "0.05")
 PENDING_1_OF_1 = {"event_type": "pending", "queue_position": 1, "queue_size": 1}
+
+
+@asynccontextmanager
+async def _one_worker_on_two(
+    redis_url: str, *, reply_tokens: int
+) -> AsyncIterator[tuple[Served, Served, aiohttp.ClientSession]]:
+    """Two processes sharing one worker, replies paced at 0.05 s a token; and a client."""
+    paced = pace(reply_tokens, interval=0.05, first=0.05)
+    async with (
+        processes(2, "--store", redis_url, *ONE_WORKER, *paced) as (a, b),
+        aiohttp.ClientSession(cookies=COOKIES) as http,
+    ):
+        yield a, b, http
 
 
 async def _event(stream: aiohttp.ClientResponse) -> dict[str, object]:
@@ -53,11 +66,7 @@ def _waited(events: list[dict[str, object]]) -> bool:
 async def test_a_message_on_the_other_process_waits_for_the_only_worker(
     redis_url: str,
 ) -> None:
-    paced = ("--token-interval", "0.05", "--first-token-delay", "0.05", "--reply-tokens", "20")
-    async with (
-        processes(2, "--store", redis_url, *ONE_WORKER, *paced) as (a, b),
-        aiohttp.ClientSession(cookies=COOKIES) as http,
-    ):
+    async with _one_worker_on_two(redis_url, reply_tokens=20) as (a, b, http):
         first = await start_reply(http, a.url)  # a holds the one worker of both
         second = await start_reply(http, b.url)
         streams = [
@@ -89,11 +98,7 @@ def _runs(events: list[dict[str, object]]) -> list[dict[str, object]]:
 async def test_one_queue_in_arrival_order_whichever_process_took_the_message(
     redis_url: str,
 ) -> None:
-    paced = ("--token-interval", "0.05", "--first-token-delay", "0.05", "--reply-tokens", "12")
-    async with (
-        processes(2, "--store", redis_url, *ONE_WORKER, *paced) as (a, b),
-        aiohttp.ClientSession(cookies=COOKIES) as http,
-    ):
+    async with _one_worker_on_two(redis_url, reply_tokens=12) as (a, b, http):
         await start_reply(http, a.url)  # runs
         second = await start_reply(http, b.url)  # waits, first in the queue
         third = await start_reply(http, a.url)  # waits behind it, on the process that frees
@@ -121,7 +126,7 @@ async def test_one_queue_in_arrival_order_whichever_process_took_the_message(
 
 
 async def test_a_killed_process_frees_its_worker_within_the_lease(redis_url: str) -> None:
-    long_reply = ("--token-interval", "0.05", "--first-token-delay", "0", "--reply-tokens", "2000")
+    long_reply = pace(2000, interval=0.05)
     options = ("--store", redis_url, *ONE_WORKER, *long_reply)
     async with serving(*options) as survivor, aiohttp.ClientSession(cookies=COOKIES) as http:
         async with serving(*options) as doomed:
@@ -134,26 +139,3 @@ async def test_a_killed_process_frees_its_worker_within_the_lease(redis_url: str
         events = await asyncio.wait_for(_until_token(stream), 20)
         assert _waited([PENDING_1_OF_1, *events]), events
         stream.close()
-
-
-async def test_many_conversations_share_two_workers_and_leave_no_slot(redis_url: str) -> None:
-    unpaced = ("--token-interval", "0", "--first-token-delay", "0", "--reply-tokens", "8")
-    async with processes(2, "--store", redis_url, "--workers", "2", *unpaced) as servers:
-        urls = [s.url for s in servers]
-        connector = aiohttp.TCPConnector(limit=100)
-        async with aiohttp.ClientSession(cookies=COOKIES, connector=connector) as http:
-
-            async def one(index: int) -> bool:
-                body, message = await web_conversation(http, urls[index % 2 :] + urls[: index % 2])
-                return message["state"] == "complete" and body.endswith(b"}\r\n\r\n")
-
-            results = await asyncio.wait_for(
-                asyncio.gather(*(one(i) for i in range(300)), return_exceptions=True), 120
-            )
-            assert [r for r in results if r is not True] == []
-        client = redis.Redis.from_url(redis_url)
-        try:
-            # every slot was given back and nothing waits
-            assert (client.scard(SLOTS_KEY), client.zcard(QUEUE_KEY)) == (0, 0)
-        finally:
-            client.close()

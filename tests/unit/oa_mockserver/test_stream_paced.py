@@ -114,6 +114,15 @@ async def _settle() -> None:
         await asyncio.sleep(0)
 
 
+async def _started(**options: Any) -> tuple[Engine, Generation, _Stream]:
+    """A paced stream of a new generation (``options``: the config's), open and waiting."""
+    config = _config(**options)
+    engine, generation = Engine(config, ChatStore()), _generation()
+    stream = _Stream(generation, engine, config)
+    await _settle()
+    return engine, generation, stream
+
+
 @pytest.mark.asyncio
 async def test_tokens_are_written_from_the_push_without_the_handler_waking() -> None:
     config = _config()
@@ -140,10 +149,7 @@ async def test_tokens_are_written_from_the_push_without_the_handler_waking() -> 
 
 @pytest.mark.asyncio
 async def test_backpressure_hands_the_rest_to_the_coroutine_path_in_order() -> None:
-    config = _config()
-    engine, generation = Engine(config, ChatStore()), _generation()
-    stream = _Stream(generation, engine, config)
-    await _settle()
+    _, generation, stream = await _started()
     generation.push("one ")
     stream.request.protocol.writing_paused = True  # the transport's buffer is full
     generation.push("two ")
@@ -161,10 +167,7 @@ async def test_backpressure_hands_the_rest_to_the_coroutine_path_in_order() -> N
 
 @pytest.mark.asyncio
 async def test_a_client_gone_mid_stream_ends_it_without_a_final_event() -> None:
-    config = _config()
-    engine, generation = Engine(config, ChatStore()), _generation()
-    stream = _Stream(generation, engine, config)
-    await _settle()
+    _, generation, stream = await _started()
     generation.push("one ")
     stream.transport.closing = True
     generation.push("two ")  # the write finds the transport closing: nothing written
@@ -178,10 +181,7 @@ async def test_a_client_gone_mid_stream_ends_it_without_a_final_event() -> None:
 
 @pytest.mark.asyncio
 async def test_a_cancelled_handler_detaches_and_its_ping_leaves_the_wheel() -> None:
-    config = _config(ping_interval=1.0)
-    engine, generation = Engine(config, ChatStore()), _generation()
-    stream = _Stream(generation, engine, config)
-    await _settle()
+    engine, generation, stream = await _started(ping_interval=1.0)
     wheel = engine.wheel()
     assert len(wheel) == 2  # the stream's next ping and next pending event
     stream.task.cancel()
@@ -197,10 +197,7 @@ async def test_a_cancelled_handler_detaches_and_its_ping_leaves_the_wheel() -> N
 
 @pytest.mark.asyncio
 async def test_the_generation_ending_ends_the_stream_with_a_terminating_chunk() -> None:
-    config = _config()
-    engine, generation = Engine(config, ChatStore()), _generation()
-    stream = _Stream(generation, engine, config)
-    await _settle()
+    _, generation, stream = await _started()
     generation.push("one ")
     generation.end()  # the chat was deleted
     await stream.task

@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 from _decoding import feed_all
+from _helpers.wire import PLUGIN_INTERMEDIATE
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -134,14 +135,7 @@ TYPED = [
         id="safe-prompt",
     ),
     pytest.param(
-        {
-            "event_type": "plugin_intermediate",
-            "current_plugin_thought": "t",
-            "current_plugin_action_taken": "a",
-            "current_plugin_action_input": "i",
-            "current_plugin_action_response": "r",
-            "message": None,
-        },
+        PLUGIN_INTERMEDIATE,
         PluginIntermediateEvent("t", "a", "i", "r"),
         id="plugin-intermediate",
     ),

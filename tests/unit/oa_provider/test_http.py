@@ -10,40 +10,29 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from oa_provider import (
-    AuthenticationError,
-    ChatNotFoundError,
-    InvalidRequestError,
-    MessageTooLongError,
-    OAError,
-    RateLimitError,
-    RequestTimeoutError,
-    ResponseError,
-    ServerBusyError,
-    TransportError,
-)
+import oa_provider as oa
 from oa_provider._http import error_for_status, map_exceptions, parse_retry_after, server_text
 
 
 @pytest.mark.parametrize(
     ("status", "cls"),
     [
-        (401, AuthenticationError),
-        (403, AuthenticationError),
-        (404, ChatNotFoundError),
-        (413, MessageTooLongError),
-        (422, InvalidRequestError),
-        (429, RateLimitError),
-        (503, ServerBusyError),
-        (500, ResponseError),
-        (400, ResponseError),
-        (418, ResponseError),
+        (401, oa.AuthenticationError),
+        (403, oa.AuthenticationError),
+        (404, oa.ChatNotFoundError),
+        (413, oa.MessageTooLongError),
+        (422, oa.InvalidRequestError),
+        (429, oa.RateLimitError),
+        (503, oa.ServerBusyError),
+        (500, oa.ResponseError),
+        (400, oa.ResponseError),
+        (418, oa.ResponseError),
     ],
 )
-def test_status_mapping(status: int, cls: type[ResponseError]) -> None:
+def test_status_mapping(status: int, cls: type[oa.ResponseError]) -> None:
     error = error_for_status(status, "", step="POST /api/chat")
     assert type(error) is cls
-    assert isinstance(error, OAError)
+    assert isinstance(error, oa.OAError)
     assert isinstance(error, RuntimeError)
     assert error.status == status
     assert "POST /api/chat" in str(error)
@@ -54,7 +43,7 @@ def test_web_site_message_body_becomes_the_text() -> None:
     error = error_for_status(
         422, '{"message":"Model no_such_model not found"}', step="POST /api/chat/assistant_message"
     )
-    assert isinstance(error, InvalidRequestError)
+    assert isinstance(error, oa.InvalidRequestError)
     assert "Model no_such_model not found" in str(error)
 
 
@@ -77,7 +66,7 @@ def test_body_excerpt_is_bounded() -> None:
 
 def test_rate_limit_carries_retry_after() -> None:
     error = error_for_status(429, "", step="POST /api/chat/assistant_message", retry_after="7")
-    assert isinstance(error, RateLimitError)
+    assert isinstance(error, oa.RateLimitError)
     assert error.retry_after == 7.0
     assert "retry after 7 s" in str(error)
     assert error_for_status(429, "", step="x").retry_after is None  # type: ignore[attr-defined]
@@ -92,7 +81,7 @@ def test_retry_after_http_date() -> None:
 @given(st.integers(min_value=400, max_value=599), st.text(max_size=50))
 def test_every_error_status_maps_to_a_response_error(status: int, text: str) -> None:
     error = error_for_status(status, json.dumps({"message": text}), step="s")
-    assert isinstance(error, ResponseError)
+    assert isinstance(error, oa.ResponseError)
     assert error.status == status
     if text:
         assert text in str(error)
@@ -100,7 +89,7 @@ def test_every_error_status_maps_to_a_response_error(status: int, text: str) -> 
 
 def test_map_exceptions_translates_client_errors() -> None:
     with (
-        pytest.raises(TransportError, match="POST /api/chat") as info,
+        pytest.raises(oa.TransportError, match="POST /api/chat") as info,
         map_exceptions("POST /api/chat"),
     ):
         raise aiohttp.ClientConnectionError("refused")
@@ -111,13 +100,13 @@ def test_map_exceptions_translates_client_errors() -> None:
     "exc", [asyncio.TimeoutError(), aiohttp.ServerTimeoutError("read"), TimeoutError()]
 )
 def test_map_exceptions_translates_timeouts(exc: BaseException) -> None:
-    with pytest.raises(RequestTimeoutError, match="2 s"), map_exceptions("GET x", timeout=2.0):
+    with pytest.raises(oa.RequestTimeoutError, match="2 s"), map_exceptions("GET x", timeout=2.0):
         raise exc
 
 
 def test_map_exceptions_passes_our_errors_and_others_through() -> None:
-    own = ChatNotFoundError("gone", status=404)
-    with pytest.raises(ChatNotFoundError) as info, map_exceptions("x"):
+    own = oa.ChatNotFoundError("gone", status=404)
+    with pytest.raises(oa.ChatNotFoundError) as info, map_exceptions("x"):
         raise own
     assert info.value is own
     with pytest.raises(KeyError), map_exceptions("x"):
@@ -125,7 +114,7 @@ def test_map_exceptions_passes_our_errors_and_others_through() -> None:
 
 
 def test_proxy_credentials_are_scrubbed() -> None:
-    with pytest.raises(TransportError) as info, map_exceptions("POST /api/chat"):
+    with pytest.raises(oa.TransportError) as info, map_exceptions("POST /api/chat"):
         raise aiohttp.ClientConnectionError("proxy http://user:hunter2@proxy:3128 refused")
     assert "hunter2" not in str(info.value)
 

@@ -1,0 +1,1 @@
+"""Helpers shared by several test folders (``tests/`` is on ``sys.path`` through its conftest)."""
