@@ -17,13 +17,16 @@ so that neither overwrites the other.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from typing import Any, TypeVar, cast
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 import msgspec
 import redis.asyncio as aioredis
 
 from .replay import prompt_thread
-from .state import Chat, ChatNotFound, ChatPage, ChatStore, Message, StateError
+from .state import Chat, ChatNotFound, ChatPage, ChatStore, Message, PageQuery, StateError
+
+if TYPE_CHECKING:  # only in annotations (typing has it from 3.11 on)
+    from typing_extensions import Unpack
 
 __all__ = [
     "RedisStore",
@@ -219,22 +222,12 @@ class RedisStore:
     async def chat(self, owner: str, chat_id: str) -> Chat:
         return await self._owned(owner, chat_id)
 
-    async def list_chats(
-        self,
-        owner: str,
-        *,
-        limit: int = 10,
-        after: str | None = None,
-        before: str | None = None,
-        include_hidden: bool = False,
-    ) -> ChatPage:
+    async def list_chats(self, owner: str, **query: Unpack[PageQuery]) -> ChatPage:
         scratch = ChatStore()
         for chat in await self._load_all(await self._ids_of(owner)):
             if chat.owner == owner:
                 scratch._chats[chat.id] = chat
-        return scratch.list_chats(
-            owner, limit=limit, after=after, before=before, include_hidden=include_hidden
-        )
+        return scratch.list_chats(owner, **query)
 
     async def _ids_of(self, owner: str) -> list[str]:
         self.round_trips += 1

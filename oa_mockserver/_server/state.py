@@ -17,13 +17,16 @@ from __future__ import annotations
 import base64
 import binascii
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypedDict
 
 import msgspec
 
 from .._exceptions import MockServerError
 from .ids import now_iso, uuid7
 from .wire import message_read_event, work_fragment
+
+if TYPE_CHECKING:  # only in annotations (typing has it from 3.11 on)
+    from typing_extensions import Unpack
 
 __all__ = [
     "FINISHED_STATES",
@@ -38,6 +41,7 @@ __all__ = [
     "Message",
     "MessageNotFound",
     "NotStreamable",
+    "PageQuery",
     "ParentNotFound",
     "StateError",
     "decode_cursor",
@@ -265,6 +269,20 @@ class Chat:
         return message
 
 
+class PageQuery(TypedDict, total=False):
+    """The options of a chat listing, as every store's ``list_chats`` takes them (keywords).
+
+    ``limit`` (default 10) chats at most; ``after``/``before`` are decoded chat ids (default
+    None): ``after`` pages towards older chats, ``before`` towards newer ones;
+    ``include_hidden`` (default False) lists hidden chats too.
+    """
+
+    limit: int
+    after: str | None
+    before: str | None
+    include_hidden: bool
+
+
 @dataclass(frozen=True)
 class ChatPage:
     """One page of a chat listing with its base64 cursors."""
@@ -324,20 +342,13 @@ class ChatStore:
             raise ChatNotFound()
         return chat
 
-    def list_chats(
-        self,
-        owner: str,
-        *,
-        limit: int = 10,
-        after: str | None = None,
-        before: str | None = None,
-        include_hidden: bool = False,
-    ) -> ChatPage:
-        """A page of the owner's chats, newest first, with the real server's cursor rules.
-
-        ``after``/``before`` are decoded chat ids: ``after`` pages towards older chats,
-        ``before`` towards newer ones.
-        """
+    def list_chats(self, owner: str, **query: Unpack[PageQuery]) -> ChatPage:
+        """A page of the owner's chats, newest first, with the real server's cursor rules
+        (the options: :class:`PageQuery`)."""
+        limit = query.get("limit", 10)
+        after = query.get("after")
+        before = query.get("before")
+        include_hidden = query.get("include_hidden", False)
         mine = [
             chat
             for chat in self._chats.values()

@@ -10,10 +10,13 @@ two agree (``tests/unit/oa_mockserver/test_store_agreement.py`` checks it on ran
 
 from __future__ import annotations
 
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from .replay import prompt_thread
-from .state import Chat, ChatPage, ChatStore, Message
+from .state import Chat, ChatPage, ChatStore, Message, PageQuery
+
+if TYPE_CHECKING:  # only in annotations (typing has it from 3.11 on)
+    from typing_extensions import Unpack
 
 __all__ = ["MemoryStore", "Store"]
 
@@ -30,15 +33,7 @@ class Store(Protocol):
         """The chat ``chat_id`` if ``owner`` owns it (else ChatNotFound)."""
         ...
 
-    async def list_chats(
-        self,
-        owner: str,
-        *,
-        limit: int = 10,
-        after: str | None = None,
-        before: str | None = None,
-        include_hidden: bool = False,
-    ) -> ChatPage:
+    async def list_chats(self, owner: str, **query: Unpack[PageQuery]) -> ChatPage:
         """A page of the owner's chats (see :meth:`ChatStore.list_chats`)."""
         ...
 
@@ -103,18 +98,8 @@ class MemoryStore:
     async def chat(self, owner: str, chat_id: str) -> Chat:
         return self.local.chat(owner, chat_id)
 
-    async def list_chats(
-        self,
-        owner: str,
-        *,
-        limit: int = 10,
-        after: str | None = None,
-        before: str | None = None,
-        include_hidden: bool = False,
-    ) -> ChatPage:
-        return self.local.list_chats(
-            owner, limit=limit, after=after, before=before, include_hidden=include_hidden
-        )
+    async def list_chats(self, owner: str, **query: Unpack[PageQuery]) -> ChatPage:
+        return self.local.list_chats(owner, **query)
 
     async def delete_chat(self, owner: str, chat_id: str) -> Chat:
         return self.local.delete_chat(owner, chat_id)
