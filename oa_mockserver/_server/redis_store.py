@@ -23,7 +23,7 @@ import msgspec
 import redis.asyncio as aioredis
 
 from .replay import prompt_thread
-from .state import Chat, ChatNotFound, ChatPage, ChatStore, Message, PageQuery, StateError
+from .state import Chat, ChatNotFound, ChatPage, ChatStore, Message, NewReply, PageQuery, StateError
 
 if TYPE_CHECKING:  # only in annotations (typing has it from 3.11 on)
     from typing_extensions import Unpack
@@ -294,12 +294,7 @@ class RedisStore:
         )
 
     async def add_assistant_message(
-        self,
-        owner: str,
-        chat_id: str,
-        parent_id: str,
-        work_parameters: dict[str, Any],
-        model: str | None = None,
+        self, owner: str, chat_id: str, parent_id: str, **reply: Unpack[NewReply]
     ) -> Message:
         """As the Store's; the chat, as written, is also kept in :attr:`local` for the engine
         (see :meth:`forget`)."""
@@ -307,7 +302,7 @@ class RedisStore:
 
         def change(scratch: ChatStore) -> Message:
             written[:] = [scratch]
-            return scratch.add_assistant_message(owner, chat_id, parent_id, work_parameters, model)
+            return scratch.add_assistant_message(owner, chat_id, parent_id, **reply)
 
         message = await self._change(chat_id, change)
         self.local._chats[chat_id] = written[0]._chats[chat_id]

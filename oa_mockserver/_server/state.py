@@ -25,8 +25,8 @@ from .._exceptions import MockServerError
 from .ids import now_iso, uuid7
 from .wire import message_read_event, work_fragment
 
-if TYPE_CHECKING:  # only in annotations (typing has it from 3.11 on)
-    from typing_extensions import Unpack
+if TYPE_CHECKING:  # only in annotations (typing has them from 3.11 on)
+    from typing_extensions import Required, Unpack
 
 __all__ = [
     "FINISHED_STATES",
@@ -40,6 +40,7 @@ __all__ = [
     "InvalidParent",
     "Message",
     "MessageNotFound",
+    "NewReply",
     "NotStreamable",
     "PageQuery",
     "ParentNotFound",
@@ -283,6 +284,15 @@ class PageQuery(TypedDict, total=False):
     include_hidden: bool
 
 
+class NewReply(TypedDict, total=False):
+    """What a new assistant message is made of, as every store's ``add_assistant_message``
+    takes it (keywords): its ``work_parameters`` (required) and the model config name
+    (``model``, default None)."""
+
+    work_parameters: Required[dict[str, Any]]
+    model: str | None
+
+
 @dataclass(frozen=True)
 class ChatPage:
     """One page of a chat listing with its base64 cursors."""
@@ -449,12 +459,7 @@ class ChatStore:
         return message
 
     def add_assistant_message(
-        self,
-        owner: str,
-        chat_id: str,
-        parent_id: str,
-        work_parameters: dict[str, Any],
-        model: str | None = None,
+        self, owner: str, chat_id: str, parent_id: str, **reply: Unpack[NewReply]
     ) -> Message:
         """Add a ``pending`` assistant message answering the prompter message ``parent_id``.
 
@@ -463,9 +468,7 @@ class ChatStore:
         """
         chat = self.chat(owner, chat_id)
         chat.parent(parent_id, PROMPTER, "Parent message is not a prompter message")
-        return chat.add(
-            parent_id, ASSISTANT, "pending", work_parameters=work_parameters, model=model
-        )
+        return chat.add(parent_id, ASSISTANT, "pending", **reply)
 
     def vote(self, owner: str, chat_id: str, message_id: str, score: int) -> Message:
         """Record the user's score (-1, 0 or 1) on an assistant message.

@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, Protocol
 
 from .replay import prompt_thread
-from .state import Chat, ChatPage, ChatStore, Message, PageQuery
+from .state import Chat, ChatPage, ChatStore, Message, NewReply, PageQuery
 
 if TYPE_CHECKING:  # only in annotations (typing has it from 3.11 on)
     from typing_extensions import Unpack
@@ -64,12 +64,7 @@ class Store(Protocol):
         ...
 
     async def add_assistant_message(
-        self,
-        owner: str,
-        chat_id: str,
-        parent_id: str,
-        work_parameters: dict[str, Any],
-        model: str | None = None,
+        self, owner: str, chat_id: str, parent_id: str, **reply: Unpack[NewReply]
     ) -> Message:
         """Add a ``pending`` assistant message (see :meth:`ChatStore.add_assistant_message`)."""
         ...
@@ -122,14 +117,9 @@ class MemoryStore:
         return self.local.add_prompter_message(owner, chat_id, parent_id, content)
 
     async def add_assistant_message(
-        self,
-        owner: str,
-        chat_id: str,
-        parent_id: str,
-        work_parameters: dict[str, Any],
-        model: str | None = None,
+        self, owner: str, chat_id: str, parent_id: str, **reply: Unpack[NewReply]
     ) -> Message:
-        return self.local.add_assistant_message(owner, chat_id, parent_id, work_parameters, model)
+        return self.local.add_assistant_message(owner, chat_id, parent_id, **reply)
 
     async def vote(self, owner: str, chat_id: str, message_id: str, score: int) -> Message:
         return self.local.vote(owner, chat_id, message_id, score)
