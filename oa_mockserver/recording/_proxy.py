@@ -21,7 +21,6 @@ import contextlib
 import time
 from collections.abc import AsyncIterator, Iterable
 from pathlib import Path
-from types import TracebackType
 
 import aiohttp
 from aiohttp import web
@@ -29,6 +28,7 @@ from multidict import CIMultiDict
 
 from .._control.admin_access import is_admin_path
 from .._exceptions import ConfigError
+from .._server.http import ServedApp
 from ._cassette import (
     UNRECORDED_HEADERS,
     Cassette,
@@ -261,7 +261,7 @@ def default_cassette_name() -> str:
     return time.strftime("session-%Y%m%d-%H%M%S")
 
 
-class RecordingProxy:
+class RecordingProxy(ServedApp):
     """A running recording proxy on 127.0.0.1 (a free port by default), as a context manager.
 
     ``async with RecordingProxy(upstream, "cassettes/x.yaml") as proxy: proxy.url``
@@ -280,7 +280,6 @@ class RecordingProxy:
         self.app = create_proxy_app(upstream, cassette_path, redactor, record_mode=record_mode)
         self.host = host
         self.port = port
-        self._runner: web.AppRunner | None = None
         self.url = ""
 
     @property
@@ -290,29 +289,8 @@ class RecordingProxy:
 
     async def start(self) -> None:
         """Bind and start serving."""
-        runner = web.AppRunner(self.app, access_log=None)
-        await runner.setup()
-        site = web.TCPSite(runner, self.host, self.port)
-        await site.start()
-        self._runner = runner
-        host, port = runner.addresses[0][:2]  # the real port when self.port is 0
-        shown = f"[{host}]" if ":" in host else host
-        self.url = f"http://{shown}:{port}"
+        self.url = await self._serve(self.app, self.host, self.port)
 
     async def close(self) -> None:
-        """Stop serving (the cassette is already saved)."""
-        if self._runner is not None:
-            await self._runner.cleanup()
-            self._runner = None
-
-    async def __aenter__(self) -> RecordingProxy:
-        await self.start()
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.close()
+        """Stop serving (the cassette is already saved); the same as :meth:`stop`."""
+        await self.stop()
