@@ -18,16 +18,14 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from typing import Any, TypeVar, cast
 
 import msgspec
 import redis.asyncio as aioredis
 
+from .._compat import Unpack
 from .replay import prompt_thread
 from .state import Chat, ChatNotFound, ChatPage, ChatStore, Message, NewReply, PageQuery, StateError
-
-if TYPE_CHECKING:  # only in annotations (typing has it from 3.11 on)
-    from typing_extensions import Unpack
 
 __all__ = [
     "RedisStore",

@@ -17,16 +17,14 @@ from __future__ import annotations
 import base64
 import binascii
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, TypedDict
+from typing import Any, TypedDict
 
 import msgspec
 
+from .._compat import Required, Unpack
 from .._exceptions import MockServerError
 from .ids import now_iso, uuid7
 from .wire import message_read_event, work_fragment
-
-if TYPE_CHECKING:  # only in annotations (typing has them from 3.11 on)
-    from typing_extensions import Required, Unpack
 
 __all__ = [
     "FINISHED_STATES",

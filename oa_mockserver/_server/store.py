@@ -10,13 +10,11 @@ two agree (``tests/unit/oa_mockserver/test_store_agreement.py`` checks it on ran
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any, Protocol
 
+from .._compat import Unpack
 from .replay import prompt_thread
 from .state import Chat, ChatPage, ChatStore, Message, NewReply, PageQuery
-
-if TYPE_CHECKING:  # only in annotations (typing has it from 3.11 on)
-    from typing_extensions import Unpack
 
 __all__ = ["MemoryStore", "Store"]
 
