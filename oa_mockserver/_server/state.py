@@ -158,17 +158,7 @@ class Message:
 
     def event(self) -> bytes:
         """The ``message`` event of :meth:`read` (as :func:`~._wire.message_event` makes it)."""
-        return message_read_event(
-            id=self.id,
-            parent_id=self.parent_id,
-            content=self.content,
-            chat_id=self.chat_id,
-            created_at=self.created_at,
-            role=self.role,
-            state=self.state,
-            score=self.score,
-            work_parameters=self.work_parameters,
-        )
+        return message_read_event(self)
 
     def read_prerendered(self) -> dict[str, Any]:
         """:meth:`read` for :func:`float_free_json`: ``work_parameters``, the one part with floats
