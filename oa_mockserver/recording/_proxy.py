@@ -36,12 +36,12 @@ from ._cassette import (
     Interaction,
     RecordedRequest,
     RecordedResponse,
-    assign_episodes,
     is_streamed,
+    recorded_cassette,
     recording_base,
     save_cassette,
 )
-from ._redact import Redactor, redact_request, redact_response
+from ._redact import Redactor, redact_interaction
 
 __all__ = [
     "CassetteRecorder",
@@ -68,11 +68,9 @@ class CassetteRecorder:
 
     def add(self, request: RecordedRequest, response: RecordedResponse, *, broken: bool) -> None:
         """Redact and append one exchange, then save the whole cassette."""
-        request = redact_request(self.redactor, request)
-        response = redact_response(self.redactor, response)
         if broken:
             self.disconnected.append(len(self.interactions))
-        self.interactions.append(Interaction(request=request, response=response))
+        self.interactions.append(redact_interaction(self.redactor, request, response))
         self.save()
 
     def cassette(self) -> Cassette:
@@ -80,7 +78,7 @@ class CassetteRecorder:
         metadata = {"recorded_with": "oa-mockserver record"}
         if self.disconnected:
             metadata["disconnected"] = ",".join(str(i) for i in self.disconnected)
-        return Cassette(interactions=assign_episodes(self.interactions), metadata=metadata)
+        return recorded_cassette(self.interactions, metadata)
 
     def save(self) -> None:
         """Write the cassette atomically."""
