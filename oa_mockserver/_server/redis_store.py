@@ -17,6 +17,7 @@ so that neither overwrites the other.
 from __future__ import annotations
 
 import dataclasses
+import operator
 from collections.abc import Callable, Mapping
 from typing import Any, TypeVar, cast
 
@@ -86,14 +87,17 @@ _FIXED = tuple(
     for f in dataclasses.fields(Message)
     if f.init and f.name not in ("id", "chat_id", "state", "content", "score")
 )
+# attrgetter: the values in one C call (these run on every change of a chat)
+_meta_of = operator.attrgetter(*_META)
+_fixed_of = operator.attrgetter(*_FIXED)
 
 
 def encode_chat(chat: Chat) -> dict[bytes, bytes]:
     """The hash fields of ``chat`` (all but the version)."""
-    fields = {b"meta": _encode([getattr(chat, name) for name in _META])}
+    fields = {b"meta": _encode(_meta_of(chat))}
     for position, message in enumerate(chat.messages.values()):
         mid = message.id.encode()
-        fields[b"m:" + mid] = _encode([position, *(getattr(message, name) for name in _FIXED)])
+        fields[b"m:" + mid] = _encode((position, *_fixed_of(message)))
         fields[b"s:" + mid] = message.state.encode()
         fields[b"c:" + mid] = _encode(message.content)
         fields[b"r:" + mid] = str(message.score).encode()
@@ -102,7 +106,7 @@ def encode_chat(chat: Chat) -> dict[bytes, bytes]:
 
 def decode_chat(chat_id: str, fields: Mapping[bytes, bytes]) -> Chat:
     """The chat of a hash read whole (``HGETALL``)."""
-    chat = Chat(id=chat_id, **dict(zip(_META, _decode(fields[b"meta"]), strict=True)))
+    chat = Chat(chat_id, *_decode(fields[b"meta"]))  # _META: the fields after the id, in order
     rows: list[tuple[int, Message]] = []
     for name, value in fields.items():
         if not name.startswith(b"m:"):

@@ -80,7 +80,8 @@ class AssistantRequest:
     chat_id: str | None = None
 
 
-#: The assistant request's optional text fields (a string or null each).
+#: The assistant request's optional text fields (a string or null each), as the full check
+#: takes them (the fast path names them one by one: it runs on every request).
 _OPTIONAL_TEXTS = ("system_prompt", "user_profile", "user_response_instructions")
 
 
@@ -355,7 +356,9 @@ def _fast_assistant(body: Any, with_chat_id: bool) -> AssistantRequest | None:
         type(parent_id) is not str
         or type(model) is not str
         or (with_chat_id and type(chat_id) is not str)
-        or not all(_optional_str(body, name) for name in _OPTIONAL_TEXTS)
+        or not _optional_str(body, "system_prompt")
+        or not _optional_str(body, "user_profile")
+        or not _optional_str(body, "user_response_instructions")
     ):
         return None
     raw = get("sampling_parameters", _MISSING)
@@ -387,7 +390,9 @@ def _fast_assistant(body: Any, with_chat_id: bool) -> AssistantRequest | None:
         parent_id=parent_id,
         model_config_name=model,
         sampling_parameters=sampling,
-        **{name: get(name) for name in _OPTIONAL_TEXTS},
+        system_prompt=get("system_prompt"),
+        user_profile=get("user_profile"),
+        user_response_instructions=get("user_response_instructions"),
         plugins=list(plugins),
         used_plugin=used_plugin,
         chat_id=chat_id if with_chat_id else None,
