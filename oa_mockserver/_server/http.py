@@ -17,15 +17,12 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from types import MappingProxyType, TracebackType
-from typing import Any, TypeVar
+from types import MappingProxyType
+from typing import Any
 
-from aiohttp import web
 from aiohttp.http_exceptions import HttpProcessingError
 
-__all__ = ["HTTP_LOG", "PROXY_OPTIONS", "SERVER_OPTIONS", "ClientErrorFilter", "ServedApp"]
-
-_S = TypeVar("_S", bound="ServedApp")
+__all__ = ["HTTP_LOG", "PROXY_OPTIONS", "SERVER_OPTIONS", "ClientErrorFilter"]
 
 #: The logger aiohttp's request handler uses for the mock server's connections.
 HTTP_LOG = logging.getLogger("oa_mockserver.http")
@@ -59,51 +56,3 @@ HTTP_LOG.addFilter(ClientErrorFilter())
 SERVER_OPTIONS: Mapping[str, Any] = MappingProxyType({"auto_decompress": False, "logger": HTTP_LOG})
 #: The same for the recording proxy, which keeps aiohttp's decoding of request bodies.
 PROXY_OPTIONS: Mapping[str, Any] = MappingProxyType({"logger": HTTP_LOG})
-
-
-class ServedApp:
-    """An aiohttp app served on a host and port, used as an async context manager: what the
-    mock server and the recording proxy share (``async with``: :meth:`start`, then
-    :meth:`stop`)."""
-
-    _runner: web.AppRunner | None = None
-
-    async def start(self) -> object:
-        """Bind and start serving (see the subclass)."""
-        raise NotImplementedError
-
-    async def stop(self) -> None:
-        """End open streams and stop serving. Safe to call twice."""
-        runner, self._runner = self._runner, None
-        if runner is not None:
-            await runner.cleanup()
-
-    async def _serve(self, app: web.Application, host: str, port: int, **options: Any) -> str:
-        """Serve ``app`` on ``host:port`` (port 0: a free one); the base URL it answers at.
-
-        Raises:
-            OSError: the address cannot be bound (nothing is left running).
-        """
-        runner = web.AppRunner(app, access_log=None, **options)
-        await runner.setup()
-        try:
-            await web.TCPSite(runner, host, port).start()
-        except OSError:
-            await runner.cleanup()
-            raise
-        self._runner = runner
-        bound_host, bound_port = runner.addresses[0][:2]  # the real port when port is 0
-        shown = f"[{bound_host}]" if ":" in bound_host else bound_host
-        return f"http://{shown}:{bound_port}"
-
-    async def __aenter__(self: _S) -> _S:
-        await self.start()
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.stop()

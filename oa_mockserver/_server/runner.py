@@ -10,9 +10,10 @@ from .._control.admin_access import is_loopback_host, new_admin_token
 from .._control.faults import Fault, FaultRule, FaultSet, parse_fault_header
 from .._control.journal import Journal, StreamLog
 from .._exceptions import ConfigError, MockServerError
+from .._serving import ServedApp
 from .app import context_of, create_app
 from .config import ServerConfig
-from .http import SERVER_OPTIONS, ServedApp
+from .http import SERVER_OPTIONS
 from .routes.ui import dashboard_url
 from .state import Chat
 

@@ -28,7 +28,7 @@ from multidict import CIMultiDict
 
 from .._control.admin_access import is_admin_path
 from .._exceptions import ConfigError
-from .._server.http import ServedApp
+from .._serving import ServedApp
 from ._cassette import (
     UNRECORDED_HEADERS,
     Cassette,
