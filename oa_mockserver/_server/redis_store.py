@@ -106,7 +106,7 @@ def encode_chat(chat: Chat) -> dict[bytes, bytes]:
 
 def decode_chat(chat_id: str, fields: Mapping[bytes, bytes]) -> Chat:
     """The chat of a hash read whole (``HGETALL``)."""
-    chat = Chat(chat_id, *_decode(fields[b"meta"]))  # _META: the fields after the id, in order
+    chat = Chat(id=chat_id, **dict(zip(_META, _decode(fields[b"meta"]), strict=True)))
     rows: list[tuple[int, Message]] = []
     for name, value in fields.items():
         if not name.startswith(b"m:"):
