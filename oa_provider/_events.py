@@ -90,50 +90,49 @@ class Message(msgspec.Struct, frozen=True):
             ) from None
 
 
-class TokenEvent(msgspec.Struct, frozen=True, tag="token", tag_field="event_type"):
+class _KnownEventBase(msgspec.Struct, frozen=True, tag_field="event_type"):
+    """What the six known events share: immutable, told apart by ``event_type``, their tag."""
+
+    #: The event's ``event_type`` (its msgspec tag), on the class and on every instance.
+    event_type: ClassVar[str]
+
+
+class TokenEvent(_KnownEventBase, frozen=True, tag="token"):
     """The next piece of the reply."""
 
-    event_type: ClassVar[str] = "token"
     text: str
 
 
-class PendingEvent(msgspec.Struct, frozen=True, tag="pending", tag_field="event_type"):
+class PendingEvent(_KnownEventBase, frozen=True, tag="pending"):
     """The request waits for a worker; sent repeatedly until generation starts."""
 
-    event_type: ClassVar[str] = "pending"
     queue_position: int
     queue_size: int
 
 
-class MessageEvent(msgspec.Struct, frozen=True, tag="message", tag_field="event_type"):
+class MessageEvent(_KnownEventBase, frozen=True, tag="message"):
     """The end of the reply: the finished message. The stream closes after it."""
 
-    event_type: ClassVar[str] = "message"
     message: Message
 
 
-class ErrorEvent(msgspec.Struct, frozen=True, tag="error", tag_field="event_type"):
+class ErrorEvent(_KnownEventBase, frozen=True, tag="error"):
     """Generation failed; the stream closes after it."""
 
-    event_type: ClassVar[str] = "error"
     error: str
     message: Message | None = None
 
 
-class SafePromptEvent(msgspec.Struct, frozen=True, tag="safe_prompt", tag_field="event_type"):
+class SafePromptEvent(_KnownEventBase, frozen=True, tag="safe_prompt"):
     """The safety model rewrote the prompt."""
 
-    event_type: ClassVar[str] = "safe_prompt"
     safe_prompt: str
     message: Message | None = None
 
 
-class PluginIntermediateEvent(
-    msgspec.Struct, frozen=True, tag="plugin_intermediate", tag_field="event_type"
-):
+class PluginIntermediateEvent(_KnownEventBase, frozen=True, tag="plugin_intermediate"):
     """One plugin step, sent before the tokens."""
 
-    event_type: ClassVar[str] = "plugin_intermediate"
     current_plugin_thought: str
     current_plugin_action_taken: str
     current_plugin_action_input: str
@@ -158,9 +157,17 @@ _KnownEvent: TypeAlias = (
 )
 ChatEvent: TypeAlias = _KnownEvent | UnknownEvent
 """Any event :func:`parse_event` returns: one of the six known types, or :class:`UnknownEvent`."""
-_KNOWN_TYPES = frozenset(
-    {"token", "pending", "message", "error", "safe_prompt", "plugin_intermediate"}
+_KNOWN_CLASSES: tuple[type[_KnownEventBase], ...] = (
+    TokenEvent,
+    PendingEvent,
+    MessageEvent,
+    ErrorEvent,
+    SafePromptEvent,
+    PluginIntermediateEvent,
 )
+for _known in _KNOWN_CLASSES:  # the tag, written once in each class statement
+    _known.event_type = str(_known.__struct_config__.tag)
+_KNOWN_TYPES = frozenset(known.event_type for known in _KNOWN_CLASSES)
 _TYPED_DECODER: msgspec.json.Decoder[_KnownEvent] = msgspec.json.Decoder(_KnownEvent)
 _typed_decode = _TYPED_DECODER.decode
 _any_decode = msgspec.json.Decoder().decode

@@ -28,10 +28,11 @@ import json
 import threading
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import KW_ONLY, dataclass
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, TypedDict
 
 from yarl import URL
 
+from .._compat import Unpack
 from .._exceptions import ConfigError, JournalPageError
 from ..recording._redact import REDACTED, Redactor
 
@@ -47,6 +48,7 @@ __all__ = [
     "JournalPage",
     "JournalPageError",
     "JournalWindow",
+    "KeptAsGiven",
     "RequestMatcher",
     "StreamLog",
     "call_of",
@@ -268,6 +270,18 @@ def chunk_kind(chunk: bytes) -> str:
     return "raw"
 
 
+class KeptAsGiven(TypedDict, total=False):
+    """The fields :meth:`Call.build` keeps as they are given (see :class:`Call`)."""
+
+    matched: bool
+    step: str | None
+    started_at: float
+    duration_s: float
+    stream: StreamLog | None
+    seq: int
+    body_truncated: bool
+
+
 @dataclass(frozen=True)
 class Call:
     """One request and what the server did with it.
@@ -318,18 +332,13 @@ class Call:
         headers: Iterable[tuple[str, str]],
         body: bytes,
         status: int,
-        matched: bool = True,
-        step: str | None = None,
-        started_at: float = 0.0,
-        duration_s: float = 0.0,
         faults: Iterable[str] = (),
-        stream: StreamLog | None = None,
         content_type: str | None = None,
-        seq: int = 0,
         body_size: int | None = None,
-        body_truncated: bool = False,
+        **kept: Unpack[KeptAsGiven],
     ) -> Call:
-        """A call with secrets redacted and the body parsed when it is JSON.
+        """A call with secrets redacted and the body parsed when it is JSON; the fields of
+        :class:`KeptAsGiven` are kept as given (each defaults to the Call's default).
 
         ``body_size`` is the length received (default: ``len(body)``), for a body kept cut.
         """
@@ -342,15 +351,9 @@ class Call:
             headers=redact_headers(headers),
             body=body,
             status=status,
-            matched=matched,
-            step=step,
-            started_at=started_at,
-            duration_s=duration_s,
             faults=tuple(faults),
-            stream=stream,
-            seq=seq,
             body_size=size,
-            body_truncated=body_truncated,
+            **kept,
         )
 
     @functools.cached_property

@@ -16,14 +16,17 @@ so that neither overwrites the other.
 
 from __future__ import annotations
 
+import dataclasses
+import operator
 from collections.abc import Callable, Mapping
 from typing import Any, TypeVar, cast
 
 import msgspec
 import redis.asyncio as aioredis
 
+from .._compat import Unpack
 from .replay import prompt_thread
-from .state import Chat, ChatNotFound, ChatPage, ChatStore, Message, StateError
+from .state import Chat, ChatNotFound, ChatPage, ChatStore, Message, NewReply, PageQuery, StateError
 
 __all__ = [
     "RedisStore",
@@ -75,33 +78,26 @@ def queue_key(message_id: str) -> str:
     return f"message_queue:{message_id}"
 
 
+#: A chat's own fields kept in ``meta``, in this order: all but its id (the key) and messages.
+_META = tuple(f.name for f in dataclasses.fields(Chat) if f.name not in ("id", "messages"))
+#: A message's fields that never change, kept in ``m:{id}`` after its position, in this order:
+#: all but its id (in the key), its chat's id and the fields written apart (state, content, score).
+_FIXED = tuple(
+    f.name
+    for f in dataclasses.fields(Message)
+    if f.init and f.name not in ("id", "chat_id", "state", "content", "score")
+)
+# attrgetter: the values in one C call (these run on every change of a chat)
+_meta_of = operator.attrgetter(*_META)
+_fixed_of = operator.attrgetter(*_FIXED)
+
+
 def encode_chat(chat: Chat) -> dict[bytes, bytes]:
     """The hash fields of ``chat`` (all but the version)."""
-    fields: dict[bytes, bytes] = {
-        b"meta": _encode(
-            [
-                chat.owner,
-                chat.created_at,
-                chat.modified_at,
-                chat.title,
-                chat.hidden,
-                chat.allow_data_use,
-                chat.active_thread_tail_message_id,
-            ]
-        )
-    }
+    fields = {b"meta": _encode(_meta_of(chat))}
     for position, message in enumerate(chat.messages.values()):
         mid = message.id.encode()
-        fields[b"m:" + mid] = _encode(
-            [
-                position,
-                message.parent_id,
-                message.role,
-                message.created_at,
-                message.work_parameters,
-                message.model,
-            ]
-        )
+        fields[b"m:" + mid] = _encode((position, *_fixed_of(message)))
         fields[b"s:" + mid] = message.state.encode()
         fields[b"c:" + mid] = _encode(message.content)
         fields[b"r:" + mid] = str(message.score).encode()
@@ -110,40 +106,22 @@ def encode_chat(chat: Chat) -> dict[bytes, bytes]:
 
 def decode_chat(chat_id: str, fields: Mapping[bytes, bytes]) -> Chat:
     """The chat of a hash read whole (``HGETALL``)."""
-    owner, created, modified, title, hidden, data_use, tail = _decode(fields[b"meta"])
-    chat = Chat(
-        id=chat_id,
-        owner=owner,
-        created_at=created,
-        modified_at=modified,
-        title=title,
-        hidden=hidden,
-        allow_data_use=data_use,
-        active_thread_tail_message_id=tail,
-    )
+    chat = Chat(id=chat_id, **dict(zip(_META, _decode(fields[b"meta"]), strict=True)))
     rows: list[tuple[int, Message]] = []
     for name, value in fields.items():
         if not name.startswith(b"m:"):
             continue
         mid = name[2:]
-        position, parent_id, role, created_at, work, model = _decode(value)
-        rows.append(
-            (
-                position,
-                Message(
-                    id=mid.decode(),
-                    parent_id=parent_id,
-                    chat_id=chat_id,
-                    role=role,
-                    state=fields.get(b"s:" + mid, b"pending").decode(),
-                    created_at=created_at,
-                    content=_decode(fields.get(b"c:" + mid, b"null")),
-                    work_parameters=work,
-                    score=int(fields.get(b"r:" + mid, b"0")),
-                    model=model,
-                ),
-            )
+        position, *fixed = _decode(value)
+        message = Message(
+            id=mid.decode(),
+            chat_id=chat_id,
+            state=fields.get(b"s:" + mid, b"pending").decode(),
+            content=_decode(fields.get(b"c:" + mid, b"null")),
+            score=int(fields.get(b"r:" + mid, b"0")),
+            **dict(zip(_FIXED, fixed, strict=True)),
         )
+        rows.append((position, message))
     rows.sort(key=lambda row: row[0])
     chat.messages = {message.id: message for _, message in rows}
     return chat
@@ -219,22 +197,12 @@ class RedisStore:
     async def chat(self, owner: str, chat_id: str) -> Chat:
         return await self._owned(owner, chat_id)
 
-    async def list_chats(
-        self,
-        owner: str,
-        *,
-        limit: int = 10,
-        after: str | None = None,
-        before: str | None = None,
-        include_hidden: bool = False,
-    ) -> ChatPage:
+    async def list_chats(self, owner: str, **query: Unpack[PageQuery]) -> ChatPage:
         scratch = ChatStore()
         for chat in await self._load_all(await self._ids_of(owner)):
             if chat.owner == owner:
                 scratch._chats[chat.id] = chat
-        return scratch.list_chats(
-            owner, limit=limit, after=after, before=before, include_hidden=include_hidden
-        )
+        return scratch.list_chats(owner, **query)
 
     async def _ids_of(self, owner: str) -> list[str]:
         self.round_trips += 1
@@ -301,12 +269,7 @@ class RedisStore:
         )
 
     async def add_assistant_message(
-        self,
-        owner: str,
-        chat_id: str,
-        parent_id: str,
-        work_parameters: dict[str, Any],
-        model: str | None = None,
+        self, owner: str, chat_id: str, parent_id: str, **reply: Unpack[NewReply]
     ) -> Message:
         """As the Store's; the chat, as written, is also kept in :attr:`local` for the engine
         (see :meth:`forget`)."""
@@ -314,7 +277,7 @@ class RedisStore:
 
         def change(scratch: ChatStore) -> Message:
             written[:] = [scratch]
-            return scratch.add_assistant_message(owner, chat_id, parent_id, work_parameters, model)
+            return scratch.add_assistant_message(owner, chat_id, parent_id, **reply)
 
         message = await self._change(chat_id, change)
         self.local._chats[chat_id] = written[0]._chats[chat_id]

@@ -4,15 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-from types import TracebackType
 from typing import Any
-
-from aiohttp import web
 
 from .._control.admin_access import is_loopback_host, new_admin_token
 from .._control.faults import Fault, FaultRule, FaultSet, parse_fault_header
 from .._control.journal import Journal, StreamLog
 from .._exceptions import ConfigError, MockServerError
+from .._serving import ServedApp
 from .app import context_of, create_app
 from .config import ServerConfig
 from .http import SERVER_OPTIONS
@@ -29,7 +27,7 @@ def with_admin_token(config: ServerConfig) -> ServerConfig:
     return config
 
 
-class MockServer:
+class MockServer(ServedApp):
     """A running mock server::
 
         async with MockServer(ServerConfig(token_interval=0.0)) as server:
@@ -45,7 +43,6 @@ class MockServer:
         self.config = with_admin_token(config if config is not None else ServerConfig())
         self.app = create_app(self.config)
         self._context = context_of(self.app)
-        self._runner: web.AppRunner | None = None
         self._url: str | None = None
 
     async def start(self) -> MockServer:
@@ -56,44 +53,17 @@ class MockServer:
         """
         if self._runner is not None:
             raise MockServerError("this MockServer is already running; start it once")
-        runner = web.AppRunner(
-            self.app,
-            shutdown_timeout=self.config.shutdown_timeout,
-            access_log=None,
-            **SERVER_OPTIONS,
-        )
-        await runner.setup()
-        site = web.TCPSite(runner, self.config.host, self.config.port)
+        host, port, grace = self.config.host, self.config.port, self.config.shutdown_timeout
         try:
-            await site.start()
+            self._url = await self._serve(
+                self.app, host, port, shutdown_timeout=grace, **SERVER_OPTIONS
+            )
         except OSError as error:
-            await runner.cleanup()
             raise MockServerError(
-                f"cannot listen on {self.config.host}:{self.config.port} ({error.strerror}); "
+                f"cannot listen on {host}:{port} ({error.strerror}); "
                 "choose another host or port (port 0 picks a free one)"
             ) from error
-        self._runner = runner
-        host, port = runner.addresses[0][:2]
-        shown = f"[{host}]" if ":" in host else host
-        self._url = f"http://{shown}:{port}"
         return self
-
-    async def stop(self) -> None:
-        """End open streams and stop serving. Safe to call twice."""
-        runner, self._runner = self._runner, None
-        if runner is not None:
-            await runner.cleanup()
-
-    async def __aenter__(self) -> MockServer:
-        return await self.start()
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.stop()
 
     @property
     def url(self) -> str:

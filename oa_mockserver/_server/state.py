@@ -17,10 +17,11 @@ from __future__ import annotations
 import base64
 import binascii
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypedDict
 
 import msgspec
 
+from .._compat import Required, Unpack
 from .._exceptions import MockServerError
 from .ids import now_iso, uuid7
 from .wire import message_read_event, work_fragment
@@ -37,7 +38,9 @@ __all__ = [
     "InvalidParent",
     "Message",
     "MessageNotFound",
+    "NewReply",
     "NotStreamable",
+    "PageQuery",
     "ParentNotFound",
     "StateError",
     "decode_cursor",
@@ -155,17 +158,7 @@ class Message:
 
     def event(self) -> bytes:
         """The ``message`` event of :meth:`read` (as :func:`~._wire.message_event` makes it)."""
-        return message_read_event(
-            id=self.id,
-            parent_id=self.parent_id,
-            content=self.content,
-            chat_id=self.chat_id,
-            created_at=self.created_at,
-            role=self.role,
-            state=self.state,
-            score=self.score,
-            work_parameters=self.work_parameters,
-        )
+        return message_read_event(self)
 
     def read_prerendered(self) -> dict[str, Any]:
         """:meth:`read` for :func:`float_free_json`: ``work_parameters``, the one part with floats
@@ -265,6 +258,29 @@ class Chat:
         return message
 
 
+class PageQuery(TypedDict, total=False):
+    """The options of a chat listing, as every store's ``list_chats`` takes them (keywords).
+
+    ``limit`` (default 10) chats at most; ``after``/``before`` are decoded chat ids (default
+    None): ``after`` pages towards older chats, ``before`` towards newer ones;
+    ``include_hidden`` (default False) lists hidden chats too.
+    """
+
+    limit: int
+    after: str | None
+    before: str | None
+    include_hidden: bool
+
+
+class NewReply(TypedDict, total=False):
+    """What a new assistant message is made of, as every store's ``add_assistant_message``
+    takes it (keywords): its ``work_parameters`` (required) and the model config name
+    (``model``, default None)."""
+
+    work_parameters: Required[dict[str, Any]]
+    model: str | None
+
+
 @dataclass(frozen=True)
 class ChatPage:
     """One page of a chat listing with its base64 cursors."""
@@ -324,20 +340,13 @@ class ChatStore:
             raise ChatNotFound()
         return chat
 
-    def list_chats(
-        self,
-        owner: str,
-        *,
-        limit: int = 10,
-        after: str | None = None,
-        before: str | None = None,
-        include_hidden: bool = False,
-    ) -> ChatPage:
-        """A page of the owner's chats, newest first, with the real server's cursor rules.
-
-        ``after``/``before`` are decoded chat ids: ``after`` pages towards older chats,
-        ``before`` towards newer ones.
-        """
+    def list_chats(self, owner: str, **query: Unpack[PageQuery]) -> ChatPage:
+        """A page of the owner's chats, newest first, with the real server's cursor rules
+        (the options: :class:`PageQuery`)."""
+        limit = query.get("limit", 10)
+        after = query.get("after")
+        before = query.get("before")
+        include_hidden = query.get("include_hidden", False)
         mine = [
             chat
             for chat in self._chats.values()
@@ -438,12 +447,7 @@ class ChatStore:
         return message
 
     def add_assistant_message(
-        self,
-        owner: str,
-        chat_id: str,
-        parent_id: str,
-        work_parameters: dict[str, Any],
-        model: str | None = None,
+        self, owner: str, chat_id: str, parent_id: str, **reply: Unpack[NewReply]
     ) -> Message:
         """Add a ``pending`` assistant message answering the prompter message ``parent_id``.
 
@@ -452,9 +456,7 @@ class ChatStore:
         """
         chat = self.chat(owner, chat_id)
         chat.parent(parent_id, PROMPTER, "Parent message is not a prompter message")
-        return chat.add(
-            parent_id, ASSISTANT, "pending", work_parameters=work_parameters, model=model
-        )
+        return chat.add(parent_id, ASSISTANT, "pending", **reply)
 
     def vote(self, owner: str, chat_id: str, message_id: str, score: int) -> Message:
         """Record the user's score (-1, 0 or 1) on an assistant message.

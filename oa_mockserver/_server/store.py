@@ -12,8 +12,9 @@ from __future__ import annotations
 
 from typing import Any, Protocol
 
+from .._compat import Unpack
 from .replay import prompt_thread
-from .state import Chat, ChatPage, ChatStore, Message
+from .state import Chat, ChatPage, ChatStore, Message, NewReply, PageQuery
 
 __all__ = ["MemoryStore", "Store"]
 
@@ -30,15 +31,7 @@ class Store(Protocol):
         """The chat ``chat_id`` if ``owner`` owns it (else ChatNotFound)."""
         ...
 
-    async def list_chats(
-        self,
-        owner: str,
-        *,
-        limit: int = 10,
-        after: str | None = None,
-        before: str | None = None,
-        include_hidden: bool = False,
-    ) -> ChatPage:
+    async def list_chats(self, owner: str, **query: Unpack[PageQuery]) -> ChatPage:
         """A page of the owner's chats (see :meth:`ChatStore.list_chats`)."""
         ...
 
@@ -69,12 +62,7 @@ class Store(Protocol):
         ...
 
     async def add_assistant_message(
-        self,
-        owner: str,
-        chat_id: str,
-        parent_id: str,
-        work_parameters: dict[str, Any],
-        model: str | None = None,
+        self, owner: str, chat_id: str, parent_id: str, **reply: Unpack[NewReply]
     ) -> Message:
         """Add a ``pending`` assistant message (see :meth:`ChatStore.add_assistant_message`)."""
         ...
@@ -103,18 +91,8 @@ class MemoryStore:
     async def chat(self, owner: str, chat_id: str) -> Chat:
         return self.local.chat(owner, chat_id)
 
-    async def list_chats(
-        self,
-        owner: str,
-        *,
-        limit: int = 10,
-        after: str | None = None,
-        before: str | None = None,
-        include_hidden: bool = False,
-    ) -> ChatPage:
-        return self.local.list_chats(
-            owner, limit=limit, after=after, before=before, include_hidden=include_hidden
-        )
+    async def list_chats(self, owner: str, **query: Unpack[PageQuery]) -> ChatPage:
+        return self.local.list_chats(owner, **query)
 
     async def delete_chat(self, owner: str, chat_id: str) -> Chat:
         return self.local.delete_chat(owner, chat_id)
@@ -137,14 +115,9 @@ class MemoryStore:
         return self.local.add_prompter_message(owner, chat_id, parent_id, content)
 
     async def add_assistant_message(
-        self,
-        owner: str,
-        chat_id: str,
-        parent_id: str,
-        work_parameters: dict[str, Any],
-        model: str | None = None,
+        self, owner: str, chat_id: str, parent_id: str, **reply: Unpack[NewReply]
     ) -> Message:
-        return self.local.add_assistant_message(owner, chat_id, parent_id, work_parameters, model)
+        return self.local.add_assistant_message(owner, chat_id, parent_id, **reply)
 
     async def vote(self, owner: str, chat_id: str, message_id: str, score: int) -> Message:
         return self.local.vote(owner, chat_id, message_id, score)

@@ -80,6 +80,11 @@ class AssistantRequest:
     chat_id: str | None = None
 
 
+#: The assistant request's optional text fields (a string or null each), as the full check
+#: takes them (the fast path names them one by one: it runs on every request).
+_OPTIONAL_TEXTS = ("system_prompt", "user_profile", "user_response_instructions")
+
+
 @dataclass(frozen=True)
 class ChatUpdate:
     """A valid chat update (``PUT``): only the fields that were given and not null."""
@@ -443,9 +448,9 @@ def _full_assistant(body: Any, with_chat_id: bool) -> AssistantRequest:
         data.get("sampling_parameters", _MISSING), ["body", "sampling_parameters"]
     )
     fields.errors.extend(sampling_errors)
-    system_prompt = fields.take("system_prompt", _str, required=False, optional=True)
-    user_profile = fields.take("user_profile", _str, required=False, optional=True)
-    instructions = fields.take("user_response_instructions", _str, required=False, optional=True)
+    texts = {
+        name: fields.take(name, _str, required=False, optional=True) for name in _OPTIONAL_TEXTS
+    }
     plugins = fields.take("plugins", _list, required=False, optional=False, default=[])
     for index, plugin in enumerate(plugins or []):
         if not isinstance(plugin, dict):
@@ -462,9 +467,7 @@ def _full_assistant(body: Any, with_chat_id: bool) -> AssistantRequest:
         parent_id=parent_id,
         model_config_name=model,
         sampling_parameters=sampling,
-        system_prompt=system_prompt,
-        user_profile=user_profile,
-        user_response_instructions=instructions,
+        **texts,
         plugins=list(plugins or []),
         used_plugin=used_plugin,
         chat_id=chat_id,

@@ -14,9 +14,12 @@ import functools
 import json
 import math
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import msgspec
+
+if TYPE_CHECKING:  # state imports this module
+    from .state import Message
 
 __all__ = [
     "detail_body",
@@ -123,43 +126,34 @@ def message_event(message: Mapping[str, Any]) -> bytes:
     return event_bytes({"event_type": "message", "message": message})
 
 
-def message_read_event(
-    *,
-    id: str,
-    parent_id: str | None,
-    content: str | None,
-    chat_id: str,
-    created_at: str,
-    role: str,
-    state: str,
-    score: int,
-    work_parameters: Mapping[str, Any] | None,
-) -> bytes:
-    """:func:`message_event` of a MessageRead with these fields, its other fields null or empty.
+def message_read_event(message: Message) -> bytes:
+    """:func:`message_event` of ``message.read()``: its MessageRead, the fields it does not keep
+    null or empty.
 
     The same bytes, from a template: only the values go through the JSON encoder. Why: this
     is the one event rendered anew for every reply.
     """
+    score = message.score
     return b"".join(
         (
             b'data: {"event_type": "message", "message": {"id": ',
-            _v1_text(id),
+            _v1_text(message.id),
             b', "parent_id": ',
-            _v1_text(parent_id),
+            _v1_text(message.parent_id),
             b', "content": ',
-            _v1_text(content),
+            _v1_text(message.content),
             b', "chat_id": ',
-            _v1_text(chat_id),
+            _v1_text(message.chat_id),
             b', "created_at": ',
-            _v1_text(created_at),
+            _v1_text(message.created_at),
             b', "role": ',
-            _v1_text(role),
+            _v1_text(message.role),
             b', "state": ',
-            _v1_text(state),
+            _v1_text(message.state),
             b', "score": ',
             (str(score) if type(score) is int else _pydantic_v1(score)).encode("ascii"),
             b', "reports": [], "work_parameters": ',
-            _pydantic_v1(work_parameters).encode("ascii"),
+            _pydantic_v1(message.work_parameters).encode("ascii"),
             b', "safe_content": null, "safety_level": null, "safety_label": null,'
             b' "safety_rots": null, "used_plugin": null}}\r\n\r\n',
         )

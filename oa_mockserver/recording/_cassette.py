@@ -53,6 +53,7 @@ __all__ = [
     "is_streamed",
     "load_cassette",
     "parse_cassette",
+    "recorded_cassette",
     "recording_base",
     "save_cassette",
     "serialize_request",
@@ -186,6 +187,12 @@ _CHAT_CREATE_PATHS = frozenset({"/api/chat", "/chats"})
 
 def _starts_episode(request: RecordedRequest) -> bool:
     return request.method.upper() == "POST" and request.path.rstrip("/") in _CHAT_CREATE_PATHS
+
+
+def recorded_cassette(interactions: Iterable[Interaction], metadata: Mapping[str, Any]) -> Cassette:
+    """The cassette of ``interactions`` in recorded order, their episodes numbered
+    (:func:`assign_episodes`): what every recorder writes (proxy, vcrpy hook, HAR import)."""
+    return Cassette(interactions=assign_episodes(interactions), metadata=metadata)
 
 
 def assign_episodes(interactions: Iterable[Interaction]) -> tuple[Interaction, ...]:

@@ -44,12 +44,11 @@ from ._cassette import (
     UNRECORDED_HEADERS,
     Cassette,
     Chunk,
-    Interaction,
     RecordedRequest,
     RecordedResponse,
-    assign_episodes,
+    recorded_cassette,
 )
-from ._redact import Redactor, redact_request, redact_response
+from ._redact import Redactor, redact_interaction
 
 __all__ = [
     "HAR_VERSIONS",
@@ -398,17 +397,14 @@ def har_to_cassette(
         kept.sort(key=lambda e: _timestamp(e.started))
     rules = redactor if redactor is not None else Redactor.default()
     interactions = [
-        Interaction(
-            request=redact_request(rules, entry.recorded_request()),
-            response=redact_response(rules, entry.recorded_response()),
-        )
+        redact_interaction(rules, entry.recorded_request(), entry.recorded_response())
         for entry in kept
     ]
     metadata: dict[str, Any] = {"recorded_with": "oa-mockserver import-har"}
     if source or path:
         metadata["source"] = source or path
     return HarImport(
-        cassette=Cassette(interactions=assign_episodes(interactions), metadata=metadata),
+        cassette=recorded_cassette(interactions, metadata),
         host=chosen or "",
         skipped={reason: n for reason, n in skipped.items() if n},
     )

@@ -21,7 +21,6 @@ import contextlib
 import time
 from collections.abc import AsyncIterator, Iterable
 from pathlib import Path
-from types import TracebackType
 
 import aiohttp
 from aiohttp import web
@@ -29,6 +28,7 @@ from multidict import CIMultiDict
 
 from .._control.admin_access import is_admin_path
 from .._exceptions import ConfigError
+from .._serving import ServedApp
 from ._cassette import (
     UNRECORDED_HEADERS,
     Cassette,
@@ -36,12 +36,12 @@ from ._cassette import (
     Interaction,
     RecordedRequest,
     RecordedResponse,
-    assign_episodes,
     is_streamed,
+    recorded_cassette,
     recording_base,
     save_cassette,
 )
-from ._redact import Redactor, redact_request, redact_response
+from ._redact import Redactor, redact_interaction
 
 __all__ = [
     "CassetteRecorder",
@@ -68,11 +68,9 @@ class CassetteRecorder:
 
     def add(self, request: RecordedRequest, response: RecordedResponse, *, broken: bool) -> None:
         """Redact and append one exchange, then save the whole cassette."""
-        request = redact_request(self.redactor, request)
-        response = redact_response(self.redactor, response)
         if broken:
             self.disconnected.append(len(self.interactions))
-        self.interactions.append(Interaction(request=request, response=response))
+        self.interactions.append(redact_interaction(self.redactor, request, response))
         self.save()
 
     def cassette(self) -> Cassette:
@@ -80,7 +78,7 @@ class CassetteRecorder:
         metadata = {"recorded_with": "oa-mockserver record"}
         if self.disconnected:
             metadata["disconnected"] = ",".join(str(i) for i in self.disconnected)
-        return Cassette(interactions=assign_episodes(self.interactions), metadata=metadata)
+        return recorded_cassette(self.interactions, metadata)
 
     def save(self) -> None:
         """Write the cassette atomically."""
@@ -261,7 +259,7 @@ def default_cassette_name() -> str:
     return time.strftime("session-%Y%m%d-%H%M%S")
 
 
-class RecordingProxy:
+class RecordingProxy(ServedApp):
     """A running recording proxy on 127.0.0.1 (a free port by default), as a context manager.
 
     ``async with RecordingProxy(upstream, "cassettes/x.yaml") as proxy: proxy.url``
@@ -280,7 +278,6 @@ class RecordingProxy:
         self.app = create_proxy_app(upstream, cassette_path, redactor, record_mode=record_mode)
         self.host = host
         self.port = port
-        self._runner: web.AppRunner | None = None
         self.url = ""
 
     @property
@@ -290,29 +287,8 @@ class RecordingProxy:
 
     async def start(self) -> None:
         """Bind and start serving."""
-        runner = web.AppRunner(self.app, access_log=None)
-        await runner.setup()
-        site = web.TCPSite(runner, self.host, self.port)
-        await site.start()
-        self._runner = runner
-        host, port = runner.addresses[0][:2]  # the real port when self.port is 0
-        shown = f"[{host}]" if ":" in host else host
-        self.url = f"http://{shown}:{port}"
+        self.url = await self._serve(self.app, self.host, self.port)
 
     async def close(self) -> None:
-        """Stop serving (the cassette is already saved)."""
-        if self._runner is not None:
-            await self._runner.cleanup()
-            self._runner = None
-
-    async def __aenter__(self) -> RecordingProxy:
-        await self.start()
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.close()
+        """Stop serving (the cassette is already saved); the same as :meth:`stop`."""
+        await self.stop()

@@ -35,7 +35,7 @@ from typing import Any, NamedTuple
 from urllib.parse import parse_qsl, quote, urlsplit, urlunsplit
 
 from .._exceptions import RedactionRuleError
-from ._cassette import Chunk, RecordedRequest, RecordedResponse
+from ._cassette import Chunk, Interaction, RecordedRequest, RecordedResponse
 from ._secret_formats import format_spans, is_placeholder, placeholder
 from ._secret_names import is_descriptive_name, is_secret_name
 from ._splice import splice
@@ -44,6 +44,7 @@ __all__ = [
     "REDACTED",
     "Redactor",
     "SecretSpan",
+    "redact_interaction",
     "redact_request",
     "redact_response",
     "redact_spans",
@@ -549,6 +550,15 @@ def _redact_set_cookie(value: str) -> str:
     except CookieError:
         return REDACTED
     return f"{name}={_COOKIE_REDACTED}{sep}{attributes}"
+
+
+def redact_interaction(
+    rules: Redactor, request: RecordedRequest, response: RecordedResponse
+) -> Interaction:
+    """One exchange as a cassette keeps it: request and response redacted by ``rules``."""
+    return Interaction(
+        request=redact_request(rules, request), response=redact_response(rules, response)
+    )
 
 
 def redact_response(rules: Redactor, response: RecordedResponse) -> RecordedResponse:

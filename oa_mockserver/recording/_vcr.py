@@ -47,15 +47,14 @@ from vcr.stubs import aiohttp_stubs
 
 from .._exceptions import CassetteNotFoundError, ConfigError
 from ._cassette import (
-    Cassette,
     Chunk,
     Interaction,
     RecordedResponse,
-    assign_episodes,
     deserialize_request,
     deserialize_response,
     is_streamed,
     load_cassette,
+    recorded_cassette,
     save_cassette,
     serialize_request,
     serialize_response,
@@ -305,11 +304,8 @@ class CassettePersister:
             _from_vcr(req, resp)
             for req, resp in zip(cassette_dict["requests"], cassette_dict["responses"], strict=True)
         ]
-        cassette = Cassette(
-            interactions=assign_episodes(interactions),
-            metadata=dict(cassette_dict.get("metadata") or {}),
-        )
-        save_cassette(cassette_path, cassette)
+        metadata = dict(cassette_dict.get("metadata") or {})
+        save_cassette(cassette_path, recorded_cassette(interactions, metadata))
 
 
 # --- the configured VCR ---------------------------------------------------------------------

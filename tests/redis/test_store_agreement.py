@@ -132,7 +132,9 @@ class StoresAgree(RuleBasedStateMachine):
             owner,
             chat,
             message,
-            lambda s, c, p: s.add_assistant_message(owner, c, p or "", _WORK, model="m"),
+            lambda s, c, p: s.add_assistant_message(
+                owner, c, p or "", work_parameters=_WORK, model="m"
+            ),
         )
 
     def _add(self, owner: str, chat: Any, parent: Any, make: Any) -> None:

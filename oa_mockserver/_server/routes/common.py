@@ -250,7 +250,7 @@ async def create_assistant_message(
         owner,
         chat_id,
         message_request.parent_id,
-        work_parameters(message_request),
+        work_parameters=work_parameters(message_request),
         model=message_request.model_config_name,
     )
     # the state is "pending" in the answer, as recorded

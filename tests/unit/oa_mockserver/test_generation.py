@@ -108,7 +108,11 @@ def _engine(**options: Any) -> tuple[Engine, ChatStore, list[Message]]:
     for _ in range(3):
         chat = store.create_chat("u")
         prompter = store.add_prompter_message("u", chat.id, None, "x")
-        messages.append(store.add_assistant_message("u", chat.id, prompter.id, {}, model="_lorem"))
+        messages.append(
+            store.add_assistant_message(
+                "u", chat.id, prompter.id, work_parameters={}, model="_lorem"
+            )
+        )
     return engine, store, messages
 
 

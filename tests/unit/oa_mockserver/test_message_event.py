@@ -60,7 +60,10 @@ def test_a_generated_reply_ends_with_the_template_event() -> None:
     chat = store.create_chat("owner")
     prompt = store.add_prompter_message("owner", chat.id, None, 'Grüße, "quoted"\n')
     message = store.add_assistant_message(
-        "owner", chat.id, prompt.id, {"sampling_parameters": {"top_p": 0.95}, "seed": 2**64 - 1}
+        "owner",
+        chat.id,
+        prompt.id,
+        work_parameters={"sampling_parameters": {"top_p": 0.95}, "seed": 2**64 - 1},
     )
     generation = Generation(message)
     transition(message, "start")

@@ -46,7 +46,7 @@ async def test_no_stream_opens_for_a_message_without_a_generation_or_delivered()
     assert server_context(request) is ctx
     chat = ctx.store.create_chat("owner")
     prompt = ctx.store.add_prompter_message("owner", chat.id, None, "hi")
-    message = ctx.store.add_assistant_message("owner", chat.id, prompt.id, {})
+    message = ctx.store.add_assistant_message("owner", chat.id, prompt.id, work_parameters={})
     assert await open_stream(request, message) is None  # no generation: never submitted
     generation = ctx.engine.submit(message)  # unpaced: finished at once
     assert message.finished

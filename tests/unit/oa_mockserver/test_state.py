@@ -26,7 +26,7 @@ WP = {"model_config": {"model_id": "_lorem"}}
 def _turn(store: ChatStore, owner: str = "u") -> tuple[str, str, str]:
     chat = store.create_chat(owner)
     prompter = store.add_prompter_message(owner, chat.id, None, "hello")
-    assistant = store.add_assistant_message(owner, chat.id, prompter.id, WP)
+    assistant = store.add_assistant_message(owner, chat.id, prompter.id, work_parameters=WP)
     return chat.id, prompter.id, assistant.id
 
 
@@ -52,7 +52,7 @@ def test_parent_rules_of_the_real_server() -> None:
     with pytest.raises(ParentNotFound):
         store.add_prompter_message("u", chat_id, "nope", "x")
     with pytest.raises(InvalidParent, match="not a prompter message"):
-        store.add_assistant_message("u", chat_id, assistant_id, WP)
+        store.add_assistant_message("u", chat_id, assistant_id, work_parameters=WP)
     message = store.message("u", chat_id, assistant_id)
     transition(message, "start")
     transition(message, "finish", content="done")
@@ -146,7 +146,7 @@ class StoreMachine(RuleBasedStateMachine):
         prompts = [mid for mid, role in self.model[chat_id][1] if role == "prompter"]
         if not prompts:
             return
-        message = self.store.add_assistant_message(owner, chat_id, prompts[-1], WP)
+        message = self.store.add_assistant_message(owner, chat_id, prompts[-1], work_parameters=WP)
         role = "assistant-pending"
         if finish:
             transition(message, "start")

@@ -218,7 +218,9 @@ async def test_pending_events_and_pings_come_from_the_wheel_with_true_positions(
     for _ in range(3):
         chat = store.create_chat("u")
         prompter = store.add_prompter_message("u", chat.id, None, "x")
-        messages.append(store.add_assistant_message("u", chat.id, prompter.id, {}, model="_l"))
+        messages.append(
+            store.add_assistant_message("u", chat.id, prompter.id, work_parameters={}, model="_l")
+        )
     engine.submit(messages[0])  # the one worker is busy with it for a long while
     waiting = [engine.submit(message) for message in messages[1:]]
     stream = _Stream(waiting[1], engine, config)
