@@ -10,6 +10,7 @@ import os
 import re
 import statistics
 import subprocess
+import threading
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -67,8 +68,11 @@ def start_server(command: list[str], **popen: Any) -> tuple[subprocess.Popen[str
     for line in process.stdout:
         match = _RUNNING_ON.search(line)
         if match:
+            # read on, so a chatty server never blocks on a full pipe while it is measured
+            threading.Thread(target=process.stdout.read, daemon=True).start()
             return process, match.group(1)
         output.append(line)
+    process.wait()
     raise RuntimeError(f"the server did not start: {' '.join(command)}\n{''.join(output)}")
 
 

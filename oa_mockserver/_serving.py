@@ -1,6 +1,6 @@
 """``ServedApp``: an aiohttp app on a host and port, started and stopped as an async context
 manager; the base of :class:`MockServer` and :class:`RecordingProxy` (a leaf module: it imports
-nothing of the package, so both ``_server`` and ``recording`` may use it)."""
+nothing of the package but its exceptions, so both ``_server`` and ``recording`` may use it)."""
 
 from __future__ import annotations
 
@@ -8,6 +8,8 @@ from types import TracebackType
 from typing import Any, TypeVar
 
 from aiohttp import web
+
+from ._exceptions import MockServerError
 
 __all__ = ["ServedApp"]
 
@@ -35,13 +37,17 @@ class ServedApp:
         """Serve ``app`` on ``host:port`` (port 0: a free one); the base URL it answers at.
 
         Raises:
-            OSError: the address cannot be bound (nothing is left running).
+            MockServerError: already serving.
+            OSError: the address cannot be bound (nothing is left running, as after any
+                failure or cancellation here).
         """
+        if self._runner is not None:
+            raise MockServerError(f"this {type(self).__name__} is already running; start it once")
         runner = web.AppRunner(app, access_log=None, **options)
-        await runner.setup()
         try:
+            await runner.setup()
             await web.TCPSite(runner, host, port).start()
-        except OSError:
+        except BaseException:
             await runner.cleanup()
             raise
         self._runner = runner

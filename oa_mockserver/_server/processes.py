@@ -67,16 +67,20 @@ def shared_problem(config: ServerConfig, processes: int) -> str | None:
 def _runner_factory(config: ServerConfig) -> Callable[[], Awaitable[web.AppRunner]]:
     async def make_runner() -> web.AppRunner:
         # in the worker, after the fork: a fresh app, its loop and its own Redis connections
-        runner = web.AppRunner(
-            create_app(config),
+        app = create_app(config)
+        app.on_startup.append(_settle_collector)  # last: after what the app's startup builds
+        return web.AppRunner(
+            app,
             shutdown_timeout=config.shutdown_timeout,
             access_log=None,
             **SERVER_OPTIONS,
         )
-        settle_collector()
-        return runner
 
     return make_runner
+
+
+async def _settle_collector(app: web.Application) -> None:
+    settle_collector()
 
 
 def serve_processes(

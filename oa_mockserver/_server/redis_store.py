@@ -79,7 +79,9 @@ def queue_key(message_id: str) -> str:
 
 
 #: A chat's own fields kept in ``meta``, in this order: all but its id (the key) and messages.
-_META = tuple(f.name for f in dataclasses.fields(Chat) if f.name not in ("id", "messages"))
+_META = tuple(
+    f.name for f in dataclasses.fields(Chat) if f.init and f.name not in ("id", "messages")
+)
 #: A message's fields that never change, kept in ``m:{id}`` after its position, in this order:
 #: all but its id (in the key), its chat's id and the fields written apart (state, content, score).
 _FIXED = tuple(

@@ -18,7 +18,7 @@ from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
 
-from oa_mockserver._server.redis_store import RedisStore
+from oa_mockserver._server.redis_store import _FIXED, _META, RedisStore
 from oa_mockserver._server.state import ChatPage, ChatStore, StateError
 from oa_mockserver._server.store import MemoryStore, Store
 
@@ -27,6 +27,17 @@ pytestmark = pytest.mark.redis
 OWNERS = st.sampled_from(["ann", "bob"])
 _TIMES = {"created_at", "modified_at"}
 _WORK = {"model_config": {"model_id": "m"}, "sampling_parameters": {"temperature": 0.7}}
+
+
+def test_the_stored_fields_and_their_order_are_pinned() -> None:
+    """Chats are stored positionally, the fields taken from the dataclasses: a field added to,
+    dropped from or moved in ``Chat`` or ``Message`` changes what running servers read, so it
+    must be a decision taken here, not a side effect."""
+    assert _META == (
+        "owner", "created_at", "modified_at", "title", "hidden", "allow_data_use",
+        "active_thread_tail_message_id",
+    )  # fmt: skip
+    assert _FIXED == ("parent_id", "role", "created_at", "work_parameters", "model")
 
 
 class Labels:

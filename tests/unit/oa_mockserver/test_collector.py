@@ -44,6 +44,8 @@ def test_serve_settles_the_collector_before_it_serves(monkeypatch: pytest.Monkey
 async def test_a_worker_of_several_processes_settles_it_too() -> None:
     gc.set_threshold(700, 10, 10)
     runner = await _runner_factory(ServerConfig())()
+    assert gc.get_threshold() == (700, 10, 10)  # not before the app has started up
+    await runner.setup()
     try:
         assert gc.get_threshold() == SERVER_THRESHOLDS
         assert gc.get_freeze_count() > 0
