@@ -437,8 +437,9 @@ class Engine:
             _feed_plan(generation, plan)
             return
         wheel = self.wheel()
-        # the recorded offsets, from now: piece i is due at start + offsets[i]
-        start = wheel.loop.time()
+        # the recorded offsets, from the edge of this bucket (at most one bucket from now):
+        # piece i is due at start + offsets[i], and replays begun in one bucket share every tick
+        start = wheel.edge(wheel.loop.time())
         offsets: list[float] = []
         total = 0.0
         for delay in plan.delays:

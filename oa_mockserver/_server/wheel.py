@@ -67,6 +67,14 @@ class Wheel:
         """Entries waiting (stale ones included)."""
         return sum(len(bucket) for bucket in self._buckets.values()) // 2
 
+    def edge(self, when: float) -> float:
+        """The end of the bucket holding ``when``: schedules that start there share buckets.
+
+        Two schedules of the same offsets from times in one bucket may straddle two buckets at
+        every step (two ticks where one would do); from the bucket's edge they fall together.
+        """
+        return math.ceil(when / self._resolution) * self._resolution
+
     def call_at(self, when: float, callback: Callable[[Any], object], arg: Any) -> None:
         """Run ``callback(arg)`` in the tick of the bucket holding ``when`` (never before it).
 

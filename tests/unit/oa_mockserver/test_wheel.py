@@ -169,3 +169,26 @@ def test_any_schedule_runs_sorted_by_bucket_then_by_insertion(slots: list[int]) 
 
     ran = asyncio.run(run())
     assert ran == sorted(range(len(slots)), key=lambda i: (slots[i], i))
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.floats(min_value=0.0, max_value=1e5),
+    st.floats(min_value=0.0, max_value=0.99),
+    st.lists(st.floats(min_value=0.0, max_value=1.0), min_size=1, max_size=20),
+)
+def test_schedules_begun_in_one_bucket_share_every_bucket_from_its_edge(
+    start: float, later: float, delays: list[float]
+) -> None:
+    loop = asyncio.new_event_loop()
+    try:
+        wheel = Wheel(loop, 0.005)
+        first = _bucket(wheel, start) * 0.005 - 0.005 + 0.0001  # early in a bucket
+        second = first + later * (0.005 - 0.0002)  # later in the same bucket
+        origins = [wheel.edge(first), wheel.edge(second)]
+        assert origins[0] == origins[1] >= second
+        assert origins[0] - first < 0.005
+        due = [[origin + sum(delays[: i + 1]) for i in range(len(delays))] for origin in origins]
+        assert [_bucket(wheel, t) for t in due[0]] == [_bucket(wheel, t) for t in due[1]]
+    finally:
+        loop.close()
