@@ -252,10 +252,12 @@ class Generation:
         self.ended = True
         self.wake()
 
-    def push_raw(self, piece: bytes) -> None:
-        """Append one recorded piece of a replayed stream (written as one HTTP chunk)."""
-        self.chunks.append(piece)
-        self.wake()
+    def push_raw(self, pieces: Sequence[bytes], *, wake: bool = True) -> None:
+        """Append recorded pieces of a replayed stream, each written as one HTTP chunk; pieces
+        pushed together go out in one write (``wake=False``: the caller wakes, finishing next)."""
+        self.chunks.extend(pieces)
+        if wake:
+            self.wake()
 
     def finish_recorded(self, final: bytes, content: str) -> None:
         """Complete a replayed message: ``final`` is the last recorded piece, as recorded."""
@@ -456,15 +458,20 @@ class Engine:
             return
         plan, offsets = generation.plan
         step = generation.step
-        if step < len(plan.pieces) - 1:
-            generation.push_raw(plan.pieces[step])
-        step += 1
-        if step < len(offsets):
-            generation.step = step
+        # the pieces recorded at one offset (a last token and the final event, written
+        # together) go out together, in one write, as they were recorded
+        end = step + 1
+        while end < len(offsets) and offsets[end] <= offsets[step]:
+            end += 1
+        last = len(plan.pieces) - 1  # the final piece: _finish_recorded sends it
+        if end < len(offsets):
+            generation.push_raw(plan.pieces[step : min(end, last)])
+            generation.step = end
             wheel = self._wheel_
             assert wheel is not None
-            wheel.call_at(offsets[step], self._on_piece, generation)
+            wheel.call_at(offsets[end], self._on_piece, generation)
             return
+        generation.push_raw(plan.pieces[step:last], wake=False)
         generation.plan = ()
         _finish_recorded(generation, plan)
         self._release(generation)
@@ -483,8 +490,7 @@ class Engine:
 
 
 def _feed_plan(generation: Generation, plan: ReplayPlan) -> None:
-    for piece in plan.pieces[:-1]:
-        generation.push_raw(piece)
+    generation.push_raw(plan.pieces[:-1], wake=False)
     _finish_recorded(generation, plan)
 
 

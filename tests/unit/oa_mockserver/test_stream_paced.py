@@ -289,3 +289,35 @@ def test_any_schedule_gives_the_chunks_and_order_of_the_simple_path(
 
     paced, simple, log, expected = asyncio.run(run())
     assert paced == simple == log == expected
+
+
+@pytest.mark.asyncio
+async def test_replayed_pieces_recorded_at_one_offset_go_out_in_one_write() -> None:
+    from oa_mockserver.recording import Chunk, RecordedResponse
+    from oa_mockserver.recording._replay import RecordedReply, ReplayLibrary
+
+    config = _config(replay_timing="exact", replay_speed=20.0)
+    store = ChatStore()
+    chat = store.create_chat("u")
+    prompt = store.add_prompter_message("u", chat.id, None, "hi")
+    message = store.add_assistant_message("u", chat.id, prompt.id, work_parameters={})
+    tokens = [b'data: {"event_type": "token", "text": "%d "}\r\n\r\n' % i for i in range(3)]
+    final = b'data: {"event_type": "message", "message": {"content": "0 1 2 "}}\r\n\r\n'
+    # the last token and the final event were one write when recorded: one offset
+    offsets = [0.1, 0.2, 0.3, 0.3]
+    recorded = RecordedReply(
+        source="x.yaml:1", fields={}, answer=RecordedResponse(status=200, body=b"{}"),
+        stream=RecordedResponse(
+            status=200, body=b"".join([*tokens, final]),
+            chunks=tuple(Chunk(t, p) for t, p in zip(offsets, [*tokens, final], strict=True)),
+        ),
+    )  # fmt: skip
+    engine = Engine(config, store)
+    generation = Generation(message)
+    stream = _Stream(generation, engine, config)
+    await _settle()
+    engine._replay(generation, recorded, ReplayLibrary([recorded], config.replay_settings))
+    await asyncio.wait_for(stream.task, 5)
+    assert stream.received() == [*tokens, final]
+    assert stream.log.final_written
+    assert stream.transport.writes == 3  # the two tokens, then the last token with the final
