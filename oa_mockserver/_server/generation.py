@@ -458,17 +458,17 @@ class Engine:
             return
         plan, offsets = generation.plan
         step = generation.step
-        # the pieces recorded at one offset (a last token and the final event, written
-        # together) go out together, in one write, as they were recorded
-        end = step + 1
-        while end < len(offsets) and offsets[end] <= offsets[step]:
+        wheel = self._wheel_
+        assert wheel is not None
+        # the later pieces due in this piece's bucket (they would run in this tick anyway: a
+        # last token and the final event, recorded as one write) go out with it, in one write
+        end, edge = step + 1, wheel.edge(offsets[step])
+        while end < len(offsets) and offsets[end] <= edge:
             end += 1
         last = len(plan.pieces) - 1  # the final piece: _finish_recorded sends it
         if end < len(offsets):
             generation.push_raw(plan.pieces[step : min(end, last)])
             generation.step = end
-            wheel = self._wheel_
-            assert wheel is not None
             wheel.call_at(offsets[end], self._on_piece, generation)
             return
         generation.push_raw(plan.pieces[step:last], wake=False)

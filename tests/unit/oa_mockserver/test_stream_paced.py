@@ -303,8 +303,9 @@ async def test_replayed_pieces_recorded_at_one_offset_go_out_in_one_write() -> N
     message = store.add_assistant_message("u", chat.id, prompt.id, work_parameters={})
     tokens = [b'data: {"event_type": "token", "text": "%d "}\r\n\r\n' % i for i in range(3)]
     final = b'data: {"event_type": "message", "message": {"content": "0 1 2 "}}\r\n\r\n'
-    # the last token and the final event were one write when recorded: one offset
-    offsets = [0.1, 0.2, 0.3, 0.3]
+    # the last token and the final event were one write when recorded: offsets 0.1 ms apart,
+    # in one bucket of the wheel (5 ms; 20x: 12.5 and 12.505 ms after the start, a bucket edge)
+    offsets = [0.05, 0.15, 0.25, 0.2501]
     recorded = RecordedReply(
         source="x.yaml:1", fields={}, answer=RecordedResponse(status=200, body=b"{}"),
         stream=RecordedResponse(
