@@ -4,6 +4,7 @@ nothing of the package but its exceptions, so both ``_server`` and ``recording``
 
 from __future__ import annotations
 
+import abc
 from types import TracebackType
 from typing import Any, TypeVar
 
@@ -16,16 +17,16 @@ __all__ = ["ServedApp"]
 _S = TypeVar("_S", bound="ServedApp")
 
 
-class ServedApp:
+class ServedApp(abc.ABC):
     """An aiohttp app served on a host and port, used as an async context manager: what the
     mock server and the recording proxy share (``async with``: :meth:`start`, then
     :meth:`stop`)."""
 
     _runner: web.AppRunner | None = None
 
+    @abc.abstractmethod
     async def start(self) -> object:
         """Bind and start serving (see the subclass)."""
-        raise NotImplementedError
 
     async def stop(self) -> None:
         """End open streams and stop serving. Safe to call twice."""
