@@ -20,6 +20,8 @@ from oa_mockserver._control.journal import StreamLog
 from oa_mockserver._server.generation import Engine, Generation
 from oa_mockserver._server.state import ChatStore, Message
 from oa_mockserver._server.stream import _PacedStream, _stream_loop, _stream_paced, _Writer
+from oa_mockserver.recording import Chunk, RecordedResponse
+from oa_mockserver.recording._replay import RecordedReply, ReplayLibrary
 
 
 class _Transport:
@@ -293,9 +295,6 @@ def test_any_schedule_gives_the_chunks_and_order_of_the_simple_path(
 
 @pytest.mark.asyncio
 async def test_replayed_pieces_recorded_at_one_offset_go_out_in_one_write() -> None:
-    from oa_mockserver.recording import Chunk, RecordedResponse
-    from oa_mockserver.recording._replay import RecordedReply, ReplayLibrary
-
     config = _config(replay_timing="exact", replay_speed=20.0)
     store = ChatStore()
     chat = store.create_chat("u")
