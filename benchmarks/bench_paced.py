@@ -28,6 +28,7 @@ starts inherit it): C = 4,000 needs 8,000 sockets on the machine, ``--memory`` 1
     .venv/bin/python benchmarks/bench_paced.py --quick       # C = 50, 5 tokens at 0.05 s (smoke)
     .venv/bin/python benchmarks/bench_paced.py --provider    # + server-side gaps, provider client
     .venv/bin/python benchmarks/bench_paced.py --memory      # RSS per open stream at 10,000
+    .venv/bin/python benchmarks/bench_paced.py --split       # CPU per token, per conversation
 """
 
 from __future__ import annotations
@@ -323,6 +324,61 @@ def _table(args: argparse.Namespace, pace: tuple[int, float, float], levels: lis
     )  # fmt: skip
 
 
+def _split(args: argparse.Namespace, concurrency: int) -> None:
+    """Where each server's CPU goes: per token, and per conversation before any token.
+
+    Each server (the replay server too, from a cassette recorded at that length) runs twice, with
+    replies of 1 and of 41 tokens at the table's pace; a token costs the difference divided by
+    40, and the rest of the 1-token conversation is the fixed part (the five calls, the stream's
+    setup and end). The servers take turns, ``args.rounds`` rounds each; medians.
+    """
+    short, long = 1, 41
+    measured: dict[tuple[str, int], list[float]] = {}
+    for tokens in (short, long):
+        pace = (tokens, 0.2, 0.2)
+        with tempfile.TemporaryDirectory() as scratch:
+            cassette = _record_cassette(pace, Path(scratch))
+            commands = {
+                "floor": [sys.executable, __file__, "--serve-floor", str(tokens), "0.2", "0.2"],
+                "mock": _mock_command(pace),
+                "replay": _mock_command(pace, "--cassettes", str(cassette), "--timing", "exact"),
+            }  # fmt: skip
+            servers = {name: start_server(command) for name, command in commands.items()}
+            try:
+                for process, url in servers.values():
+                    _round(process, url, min(concurrency, 200))  # warm-up: not measured
+                for _ in range(args.rounds):
+                    for name, (process, url) in servers.items():
+                        result = _round(process, url, concurrency)
+                        measured.setdefault((name, tokens), []).append(result["cpu"] / concurrency)
+            finally:
+                for process, _ in servers.values():
+                    stop_server(process)
+    rows = []
+    parts: dict[str, tuple[float, float]] = {}
+    for name in ("floor", "mock", "replay"):
+        one = statistics.median(measured[(name, short)])
+        many = statistics.median(measured[(name, long)])
+        per_token = (many - one) / (long - short)
+        parts[name] = (per_token, one - per_token)
+    for name, (per_token, fixed) in parts.items():
+        floor_token, floor_fixed = parts["floor"]
+        rows.append([
+            name, f"{per_token * 1e6:.1f} µs ({per_token / floor_token:.2f}x)",
+            f"{fixed * 1e3:.3f} ms ({fixed / floor_fixed:.2f}x)",
+            f"{(fixed + 20 * per_token) * 1e3:.3f} ms",
+        ])  # fmt: skip
+    print(
+        f"server CPU split, C = {concurrency:,}, replies of {short} and {long} tokens at 0.2 s, "
+        f"median of {args.rounds} round(s) each (load average {os.getloadavg()[0]:.2f} at the end)"
+    )
+    print_table(
+        ["server", "per token (vs floor)", "per conversation, before tokens (vs floor)",
+         "a 20-token conversation"],
+        rows,
+    )  # fmt: skip
+
+
 def _provider_row(pace: tuple[int, float, float], concurrency: int) -> None:
     process, url = start_server(_mock_command(pace, "--journal-limit", "0"))
     try:
@@ -504,6 +560,9 @@ def main() -> None:
     parser.add_argument("--provider", action="store_true", help="also the provider/journal row")
     parser.add_argument("--provider-only", action="store_true", help="only the provider row")
     parser.add_argument("--memory", action="store_true", help="only RSS per open stream")
+    parser.add_argument(
+        "--split", action="store_true", help="only the CPU per token and per conversation"
+    )
     parser.add_argument("--streams", type=int, default=10_000, help="streams of --memory")
     parser.add_argument("--serve-floor", nargs=3, help=argparse.SUPPRESS)
     parser.add_argument("--serve-idle", action="store_true", help=argparse.SUPPRESS)
@@ -538,6 +597,9 @@ def main() -> None:
     print(f"RLIMIT_NOFILE raised to {hard} for this benchmark and the processes it starts")
     if args.memory:
         _memory(args.streams)
+        return
+    if args.split:
+        _split(args, 50 if args.quick else 1000)
         return
     pace = (5, 0.05, 0.05) if args.quick else (20, 0.2, 0.2)
     levels = [50] if args.quick else [1000, 2000, 4000]
