@@ -6,7 +6,7 @@ from typing import Any
 
 from aiohttp import web
 
-from .wire import detail_body, fastapi_json, float_free_json, web_error_body
+from .wire import SERVER_SOFTWARE, detail_body, fastapi_json, float_free_json, web_error_body
 
 __all__ = [
     "WEB_PREFIX",
@@ -22,7 +22,8 @@ __all__ = [
 ]
 
 
-_JSON_HEADERS = {"content-type": "application/json"}
+# with the reference's ``Server`` already: the guard sets it on any answer without it
+_JSON_HEADERS = {"content-type": "application/json", "server": SERVER_SOFTWARE}
 
 
 def json_bytes(body: bytes, status: int = 200) -> web.Response:

@@ -43,7 +43,7 @@ from .config import ServerConfig
 from .generation import TOKEN_EVENTS, Engine, Generation
 from .ids import ping_stamp, utcnow
 from .wheel import Entry
-from .wire import event_bytes, pending_event, ping_bytes
+from .wire import SERVER_SOFTWARE, event_bytes, pending_event, ping_bytes
 
 __all__ = ["SERVER_SOFTWARE", "SSE_HEADERS", "STREAM_FAULTS", "STREAM_LOG", "stream_events"]
 
@@ -54,8 +54,6 @@ SSE_HEADERS = (
     ("x-accel-buffering", "no"),
     ("content-type", "text/event-stream; charset=utf-8"),
 )
-#: The ``Server`` header of every answer: the reference's.
-SERVER_SOFTWARE = "uvicorn"
 # Set on the request by the guard before the handler runs: the faults that fired on this
 # request, and the log the writer fills for the journal (absent: no faults, a log nobody reads).
 if TYPE_CHECKING or hasattr(web, "RequestKey"):

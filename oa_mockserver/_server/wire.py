@@ -22,6 +22,7 @@ if TYPE_CHECKING:  # state imports this module
     from .state import Message
 
 __all__ = [
+    "SERVER_SOFTWARE",
     "detail_body",
     "error_item",
     "event_bytes",
@@ -37,6 +38,9 @@ __all__ = [
     "web_error_body",
     "work_fragment",
 ]
+
+#: The ``Server`` header of every answer: the reference's.
+SERVER_SOFTWARE = "uvicorn"
 
 _compact = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
 _pydantic_v1 = json.JSONEncoder().encode  # default spacing, ensure_ascii=True
