@@ -254,8 +254,9 @@ class _PacedStream:
     """
 
     __slots__ = (
-        "done", "engine", "generation", "log", "next_pending", "next_ping", "pending_entry",
-        "pending_interval", "ping_entry", "ping_interval", "protocol", "sent", "state", "wheel",
+        "done", "engine", "extras", "generation", "log", "next_pending", "next_ping",
+        "pending_entry", "pending_interval", "ping_entry", "ping_interval", "protocol", "sent",
+        "state", "wheel",
     )  # fmt: skip
 
     def __init__(
@@ -281,6 +282,8 @@ class _PacedStream:
         self.next_pending = started + config.pending_interval
         self.ping_entry: Entry | None = None
         self.pending_entry: Entry | None = None
+        #: Whether a chunk of the stream's own (a ping, a ``pending`` event) went out.
+        self.extras = False
 
     def _end(self, state: int) -> None:
         self.state = state
@@ -342,6 +345,7 @@ class _PacedStream:
             return False
         transport.write(_frame(chunk))
         self.log.add(time.monotonic(), chunk)
+        self.extras = True
         return True
 
     @staticmethod
@@ -403,6 +407,10 @@ async def _stream_paced(
             wheel.cancel(stream.ping_entry, stream)
         if stream.pending_entry is not None:
             wheel.cancel(stream.pending_entry, stream)
+    if generation.generated and not stream.extras and state != _SLOW:
+        # only the generation's token events and its final event went out: the journal knows
+        # their kinds without reading each chunk again
+        log.mark_generated()
     if state == _GONE:
         log.client_disconnected = True
         return response

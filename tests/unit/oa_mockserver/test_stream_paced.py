@@ -16,7 +16,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from oa_mockserver import ServerConfig
-from oa_mockserver._control.journal import StreamLog
+from oa_mockserver._control.journal import StreamLog, chunk_kind
 from oa_mockserver._server.generation import Engine, Generation
 from oa_mockserver._server.state import ChatStore, Message
 from oa_mockserver._server.stream import _PacedStream, _stream_loop, _stream_paced, _Writer
@@ -238,6 +238,31 @@ async def test_pending_events_and_pings_come_from_the_wheel_with_true_positions(
     engine.close()
 
 
+@pytest.mark.asyncio
+async def test_a_paced_stream_with_pings_keeps_their_kind_in_the_journal() -> None:
+    """A stream that wrote pings between its tokens ends normally: its log still reads each
+    chunk's kind (only a stream of tokens and its final event takes the short way)."""
+    store = ChatStore()
+    config = ServerConfig(
+        ping_interval=0.02, pending_interval=3600, token_interval=0.03, first_token_delay=0.05,
+        reply_tokens=3,
+    )  # fmt: skip
+    engine = Engine(config, store)
+    chat = store.create_chat("u")
+    prompter = store.add_prompter_message("u", chat.id, None, "x")
+    message = store.add_assistant_message(
+        "u", chat.id, prompter.id, work_parameters={}, model="_l"
+    )
+    stream = _Stream(engine.submit(message), engine, config)
+    await asyncio.wait_for(stream.task, 5)
+    kinds = stream.log.kinds
+    assert "ping" in kinds
+    assert kinds.count("token") == 3
+    assert kinds[-1] == "message"
+    assert kinds == tuple(map(chunk_kind, stream.log.data))
+    engine.close()
+
+
 # -- the paced path against the simple path, for any schedule ----------------------------------
 
 _STEPS = st.lists(
@@ -287,6 +312,8 @@ def test_any_schedule_gives_the_chunks_and_order_of_the_simple_path(
             generation.end()
         await asyncio.wait_for(asyncio.gather(paced.task, simple), 5)
         expected = [*generation.chunks, *([generation.final] if generation.final else [])]
+        # the journal's kinds, however the log came by them, are those of the chunks it wrote
+        assert paced.log.kinds == tuple(map(chunk_kind, paced.log.data))
         return paced.received(), simple_response.sent, paced.log.data, expected
 
     paced, simple, log, expected = asyncio.run(run())
