@@ -25,11 +25,12 @@ import random
 import re
 from collections import deque
 from collections.abc import Sequence
+from itertools import accumulate
 from typing import Any, Protocol
 
 import msgspec
 
-from ..recording._replay import RecordedReply, ReplayLibrary, ReplayPlan, plan_reply
+from ..recording._replay import RecordedReply, ReplayLibrary, ReplayPlan
 from .config import ServerConfig
 from .state import ChatStore, Message, transition
 from .wheel import Wheel, resolution_for
@@ -433,7 +434,7 @@ class Engine:
     ) -> None:
         message = generation.message
         live_ids = [m.id for m in self.store.thread(message)]
-        plan = plan_reply(recorded, message.chat_id, live_ids, library.settings)
+        plan = library.plan(recorded, message.chat_id, live_ids)
         transition(message, "start")
         if not any(plan.delays):
             _feed_plan(generation, plan)
@@ -441,12 +442,9 @@ class Engine:
         wheel = self.wheel()
         # the recorded offsets, from the edge of this bucket (at most one bucket from now):
         # piece i is due at start + offsets[i], and replays begun in one bucket share every tick
+        # (accumulate: the running sum in C, the same additions in the same order)
         start = wheel.edge(wheel.loop.time())
-        offsets: list[float] = []
-        total = 0.0
-        for delay in plan.delays:
-            total += delay
-            offsets.append(start + total)
+        offsets = [start + total for total in accumulate(plan.delays)]
         generation.plan = (plan, offsets)
         self._paced[message.id] = generation
         self._busy += 1  # cancel() and close() count replays like worker messages

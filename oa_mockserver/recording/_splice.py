@@ -15,7 +15,10 @@ When no replacement is shorter than what it replaces, the chunk count is preserv
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections.abc import Iterable, Mapping, Sequence
+from itertools import accumulate
+from operator import itemgetter
 
 __all__ = ["Edit", "find_edits", "replace_in_chunks", "splice"]
 
@@ -30,7 +33,7 @@ def splice(chunks: Sequence[bytes], edits: Iterable[Edit]) -> list[bytes]:
     overlapping edits the one starting first wins. Returns at least one piece (``[b""]`` for an
     empty body).
     """
-    ordered = sorted((e for e in edits if e[1] >= e[0]), key=lambda e: (e[0], e[1]))
+    ordered = sorted((e for e in edits if e[1] >= e[0]), key=itemgetter(0, 1))
     if not ordered:
         kept = [c for c in chunks if c]
         return kept or [b""]
@@ -38,17 +41,10 @@ def splice(chunks: Sequence[bytes], edits: Iterable[Edit]) -> list[bytes]:
     # there come back as they are (the same objects, no copy); only the rest is re-cut. A replay
     # rewrites ids in its last event only: this is most of its chunks. The last chunk is never
     # kept: an edit may lie past the end of the body, and is appended to it.
-    first = ordered[0][0]
-    result: list[bytes] = []
-    base = 0  # where the re-cut tail begins in the joined input
-    count = 0
-    for chunk in chunks[:-1]:
-        if base + len(chunk) > first:
-            break
-        if chunk:
-            result.append(chunk)
-        base += len(chunk)
-        count += 1
+    cuts = list(accumulate(map(len, chunks[:-1])))
+    count = bisect_right(cuts, ordered[0][0])  # the chunks whose end does not move
+    base = cuts[count - 1] if count else 0  # where the re-cut tail begins in the joined input
+    result = list(filter(None, chunks[:count]))
     tail = chunks[count:]
     data = b"".join(tail)
     out = bytearray()
