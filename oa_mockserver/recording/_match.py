@@ -11,6 +11,7 @@ A miss names the nearest recorded request (fewest differing fields) and lists ea
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import re
@@ -38,6 +39,7 @@ _ID_SEGMENT = re.compile(
 _MISSING = "<absent>"
 
 
+@functools.lru_cache(maxsize=1024)  # every assistant message asks it of one of a few paths
 def route_of(path: str) -> str:
     """``path`` with id-like segments replaced by ``{id}``: ``/chats/{id}/messages/{id}``."""
     return "/".join("{id}" if _ID_SEGMENT.match(s) else s for s in path.split("/"))
@@ -60,9 +62,10 @@ def request_fields(
     fields: dict[str, Any] = {"method": method.upper(), "route": route_of(parts.path)}
     if thread is not None:
         fields["thread"] = tuple(thread)
-    for key, value in parse_qsl(parts.query, keep_blank_values=True):
-        if not _is_id(key):
-            fields[f"query.{key}"] = value
+    if parts.query:
+        for key, value in parse_qsl(parts.query, keep_blank_values=True):
+            if not _is_id(key):
+                fields[f"query.{key}"] = value
     parsed: Any = body
     if isinstance(body, bytes | str):
         try:
@@ -148,8 +151,10 @@ def diff_fields(
         if ignore and rules.ignores(name):
             continue
         left, right = recorded.get(name, _MISSING), actual.get(name, _MISSING)
-        if not _equal(name, left, right, rules):
-            diffs.append(FieldDiff(name, left, right))
+        # ``==`` first, as _equal does: most fields are equal, and a call each costs
+        if left == right or _equal(name, left, right, rules):
+            continue
+        diffs.append(FieldDiff(name, left, right))
     if len(diffs) > 1:
         diffs.sort(key=attrgetter("name"))
     return diffs

@@ -29,7 +29,7 @@ import json
 import os
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -336,14 +336,67 @@ class _Final:
                 spans.add((begin + token.start() + 1, begin + token.end() - 1))
         return _Final(begin, content, frozenset(spans))
 
+    def covers(self, edits: Iterable[Edit]) -> bool:
+        """True when every edit reaching the final line replaces one of :attr:`spans`."""
+        return all(end <= self.begin or (start, end) in self.spans for start, end, _ in edits)
+
     def keeps(self, edits: Iterable[Edit]) -> bool:
         """True when the content after these edits (offsets into the recorded bytes) is known."""
-        for start, end, new in edits:
-            if end <= self.begin:
+        edits = list(edits)
+        return self.covers(edits) and all(_plain(new) for _, end, new in edits if end > self.begin)
+
+
+def _plain(new: bytes) -> bool:
+    """True for a live id that replaces a plain-id value without changing what else it means."""
+    return _PLAIN_ID.fullmatch(new) is not None and new != b"message"
+
+
+@dataclass(frozen=True, slots=True)
+class _LastPiece:
+    """Where some recorded ids stand in a recording whose ids are all in its last piece.
+
+    Then :func:`._splice.splice` keeps every other piece as it is and the last one is the
+    recorded bytes with the ids replaced: ``parts`` is that piece cut around the edits splice
+    applies (text, id, text, ..., text), and ``ids`` the recorded id of each edit. The final
+    content holds (:meth:`_Final.keeps`) when ``known`` and the live values of ``checked`` are
+    plain ids.
+    """
+
+    head: tuple[bytes, ...]
+    parts: tuple[bytes, ...]
+    ids: tuple[bytes, ...]
+    known: bool
+    checked: tuple[bytes, ...]
+
+    @staticmethod
+    def of(recording: _Recording, ids: tuple[bytes, ...]) -> _LastPiece | None:
+        """The cut of the recording's last piece for these ids (None: not all there, or none)."""
+        edits = find_edits(recording.data, dict.fromkeys(ids, b""))
+        begin = len(recording.data) - len(recording.pieces[-1])
+        if not edits or min(start for start, _, _ in edits) < begin:
+            return None
+        last = recording.pieces[-1]
+        parts: list[bytes] = []
+        found: list[bytes] = []
+        position = 0
+        # the edits splice applies: by (start, end), and of two overlapping the first one
+        for start, end, _ in sorted(edits, key=lambda e: (e[0], e[1])):
+            if start - begin < position:
                 continue
-            if (start, end) not in self.spans or not _PLAIN_ID.fullmatch(new) or new == b"message":
-                return False
-        return True
+            parts.append(last[position : start - begin])
+            found.append(recording.data[start:end])
+            parts.append(b"")  # the live id goes here
+            position = end - begin
+        parts.append(last[position:])
+        final = recording.final
+        line = [e for e in edits if final is not None and e[1] > final.begin]
+        return _LastPiece(
+            head=tuple(filter(None, recording.pieces[:-1])),
+            parts=tuple(parts),
+            ids=tuple(found),
+            known=final is not None and final.covers(line),
+            checked=tuple({recording.data[start:end]: None for start, end, _ in line}),
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -355,6 +408,8 @@ class _Recording:
     offsets: tuple[float, ...]
     data: bytes
     final: _Final | None
+    #: the ids being replaced (in the mapping's order) -> how, when all are in the last piece
+    last: dict[tuple[bytes, ...], _LastPiece | None] = field(default_factory=dict)
 
     @staticmethod
     def of(stream: RecordedResponse) -> _Recording:
@@ -364,6 +419,26 @@ class _Recording:
         offsets = tuple(c.offset_s for c in chunks) if chunks else (0.0,)
         data = b"".join(pieces)
         return _Recording(stream, pieces, offsets, data, _Final.of(data))
+
+    def rewrite(self, mapping: Mapping[bytes, bytes]) -> tuple[list[bytes], bool]:
+        """:func:`rewrite_ids` of the pieces, and True when the recorded final content holds."""
+        ids = tuple(old for old, new in mapping.items() if old and old != new)
+        try:
+            last = self.last[ids]
+        except KeyError:
+            last = self.last[ids] = _LastPiece.of(self, ids)
+        if last is not None:
+            # the common case, a few ids in the final event: no search, no re-cut
+            parts = list(last.parts)
+            for index, old in enumerate(last.ids, 1):
+                parts[2 * index - 1] = mapping[old]
+            piece = b"".join(parts)
+            pieces = [*last.head, piece] if piece or not last.head else list(last.head)
+            known = last.known and all(_plain(mapping[old]) for old in last.checked)
+            return pieces, known
+        edits = find_edits(self.data, mapping)
+        pieces = splice(self.pieces, edits) if edits else list(self.pieces)
+        return pieces, self.final is not None and self.final.keeps(edits)
 
 
 @functools.lru_cache(maxsize=256)
@@ -407,20 +482,18 @@ def _plan(
         mapping[reply.chat_id] = live_chat_id
     for old, new in zip(reversed(reply.ids), reversed(live_ids), strict=False):
         mapping[old] = new
-    # rewrite_ids, on the joined bytes worked out once
-    edits = find_edits(recording.data, {old.encode(): new.encode() for old, new in mapping.items()})
-    pieces = splice(recording.pieces, edits) if edits else list(recording.pieces)
+    # rewrite_ids, on the recording's joined bytes and cuts worked out once
+    pieces, known = recording.rewrite({old.encode(): new.encode() for old, new in mapping.items()})
     offsets = recording.offsets
     if len(pieces) != len(offsets):
         offsets = tuple(offsets[min(i, len(offsets) - 1)] for i in range(len(pieces)))
     if settings.rechunk_seed is not None:
         pieces = rechunk(b"".join(pieces), settings.rechunk_seed, pieces=max(2, len(pieces)))
         offsets = (0.0,) * len(pieces)
-    final = recording.final
     # the content of the live bytes (re-cutting keeps them): the recorded one when the edits
     # provably leave it (see _Final), else parsed again
-    if final is not None and final.keeps(edits):
-        content: str | None = final.content
+    if known and recording.final is not None:
+        content: str | None = recording.final.content
     else:
         content = _final_content(b"".join(pieces))
     return ReplayPlan(

@@ -19,7 +19,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from oa_mockserver.recording import Chunk, RecordedResponse
+from oa_mockserver.recording import Chunk, RecordedResponse, _replay
 from oa_mockserver.recording._rechunk import rechunk
 from oa_mockserver.recording._replay import (
     RecordedReply,
@@ -114,6 +114,16 @@ _VALUE = st.one_of(
 
 @st.composite
 def _final_event(draw: st.DrawFn) -> bytes:
+    if draw(st.booleans()):
+        # as recorded: the ids as the values of the id keys, a text content
+        ids = draw(st.permutations([CHAT, PARENT, ANSWER]))
+        fields = [
+            f'"{key}": "{value}"'
+            for key, value in zip(("id", "parent_id", "chat_id"), ids, strict=True)
+        ]
+        fields = draw(st.permutations([*fields, '"content": "Consectetur dolor."', '"n": 3']))
+        body = '{"event_type": "message", "message": {' + ", ".join(fields) + "}}"
+        return ("data: " + body + "\r\n\r\n").encode()
     content = draw(st.one_of(_VALUE, st.sampled_from(['"Consectetur dolor."', '"' + PARENT + '"'])))
     fields = [f'"content": {content}']
     for _ in range(draw(st.integers(0, 4))):
@@ -132,10 +142,14 @@ def _final_event(draw: st.DrawFn) -> bytes:
     return ("data: " + body + end).encode()
 
 
+# token texts: mostly words, so that the ids are in the final event only (the common case)
+_TEXT = st.one_of(st.sampled_from(["Hi ", "there."]), st.sampled_from(["Hi "]), _VALUE)
+
+
 @st.composite
 def _recordings(draw: st.DrawFn) -> RecordedReply:
     tokens = [
-        f'data: {{"event_type": "token", "text": {json.dumps(draw(_VALUE))}}}\r\n\r\n'.encode()
+        f'data: {{"event_type": "token", "text": {json.dumps(draw(_TEXT))}}}\r\n\r\n'.encode()
         for _ in range(draw(st.integers(0, 3)))
     ]
     final = [draw(_final_event())] if draw(st.integers(0, 5)) else []
@@ -251,3 +265,52 @@ def test_a_replacement_that_may_change_the_content_has_it_parsed_again(
     plan = ReplayLibrary([reply], ReplaySettings()).plan(reply, "c", [live])
     assert plan.content == content
     assert plan == _reference_plan(reply, "c", [live], ReplaySettings())
+
+
+def test_a_last_piece_left_empty_is_dropped() -> None:
+    token = b'data: {"event_type": "token", "text": "Hi"}\r\n\r\n'
+    reply = RecordedReply(
+        source="x.yaml:1",
+        fields={},
+        answer=RecordedResponse(status=200, body=b"{}"),
+        ids=("ID-1",),
+        stream=RecordedResponse(status=200, chunks=(Chunk(0.0, token), Chunk(0.1, b"ID-1"))),
+    )
+    replay = ReplaySettings(timing=Timing.exact())
+    plan = ReplayLibrary([reply], replay).plan(reply, "c", [""])
+    assert plan.pieces == (token,)
+    assert plan == _reference_plan(reply, "c", [""], replay)
+
+
+def test_a_recorded_reply_is_neither_re_cut_nor_re_parsed_per_replay(monkeypatch) -> None:
+    tokens = [f'data: {{"event_type": "token", "text": "{w}"}}\r\n\r\n'.encode() for w in "ab"]
+    final = (
+        f'data: {{"event_type": "message", "message": {{"id": "{ANSWER}", "parent_id": '
+        f'"{PARENT}", "chat_id": "{CHAT}", "content": "ab"}}}}\r\n\r\n'
+    ).encode()
+    reply = RecordedReply(
+        source="x.yaml:1",
+        fields={},
+        answer=RecordedResponse(status=200, body=b"{}"),
+        chat_id=CHAT,
+        ids=(PARENT, ANSWER),
+        stream=RecordedResponse(
+            status=200, chunks=tuple(Chunk(0.2 * i, p) for i, p in enumerate([*tokens, final]))
+        ),
+    )
+    library = ReplayLibrary([reply], ReplaySettings(timing=Timing.exact()))
+    library.plan(reply, "c-0", ["p-0", "a-0"])  # works out the recording's part
+
+    def fail(*args: object) -> None:
+        raise AssertionError("worked out again")
+
+    monkeypatch.setattr(_replay, "_final_content", fail)
+    monkeypatch.setattr(_replay, "splice", fail)
+    monkeypatch.setattr(_replay, "find_edits", fail)
+    plan = library.plan(reply, "c-1", ["p-2", "a-1"])
+    assert plan.content == "ab"
+    assert plan.pieces[:2] == tuple(tokens)
+    assert plan.pieces[0] is tokens[0]  # the recorded bytes, not a copy
+    assert plan.pieces[2] == final.replace(ANSWER.encode(), b"a-1").replace(
+        PARENT.encode(), b"p-2"
+    ).replace(CHAT.encode(), b"c-1")
