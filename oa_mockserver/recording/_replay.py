@@ -251,8 +251,10 @@ class ReplayLibrary:
         stream = reply.stream
         if stream is None:
             return _NO_STREAM
+        # by id: a response is not hashable cheaply; the entry holds the stream, so no other
+        # object can take its id meanwhile
         recording = self._recordings.get(id(stream))
-        if recording is None or recording.stream is not stream:  # ``is``: ids are reused
+        if recording is None:
             recording = self._recordings[id(stream)] = _Recording.of(stream)
         return _plan(recording, reply, live_chat_id, live_ids, self.settings)
 
@@ -309,7 +311,8 @@ class _Final:
     text is a :data:`_PLAIN_ID` other than ``message`` and the content. Replacing such a value
     by another plain id other than ``message`` keeps the JSON's structure, every other value,
     the last ``message`` mark and the ``data: `` before it, so :func:`_final_content` of the
-    replaced bytes is ``content``. Edits that end before ``begin`` change nothing it reads.
+    replaced bytes is ``content``. Edits that end at or before ``begin`` change nothing it
+    reads.
     """
 
     begin: int
