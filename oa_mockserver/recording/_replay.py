@@ -24,7 +24,6 @@ recorded ``assistant_message`` request of the loaded cassettes under the server'
 
 from __future__ import annotations
 
-import functools
 import json
 import os
 import re
@@ -413,6 +412,8 @@ class _Recording:
     final: _Final | None
     #: the ids being replaced (in the mapping's order) -> how, when all are in the last piece
     last: dict[tuple[bytes, ...], _LastPiece | None] = field(default_factory=dict)
+    #: (timing, offsets) -> the delays: the same offsets and timing, the same delays
+    timed: dict[tuple[Timing, tuple[float, ...]], tuple[float, ...]] = field(default_factory=dict)
 
     @staticmethod
     def of(stream: RecordedResponse) -> _Recording:
@@ -443,11 +444,13 @@ class _Recording:
         pieces = splice(self.pieces, edits) if edits else list(self.pieces)
         return pieces, self.final is not None and self.final.keeps(edits)
 
-
-@functools.lru_cache(maxsize=256)
-def _delays(timing: Timing, offsets: tuple[float, ...]) -> tuple[float, ...]:
-    """:meth:`Timing.delays` of a recording: the same offsets and timing, the same delays."""
-    return tuple(timing.delays(offsets))
+    def delays(self, timing: Timing, offsets: tuple[float, ...]) -> tuple[float, ...]:
+        """:meth:`Timing.delays`, worked out once per timing and offsets of this recording."""
+        key = (timing, offsets)
+        delays = self.timed.get(key)
+        if delays is None:
+            delays = self.timed[key] = tuple(timing.delays(offsets))
+        return delays
 
 
 _NO_STREAM = ReplayPlan(pieces=(), delays=(), complete=False)
@@ -501,7 +504,7 @@ def _plan(
         content = _final_content(b"".join(pieces))
     return ReplayPlan(
         pieces=tuple(filter(None, pieces)),
-        delays=_delays(settings.timing, offsets),
+        delays=recording.delays(settings.timing, offsets),
         complete=content is not None,
         content=content,
     )

@@ -189,16 +189,25 @@ _SETTINGS = st.builds(
     _LIVE_IDS,
     st.lists(_LIVE_IDS, max_size=4),
     _SETTINGS,
+    _LIVE_IDS,
+    st.lists(_LIVE_IDS, max_size=4),
 )
 def test_plans_are_the_reference_plans(
-    reply: RecordedReply, live_chat: str, live_ids: list[str], replay: ReplaySettings
+    reply: RecordedReply,
+    live_chat: str,
+    live_ids: list[str],
+    replay: ReplaySettings,
+    other_chat: str,
+    other_ids: list[str],
 ) -> None:
     expected = _reference_plan(reply, live_chat, live_ids, replay)
     assert plan_reply(reply, live_chat, live_ids, replay) == expected
     library = ReplayLibrary([reply], replay)
     assert library.plan(reply, live_chat, live_ids) == expected
-    # the second time from what the library worked out the first time
+    # again from what the library worked out the first time, for the same and other live ids
     assert library.plan(reply, live_chat, live_ids) == expected
+    other = _reference_plan(reply, other_chat, other_ids, replay)
+    assert library.plan(reply, other_chat, other_ids) == other
 
 
 def test_a_recording_without_chunks_plans_its_body() -> None:
@@ -314,3 +323,22 @@ def test_a_recorded_reply_is_neither_re_cut_nor_re_parsed_per_replay(monkeypatch
     assert plan.pieces[2] == final.replace(ANSWER.encode(), b"a-1").replace(
         PARENT.encode(), b"p-2"
     ).replace(CHAT.encode(), b"c-1")
+
+
+def test_live_ids_that_drop_a_piece_get_the_delays_of_their_pieces() -> None:
+    token = b'data: {"event_type": "token", "text": "Hi"}\r\n\r\n'
+    pieces = [token, b"ID-1", token, b"ID-1"]
+    reply = RecordedReply(
+        source="x.yaml:1",
+        fields={},
+        answer=RecordedResponse(status=200, body=b"{}"),
+        ids=("ID-1",),
+        stream=RecordedResponse(
+            status=200, chunks=tuple(Chunk(0.5 * i, p) for i, p in enumerate(pieces))
+        ),
+    )
+    replay = ReplaySettings(timing=Timing.exact())
+    library = ReplayLibrary([reply], replay)
+    for live in ("n-1", "", "n-2"):  # "" drops the pieces that were the id alone
+        assert library.plan(reply, "c", [live]) == _reference_plan(reply, "c", [live], replay)
+    assert len(library.plan(reply, "c", [""]).delays) == 2
