@@ -29,6 +29,7 @@ import os
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from operator import itemgetter
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -382,7 +383,7 @@ class _LastPiece:
         found: list[bytes] = []
         position = 0
         # the edits splice applies: by (start, end), and of two overlapping the first one
-        for start, end, _ in sorted(edits, key=lambda e: (e[0], e[1])):
+        for start, end, _ in sorted(edits, key=itemgetter(0, 1)):
             if start - begin < position:
                 continue
             parts.append(last[position : start - begin])
