@@ -25,11 +25,12 @@ import random
 import re
 from collections import deque
 from collections.abc import Sequence
+from itertools import accumulate
 from typing import Any, Protocol
 
 import msgspec
 
-from ..recording._replay import RecordedReply, ReplayLibrary, ReplayPlan, plan_reply
+from ..recording._replay import RecordedReply, ReplayLibrary, ReplayPlan
 from .config import ServerConfig
 from .state import ChatStore, Message, transition
 from .wheel import Wheel, resolution_for
@@ -433,7 +434,7 @@ class Engine:
     ) -> None:
         message = generation.message
         live_ids = [m.id for m in self.store.thread(message)]
-        plan = plan_reply(recorded, message.chat_id, live_ids, library.settings)
+        plan = library.plan(recorded, message.chat_id, live_ids)
         transition(message, "start")
         if not any(plan.delays):
             _feed_plan(generation, plan)
@@ -441,13 +442,11 @@ class Engine:
         wheel = self.wheel()
         # the recorded offsets, from the edge of this bucket (at most one bucket from now):
         # piece i is due at start + offsets[i], and replays begun in one bucket share every tick
+        # (accumulate: the running sum in C, the same additions in the same order)
         start = wheel.edge(wheel.loop.time())
-        offsets: list[float] = []
-        total = 0.0
-        for delay in plan.delays:
-            total += delay
-            offsets.append(start + total)
-        generation.plan = (plan, offsets)
+        offsets = [start + total for total in accumulate(plan.delays)]
+        # with the counts _piece_due needs at every piece (the final piece: _finish_recorded's)
+        generation.plan = (plan, offsets, len(offsets), len(plan.pieces) - 1)
         self._paced[message.id] = generation
         self._busy += 1  # cancel() and close() count replays like worker messages
         wheel.call_at(offsets[0], self._on_piece, generation)
@@ -456,18 +455,19 @@ class Engine:
         """The wheel's call for a paced replay's next recorded piece (the last one: its end)."""
         if generation.ended or self.closing:
             return
-        plan, offsets = generation.plan
+        plan, offsets, count, last = generation.plan
         step = generation.step
         wheel = self._wheel_
         assert wheel is not None
         # the later pieces due in this piece's bucket (they would run in this tick anyway: a
         # last token and the final event, recorded as one write) go out with it, in one write
-        end, edge = step + 1, wheel.edge(offsets[step])
-        while end < len(offsets) and offsets[end] <= edge:
-            end += 1
-        last = len(plan.pieces) - 1  # the final piece: _finish_recorded sends it
-        if end < len(offsets):
-            generation.push_raw(plan.pieces[step : min(end, last)])
+        end = step + 1
+        if end < count:
+            edge = wheel.edge(offsets[step])
+            while end < count and offsets[end] <= edge:
+                end += 1
+        if end < count:
+            generation.push_raw(plan.pieces[step : end if end < last else last])
             generation.step = end
             wheel.call_at(offsets[end], self._on_piece, generation)
             return

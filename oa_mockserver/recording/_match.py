@@ -11,11 +11,13 @@ A miss names the nearest recorded request (fewest differing fields) and lists ea
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import re
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
+from operator import attrgetter
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
@@ -37,11 +39,13 @@ _ID_SEGMENT = re.compile(
 _MISSING = "<absent>"
 
 
+@functools.lru_cache(maxsize=1024)  # every assistant message asks it of one of a few paths
 def route_of(path: str) -> str:
     """``path`` with id-like segments replaced by ``{id}``: ``/chats/{id}/messages/{id}``."""
     return "/".join("{id}" if _ID_SEGMENT.match(s) else s for s in path.split("/"))
 
 
+@functools.lru_cache(maxsize=1024)  # the same few keys at every request
 def _is_id(key: str) -> bool:
     lower = key.lower()
     return lower == "id" or lower.endswith("_id")
@@ -59,9 +63,10 @@ def request_fields(
     fields: dict[str, Any] = {"method": method.upper(), "route": route_of(parts.path)}
     if thread is not None:
         fields["thread"] = tuple(thread)
-    for key, value in parse_qsl(parts.query, keep_blank_values=True):
-        if not _is_id(key):
-            fields[f"query.{key}"] = value
+    if parts.query:
+        for key, value in parse_qsl(parts.query, keep_blank_values=True):
+            if not _is_id(key):
+                fields[f"query.{key}"] = value
     parsed: Any = body
     if isinstance(body, bytes | str):
         try:
@@ -69,7 +74,8 @@ def request_fields(
         except ValueError:
             parsed = None
             fields["body"] = body if isinstance(body, str) else body.decode("utf-8", "replace")
-    if isinstance(parsed, Mapping):
+    # ``type(...) is dict`` first: the ABC check costs, and a parsed body is a dict
+    if type(parsed) is dict or isinstance(parsed, Mapping):
         for key, value in parsed.items():
             if _is_id(key):
                 continue
@@ -77,7 +83,9 @@ def request_fields(
                 fields["content"] = value
             elif key == "model_config_name":
                 fields["model"] = value
-            elif key == "sampling_parameters" and isinstance(value, Mapping):
+            elif key == "sampling_parameters" and (
+                type(value) is dict or isinstance(value, Mapping)
+            ):
                 for name, number in value.items():
                     fields[f"sampling.{name}"] = number
             else:
@@ -140,12 +148,19 @@ def diff_fields(
 ) -> list[FieldDiff]:
     """The fields that differ (ignored ones left out), in a stable order."""
     diffs: list[FieldDiff] = []
-    for name in sorted(set(recorded) | set(actual)):
-        if rules.ignores(name):
+    # Why not sorted first: this runs for every recorded request at every assistant message,
+    # and mostly finds nothing to sort; names are unique, so sorting the diffs is the same order.
+    ignore = rules.ignore  # empty: nothing is ignored, no need to ask per field
+    for name in recorded.keys() | actual.keys():
+        if ignore and rules.ignores(name):
             continue
         left, right = recorded.get(name, _MISSING), actual.get(name, _MISSING)
-        if not _equal(name, left, right, rules):
-            diffs.append(FieldDiff(name, left, right))
+        # ``==`` first, as _equal does: most fields are equal, and a call each costs
+        if left == right or _equal(name, left, right, rules):
+            continue
+        diffs.append(FieldDiff(name, left, right))
+    if len(diffs) > 1:
+        diffs.sort(key=attrgetter("name"))
     return diffs
 
 
@@ -200,7 +215,8 @@ def find_match(
         diffs = diff_fields(candidate, actual, rules)
         if not diffs and index not in used:
             return MatchResult(index=index)
-        other_route = int(any(d.name in {"method", "route"} for d in diffs))
+        # no diffs: a used equal one (replayed again when all are used), the common case
+        other_route = int(any(d.name in {"method", "route"} for d in diffs)) if diffs else 0
         key = (other_route, len(diffs), int(index in used), index)
         if best is None or key < best[0]:
             best = (key, index, diffs)

@@ -26,8 +26,10 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from operator import itemgetter
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -37,8 +39,8 @@ from ._cassette import Cassette, Interaction, RecordedResponse, load_cassette
 from ._match import MatchResult, find_match, request_fields, route_of
 from ._rechunk import rechunk
 from ._redact import REDACTED
-from ._splice import replace_in_chunks
-from ._timing import ReplaySettings
+from ._splice import Edit, find_edits, replace_in_chunks, splice
+from ._timing import ReplaySettings, Timing
 
 __all__ = [
     "RecordedReply",
@@ -186,6 +188,8 @@ class ReplayLibrary:
         self._used: set[int] = set()
         #: Some recorded request holds a redacted value (see replay_lookup).
         self.redacted = any(REDACTED in repr(f) for f in self._fields)
+        # id(stream) -> what planning needs of it, worked out at its first replay
+        self._recordings: dict[int, _Recording] = {}
 
     @classmethod
     def from_cassettes(
@@ -238,6 +242,22 @@ class ReplayLibrary:
         """Forget which recordings were used."""
         self._used.clear()
 
+    def plan(self, reply: RecordedReply, live_chat_id: str, live_ids: Sequence[str]) -> ReplayPlan:
+        """:func:`plan_reply` with this library's settings, the recording's part worked out once.
+
+        Why: every replay of a recording joins, searches and parses the same recorded bytes;
+        only the live ids differ.
+        """
+        stream = reply.stream
+        if stream is None:
+            return _NO_STREAM
+        # by id: a response is not hashable cheaply; the entry holds the stream, so no other
+        # object can take its id meanwhile
+        recording = self._recordings.get(id(stream))
+        if recording is None:
+            recording = self._recordings[id(stream)] = _Recording.of(stream)
+        return _plan(recording, reply, live_chat_id, live_ids, self.settings)
+
 
 # --- planning a stream (pure) -----------------------------------------------------------------
 
@@ -251,17 +271,190 @@ def rewrite_ids(pieces: Sequence[bytes], mapping: Mapping[str, str]) -> list[byt
     return replace_in_chunks(pieces, {old.encode(): new.encode() for old, new in mapping.items()})
 
 
-def _final_content(data: bytes) -> str | None:
+def _final_line(data: bytes) -> tuple[int, bytes] | None:
+    """Where the line of the last ``message`` event begins (after ``data: ``), and the line."""
     start = data.rfind(b"data: ", 0, data.rfind(_FINAL_MARK) + 1)
     if start < 0:
         return None
-    line = data[start + len(b"data: ") :].split(b"\r\n", 1)[0].split(b"\n", 1)[0]
+    begin = start + len(b"data: ")
+    return begin, data[begin:].split(b"\r\n", 1)[0].split(b"\n", 1)[0]
+
+
+def _content_of(line: bytes) -> str | None:
     event = _json(line)
     if not isinstance(event, dict) or event.get("event_type") != "message":
         return None
     message = event.get("message")
     content = message.get("content") if isinstance(message, dict) else None
     return content if isinstance(content, str) else ""
+
+
+def _final_content(data: bytes) -> str | None:
+    found = _final_line(data)
+    return _content_of(found[1]) if found is not None else None
+
+
+# A string token of valid JSON (the text between its quotes may hold escapes).
+_JSON_STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"')
+# An id as a whole string value that an id replacement cannot make mean anything else: no quote,
+# backslash, control character, space or colon (so no ``"``-delimited token, ``data: `` nor
+# line break can begin or end inside it).
+_PLAIN_ID = re.compile(rb"[0-9A-Za-z_.-]+")
+_JSON_SPACE = b" \t\r\n"
+
+
+@dataclass(frozen=True, slots=True)
+class _Final:
+    """The recorded final event's content, and the id spans a replacement may leave it by.
+
+    Why it holds: ``spans`` are the whole string *values* (not keys) of the final line whose
+    text is a :data:`_PLAIN_ID` other than ``message`` and the content. Replacing such a value
+    by another plain id other than ``message`` keeps the JSON's structure, every other value,
+    the last ``message`` mark and the ``data: `` before it, so :func:`_final_content` of the
+    replaced bytes is ``content``. Edits that end at or before ``begin`` change nothing it
+    reads.
+    """
+
+    begin: int
+    content: str
+    spans: frozenset[tuple[int, int]]
+
+    @staticmethod
+    def of(data: bytes) -> _Final | None:
+        """The final event of the joined recorded bytes (None: none, or one not to reason on)."""
+        found = _final_line(data)
+        if found is None:
+            return None
+        begin, line = found
+        content = _content_of(line)
+        if content is None or json.detect_encoding(line) != "utf-8":
+            return None  # tokens of another encoding are not found in the bytes
+        spans: set[tuple[int, int]] = set()
+        for token in _JSON_STRING.finditer(line):
+            after = len(line) - len(line[token.end() :].lstrip(_JSON_SPACE))
+            if after < len(line) and line[after] == ord(":"):
+                continue  # a key
+            text = token.group()[1:-1]
+            if _PLAIN_ID.fullmatch(text) and text != b"message" and text.decode() != content:
+                spans.add((begin + token.start() + 1, begin + token.end() - 1))
+        return _Final(begin, content, frozenset(spans))
+
+    def covers(self, edits: Iterable[Edit]) -> bool:
+        """True when every edit reaching the final line replaces one of :attr:`spans`."""
+        return all(end <= self.begin or (start, end) in self.spans for start, end, _ in edits)
+
+    def keeps(self, edits: Iterable[Edit]) -> bool:
+        """True when the content after these edits (offsets into the recorded bytes) is known."""
+        edits = list(edits)
+        return self.covers(edits) and all(_plain(new) for _, end, new in edits if end > self.begin)
+
+
+def _plain(new: bytes) -> bool:
+    """True for a live id that replaces a plain-id value without changing what else it means."""
+    return _PLAIN_ID.fullmatch(new) is not None and new != b"message"
+
+
+@dataclass(frozen=True, slots=True)
+class _LastPiece:
+    """Where some recorded ids stand in a recording whose ids are all in its last piece.
+
+    Then :func:`._splice.splice` keeps every other piece as it is and the last one is the
+    recorded bytes with the ids replaced: ``parts`` is that piece cut around the edits splice
+    applies (text, id, text, ..., text), and ``ids`` the recorded id of each edit. The final
+    content holds (:meth:`_Final.keeps`) when ``known`` and the live values of ``checked`` are
+    plain ids.
+    """
+
+    head: tuple[bytes, ...]
+    parts: tuple[bytes, ...]
+    ids: tuple[bytes, ...]
+    known: bool
+    checked: tuple[bytes, ...]
+
+    @staticmethod
+    def of(recording: _Recording, ids: tuple[bytes, ...]) -> _LastPiece | None:
+        """The cut of the recording's last piece for these ids (None: not all there, or none)."""
+        edits = find_edits(recording.data, dict.fromkeys(ids, b""))
+        begin = len(recording.data) - len(recording.pieces[-1])
+        if not edits or min(start for start, _, _ in edits) < begin:
+            return None
+        last = recording.pieces[-1]
+        parts: list[bytes] = []
+        found: list[bytes] = []
+        position = 0
+        # the edits splice applies: by (start, end), and of two overlapping the first one
+        for start, end, _ in sorted(edits, key=itemgetter(0, 1)):
+            if start - begin < position:
+                continue
+            parts.append(last[position : start - begin])
+            found.append(recording.data[start:end])
+            parts.append(b"")  # the live id goes here
+            position = end - begin
+        parts.append(last[position:])
+        final = recording.final
+        line = [e for e in edits if final is not None and e[1] > final.begin]
+        return _LastPiece(
+            head=tuple(filter(None, recording.pieces[:-1])),
+            parts=tuple(parts),
+            ids=tuple(found),
+            known=final is not None and final.covers(line),
+            checked=tuple({recording.data[start:end]: None for start, end, _ in line}),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class _Recording:
+    """What planning needs of a recorded stream, the same for every replay of it."""
+
+    stream: RecordedResponse
+    pieces: tuple[bytes, ...]
+    offsets: tuple[float, ...]
+    data: bytes
+    final: _Final | None
+    #: the ids being replaced (in the mapping's order) -> how, when all are in the last piece
+    last: dict[tuple[bytes, ...], _LastPiece | None] = field(default_factory=dict)
+    #: (timing, offsets) -> the delays: the same offsets and timing, the same delays
+    timed: dict[tuple[Timing, tuple[float, ...]], tuple[float, ...]] = field(default_factory=dict)
+
+    @staticmethod
+    def of(stream: RecordedResponse) -> _Recording:
+        """The pieces, offsets and joined bytes of ``stream``, and its final event."""
+        chunks = stream.chunks
+        pieces = tuple(c.data for c in chunks) if chunks else (stream.body,)
+        offsets = tuple(c.offset_s for c in chunks) if chunks else (0.0,)
+        data = b"".join(pieces)
+        return _Recording(stream, pieces, offsets, data, _Final.of(data))
+
+    def rewrite(self, mapping: Mapping[bytes, bytes]) -> tuple[list[bytes], bool]:
+        """:func:`rewrite_ids` of the pieces, and True when the recorded final content holds."""
+        ids = tuple(old for old, new in mapping.items() if old and old != new)
+        try:
+            last = self.last[ids]
+        except KeyError:
+            last = self.last[ids] = _LastPiece.of(self, ids)
+        if last is not None:
+            # the common case, a few ids in the final event: no search, no re-cut
+            parts = list(last.parts)
+            for index, old in enumerate(last.ids, 1):
+                parts[2 * index - 1] = mapping[old]
+            piece = b"".join(parts)
+            pieces = [*last.head, piece] if piece or not last.head else list(last.head)
+            known = last.known and all(_plain(mapping[old]) for old in last.checked)
+            return pieces, known
+        edits = find_edits(self.data, mapping)
+        pieces = splice(self.pieces, edits) if edits else list(self.pieces)
+        return pieces, self.final is not None and self.final.keeps(edits)
+
+    def delays(self, timing: Timing, offsets: tuple[float, ...]) -> tuple[float, ...]:
+        """:meth:`Timing.delays`, worked out once per timing and offsets of this recording."""
+        key = (timing, offsets)
+        delays = self.timed.get(key)
+        if delays is None:
+            delays = self.timed[key] = tuple(timing.delays(offsets))
+        return delays
+
+
+_NO_STREAM = ReplayPlan(pieces=(), delays=(), complete=False)
 
 
 def plan_reply(
@@ -279,27 +472,40 @@ def plan_reply(
             paired from the end with the recorded ones.
         settings: timing and rechunk seed.
     """
-    stream = reply.stream
-    if stream is None:
-        return ReplayPlan(pieces=(), delays=(), complete=False)
-    chunks = stream.chunks
-    pieces = [c.data for c in chunks] if chunks else [stream.body]
-    offsets = [c.offset_s for c in chunks] if chunks else [0.0]
+    if reply.stream is None:
+        return _NO_STREAM
+    return _plan(_Recording.of(reply.stream), reply, live_chat_id, live_ids, settings)
+
+
+def _plan(
+    recording: _Recording,
+    reply: RecordedReply,
+    live_chat_id: str,
+    live_ids: Sequence[str],
+    settings: ReplaySettings,
+) -> ReplayPlan:
     mapping: dict[str, str] = {}
     if reply.chat_id:
         mapping[reply.chat_id] = live_chat_id
     for old, new in zip(reversed(reply.ids), reversed(live_ids), strict=False):
         mapping[old] = new
-    pieces = rewrite_ids(pieces, mapping)
+    # rewrite_ids, on the recording's joined bytes and cuts worked out once
+    pieces, known = recording.rewrite({old.encode(): new.encode() for old, new in mapping.items()})
+    offsets = recording.offsets
     if len(pieces) != len(offsets):
-        offsets = [offsets[min(i, len(offsets) - 1)] for i in range(len(pieces))]
+        offsets = tuple(offsets[min(i, len(offsets) - 1)] for i in range(len(pieces)))
     if settings.rechunk_seed is not None:
         pieces = rechunk(b"".join(pieces), settings.rechunk_seed, pieces=max(2, len(pieces)))
-        offsets = [0.0] * len(pieces)
-    content = _final_content(b"".join(pieces))
+        offsets = (0.0,) * len(pieces)
+    # the content of the live bytes (re-cutting keeps them): the recorded one when the edits
+    # provably leave it (see _Final), else parsed again
+    if known and recording.final is not None:
+        content: str | None = recording.final.content
+    else:
+        content = _final_content(b"".join(pieces))
     return ReplayPlan(
-        pieces=tuple(p for p in pieces if p),
-        delays=tuple(settings.timing.delays(offsets)),
+        pieces=tuple(filter(None, pieces)),
+        delays=recording.delays(settings.timing, offsets),
         complete=content is not None,
         content=content,
     )

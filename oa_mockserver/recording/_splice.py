@@ -15,9 +15,12 @@ When no replacement is shorter than what it replaces, the chunk count is preserv
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections.abc import Iterable, Mapping, Sequence
+from itertools import accumulate
+from operator import itemgetter
 
-__all__ = ["Edit", "replace_in_chunks", "splice"]
+__all__ = ["Edit", "find_edits", "replace_in_chunks", "splice"]
 
 #: ``(start, end, replacement)``: replace ``joined[start:end]`` with ``replacement``.
 Edit = tuple[int, int, bytes]
@@ -30,17 +33,28 @@ def splice(chunks: Sequence[bytes], edits: Iterable[Edit]) -> list[bytes]:
     overlapping edits the one starting first wins. Returns at least one piece (``[b""]`` for an
     empty body).
     """
-    ordered = sorted((e for e in edits if e[1] >= e[0]), key=lambda e: (e[0], e[1]))
+    ordered = sorted((e for e in edits if e[1] >= e[0]), key=itemgetter(0, 1))
     if not ordered:
         kept = [c for c in chunks if c]
         return kept or [b""]
-    data = b"".join(chunks)
+    # Why a kept prefix: a cut at or before the first edit does not move, so the chunks that end
+    # there come back as they are (the same objects, no copy); only the rest is re-cut. A replay
+    # rewrites ids in its last event only: this is most of its chunks. The last chunk is never
+    # kept: an edit may lie past the end of the body, and is appended to it.
+    cuts = list(accumulate(map(len, chunks[:-1])))
+    count = bisect_right(cuts, ordered[0][0])  # the chunks whose end does not move
+    base = cuts[count - 1] if count else 0  # where the re-cut tail begins in the joined input
+    result = list(filter(None, chunks[:count]))
+    tail = chunks[count:]
+    data = b"".join(tail)
     out = bytearray()
     position = 0
-    # (old start, old end, new length, total shift after this edit)
+    # (old start, old end, new length, total shift after this edit), offsets into the tail
     applied: list[tuple[int, int, int, int]] = []
     shift = 0
     for start, end, replacement in ordered:
+        start -= base
+        end -= base
         if start < position:
             continue  # overlaps an earlier edit: the first one wins
         out += data[position:start]
@@ -60,10 +74,9 @@ def splice(chunks: Sequence[bytes], edits: Iterable[Edit]) -> list[bytes]:
             before = after
         return offset + before
 
-    result: list[bytes] = []
     previous = 0
     cut = 0
-    for chunk in chunks[:-1]:
+    for chunk in tail[:-1]:
         cut += len(chunk)
         new_cut = moved(cut)
         if new_cut > previous:
@@ -74,15 +87,12 @@ def splice(chunks: Sequence[bytes], edits: Iterable[Edit]) -> list[bytes]:
     return result
 
 
-def replace_in_chunks(chunks: Sequence[bytes], mapping: Mapping[bytes, bytes]) -> list[bytes]:
-    """Every occurrence of each key replaced by its value across the chunks, boundaries kept.
+def find_edits(data: bytes, mapping: Mapping[bytes, bytes]) -> list[Edit]:
+    """The edits that replace every occurrence of each key of ``mapping`` in ``data``.
 
-    Occurrences are found in the joined bytes (a key may straddle two chunks), left to right,
-    without overlap; where two keys' occurrences overlap, the one starting first wins. An empty
-    key, or one mapped to itself, is ignored; with nothing to replace the chunks come back as
-    they were.
+    Occurrences are found left to right, without overlap, key by key in the mapping's order;
+    an empty key, or one mapped to itself, is ignored (see :func:`replace_in_chunks`).
     """
-    data = b"".join(chunks)
     edits: list[Edit] = []
     for old, new in mapping.items():
         if not old or old == new:
@@ -91,6 +101,18 @@ def replace_in_chunks(chunks: Sequence[bytes], mapping: Mapping[bytes, bytes]) -
         while start >= 0:
             edits.append((start, start + len(old), new))
             start = data.find(old, start + len(old))
+    return edits
+
+
+def replace_in_chunks(chunks: Sequence[bytes], mapping: Mapping[bytes, bytes]) -> list[bytes]:
+    """Every occurrence of each key replaced by its value across the chunks, boundaries kept.
+
+    Occurrences are found in the joined bytes (a key may straddle two chunks), left to right,
+    without overlap; where two keys' occurrences overlap, the one starting first wins. An empty
+    key, or one mapped to itself, is ignored; with nothing to replace the chunks come back as
+    they were.
+    """
+    edits = find_edits(b"".join(chunks), mapping)
     if not edits:
         return list(chunks)
     return splice(chunks, edits)
