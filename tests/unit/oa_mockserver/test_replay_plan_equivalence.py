@@ -112,6 +112,20 @@ _VALUE = st.one_of(
 )
 
 
+def _reply_of(
+    stream: RecordedResponse, ids: tuple[str, ...] = ("id-1",), chat_id: str | None = None
+) -> RecordedReply:
+    """A recorded 200 reply of ``stream``, with these recorded ids."""
+    return RecordedReply(
+        source="x.yaml:1",
+        fields={},
+        answer=RecordedResponse(status=200, body=b"{}"),
+        chat_id=chat_id,
+        ids=ids,
+        stream=stream,
+    )
+
+
 @st.composite
 def _final_event(draw: st.DrawFn) -> bytes:
     if draw(st.booleans()):
@@ -166,14 +180,7 @@ def _recordings(draw: st.DrawFn) -> RecordedReply:
     chunks = tuple(Chunk(t, p) for t, p in zip(times, pieces, strict=True))
     ids = tuple(draw(st.lists(_RECORDED_IDS, min_size=0, max_size=3)))
     stream = RecordedResponse(status=200, body=data, chunks=chunks)
-    return RecordedReply(
-        source="x.yaml:1",
-        fields={},
-        answer=RecordedResponse(status=200, body=b"{}"),
-        chat_id=draw(st.sampled_from([CHAT, None, ""])),
-        ids=ids,
-        stream=stream,
-    )
+    return _reply_of(stream, ids, draw(st.sampled_from([CHAT, None, ""])))
 
 
 _SETTINGS = st.builds(
@@ -212,13 +219,7 @@ def test_plans_are_the_reference_plans(
 
 def test_a_recording_without_chunks_plans_its_body() -> None:
     body = b'data: {"event_type": "message", "message": {"id": "id-1", "content": "Hi"}}\r\n\r\n'
-    reply = RecordedReply(
-        source="x.yaml:1",
-        fields={},
-        answer=RecordedResponse(status=200, body=b"{}"),
-        ids=("id-1",),
-        stream=RecordedResponse(status=200, body=body),
-    )
+    reply = _reply_of(RecordedResponse(status=200, body=body))
     replay = ReplaySettings(timing=Timing.exact())
     plan = ReplayLibrary([reply], replay).plan(reply, "c", ["id-2"])
     assert plan == _reference_plan(reply, "c", ["id-2"], replay)
@@ -228,13 +229,7 @@ def test_a_recording_without_chunks_plans_its_body() -> None:
 
 def test_an_id_in_the_content_is_rewritten_in_the_content() -> None:
     final = b'data: {"event_type": "message", "message": {"id": "id-1", "content": "id-1"}}\r\n\r\n'
-    reply = RecordedReply(
-        source="x.yaml:1",
-        fields={},
-        answer=RecordedResponse(status=200, body=b"{}"),
-        ids=("id-1",),
-        stream=RecordedResponse(status=200, body=final, chunks=(Chunk(0.0, final),)),
-    )
+    reply = _reply_of(RecordedResponse(status=200, body=final, chunks=(Chunk(0.0, final),)))
     library = ReplayLibrary([reply], ReplaySettings())
     assert library.plan(reply, "c", ["id-2"]).content == "id-2"
     assert library.plan(reply, "c", ['"']).content is None  # the live id broke the JSON
@@ -264,12 +259,8 @@ def test_a_replacement_that_may_change_the_content_has_it_parsed_again(
     final: bytes, recorded: str, live: str, content: str | None
 ) -> None:
     data = b"data: " + final + b"\r\n\r\n"
-    reply = RecordedReply(
-        source="x.yaml:1",
-        fields={},
-        answer=RecordedResponse(status=200, body=b"{}"),
-        ids=(recorded,),
-        stream=RecordedResponse(status=200, body=data, chunks=(Chunk(0.0, data),)),
+    reply = _reply_of(
+        RecordedResponse(status=200, body=data, chunks=(Chunk(0.0, data),)), (recorded,)
     )
     plan = ReplayLibrary([reply], ReplaySettings()).plan(reply, "c", [live])
     assert plan.content == content
@@ -278,12 +269,8 @@ def test_a_replacement_that_may_change_the_content_has_it_parsed_again(
 
 def test_a_last_piece_left_empty_is_dropped() -> None:
     token = b'data: {"event_type": "token", "text": "Hi"}\r\n\r\n'
-    reply = RecordedReply(
-        source="x.yaml:1",
-        fields={},
-        answer=RecordedResponse(status=200, body=b"{}"),
-        ids=("ID-1",),
-        stream=RecordedResponse(status=200, chunks=(Chunk(0.0, token), Chunk(0.1, b"ID-1"))),
+    reply = _reply_of(
+        RecordedResponse(status=200, chunks=(Chunk(0.0, token), Chunk(0.1, b"ID-1"))), ("ID-1",)
     )
     replay = ReplaySettings(timing=Timing.exact())
     plan = ReplayLibrary([reply], replay).plan(reply, "c", [""])
@@ -297,15 +284,12 @@ def test_a_recorded_reply_is_neither_re_cut_nor_re_parsed_per_replay(monkeypatch
         f'data: {{"event_type": "message", "message": {{"id": "{ANSWER}", "parent_id": '
         f'"{PARENT}", "chat_id": "{CHAT}", "content": "ab"}}}}\r\n\r\n'
     ).encode()
-    reply = RecordedReply(
-        source="x.yaml:1",
-        fields={},
-        answer=RecordedResponse(status=200, body=b"{}"),
-        chat_id=CHAT,
-        ids=(PARENT, ANSWER),
-        stream=RecordedResponse(
+    reply = _reply_of(
+        RecordedResponse(
             status=200, chunks=tuple(Chunk(0.2 * i, p) for i, p in enumerate([*tokens, final]))
         ),
+        (PARENT, ANSWER),
+        chat_id=CHAT,
     )
     library = ReplayLibrary([reply], ReplaySettings(timing=Timing.exact()))
     library.plan(reply, "c-0", ["p-0", "a-0"])  # works out the recording's part
@@ -328,14 +312,9 @@ def test_a_recorded_reply_is_neither_re_cut_nor_re_parsed_per_replay(monkeypatch
 def test_live_ids_that_drop_a_piece_get_the_delays_of_their_pieces() -> None:
     token = b'data: {"event_type": "token", "text": "Hi"}\r\n\r\n'
     pieces = [token, b"ID-1", token, b"ID-1"]
-    reply = RecordedReply(
-        source="x.yaml:1",
-        fields={},
-        answer=RecordedResponse(status=200, body=b"{}"),
-        ids=("ID-1",),
-        stream=RecordedResponse(
-            status=200, chunks=tuple(Chunk(0.5 * i, p) for i, p in enumerate(pieces))
-        ),
+    reply = _reply_of(
+        RecordedResponse(status=200, chunks=tuple(Chunk(0.5 * i, p) for i, p in enumerate(pieces))),
+        ("ID-1",),
     )
     replay = ReplaySettings(timing=Timing.exact())
     library = ReplayLibrary([reply], replay)

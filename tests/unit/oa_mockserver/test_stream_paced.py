@@ -84,6 +84,13 @@ def _config(**options: Any) -> ServerConfig:
     return ServerConfig(**{"ping_interval": 3600, "pending_interval": 3600, **options})
 
 
+def _new_reply(store: ChatStore) -> Message:
+    """A new chat's pending assistant message (to hand to an engine)."""
+    chat = store.create_chat("u")
+    prompter = store.add_prompter_message("u", chat.id, None, "x")
+    return store.add_assistant_message("u", chat.id, prompter.id, work_parameters={}, model="_l")
+
+
 def _generation() -> Generation:
     return Generation(Message("m", "p", "c", "assistant", "in_progress", "2026-01-01T00:00:00"))
 
@@ -216,13 +223,7 @@ async def test_pending_events_and_pings_come_from_the_wheel_with_true_positions(
         workers=1,
     )  # fmt: skip
     engine = Engine(config, store)
-    messages = []
-    for _ in range(3):
-        chat = store.create_chat("u")
-        prompter = store.add_prompter_message("u", chat.id, None, "x")
-        messages.append(
-            store.add_assistant_message("u", chat.id, prompter.id, work_parameters={}, model="_l")
-        )
+    messages = [_new_reply(store) for _ in range(3)]
     engine.submit(messages[0])  # the one worker is busy with it for a long while
     waiting = [engine.submit(message) for message in messages[1:]]
     stream = _Stream(waiting[1], engine, config)
@@ -248,12 +249,7 @@ async def test_a_paced_stream_with_pings_keeps_their_kind_in_the_journal() -> No
         reply_tokens=3,
     )  # fmt: skip
     engine = Engine(config, store)
-    chat = store.create_chat("u")
-    prompter = store.add_prompter_message("u", chat.id, None, "x")
-    message = store.add_assistant_message(
-        "u", chat.id, prompter.id, work_parameters={}, model="_l"
-    )
-    stream = _Stream(engine.submit(message), engine, config)
+    stream = _Stream(engine.submit(_new_reply(store)), engine, config)
     await asyncio.wait_for(stream.task, 5)
     kinds = stream.log.kinds
     assert "ping" in kinds
