@@ -84,6 +84,13 @@ def _config(**options: Any) -> ServerConfig:
     return ServerConfig(**{"ping_interval": 3600, "pending_interval": 3600, **options})
 
 
+def _engine(**options: Any) -> tuple[Engine, ChatStore, ServerConfig]:
+    """An engine over a new store, configured by ``options`` (the config's)."""
+    config = ServerConfig(**options)
+    store = ChatStore()
+    return Engine(config, store), store, config
+
+
 def _new_reply(store: ChatStore) -> Message:
     """A new chat's pending assistant message (to hand to an engine)."""
     chat = store.create_chat("u")
@@ -217,12 +224,10 @@ async def test_the_generation_ending_ends_the_stream_with_a_terminating_chunk() 
 
 @pytest.mark.asyncio
 async def test_pending_events_and_pings_come_from_the_wheel_with_true_positions() -> None:
-    store = ChatStore()
-    config = ServerConfig(
+    engine, store, config = _engine(
         ping_interval=0.03, pending_interval=0.01, token_interval=10.0, first_token_delay=10.0,
         workers=1,
     )  # fmt: skip
-    engine = Engine(config, store)
     messages = [_new_reply(store) for _ in range(3)]
     engine.submit(messages[0])  # the one worker is busy with it for a long while
     waiting = [engine.submit(message) for message in messages[1:]]
@@ -243,12 +248,10 @@ async def test_pending_events_and_pings_come_from_the_wheel_with_true_positions(
 async def test_a_paced_stream_with_pings_keeps_their_kind_in_the_journal() -> None:
     """A stream that wrote pings between its tokens ends normally: its log still reads each
     chunk's kind (only a stream of tokens and its final event takes the short way)."""
-    store = ChatStore()
-    config = ServerConfig(
+    engine, store, config = _engine(
         ping_interval=0.02, pending_interval=3600, token_interval=0.03, first_token_delay=0.05,
         reply_tokens=3,
     )  # fmt: skip
-    engine = Engine(config, store)
     stream = _Stream(engine.submit(_new_reply(store)), engine, config)
     await asyncio.wait_for(stream.task, 5)
     kinds = stream.log.kinds
