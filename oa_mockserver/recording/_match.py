@@ -39,7 +39,9 @@ _ID_SEGMENT = re.compile(
 _MISSING = "<absent>"
 
 
-@functools.lru_cache(maxsize=1024)  # every assistant message asks it of one of a few paths
+# the web site's paths are a few fixed ones, asked at every assistant message; the inference
+# server's hold the chat's id, so each is new: bounded, a miss costs what the call did
+@functools.lru_cache(maxsize=1024)
 def route_of(path: str) -> str:
     """``path`` with id-like segments replaced by ``{id}``: ``/chats/{id}/messages/{id}``."""
     return "/".join("{id}" if _ID_SEGMENT.match(s) else s for s in path.split("/"))
